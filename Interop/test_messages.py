@@ -1,0 +1,170 @@
+"""Primus over a plain WebSocket: data messages, spark id, query, headers, address.
+
+The client is websocket-client speaking the Primus JSON protocol by hand
+(reference: primus-v8.md §3.1): one WebSocket text frame per message, JSON-encoded.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from primus_support import PrimusClient, ServerProcess
+
+ECHO_VALUES = [
+    pytest.param({"foo": "bar"}, id="object"),
+    pytest.param({"nested": {"a": [1, {"b": None}], "c": "d"}}, id="nested-object"),
+    pytest.param([1, "two", 3.5, None, True], id="array"),
+    pytest.param([], id="empty-array"),
+    pytest.param({}, id="empty-object"),
+    pytest.param("hello", id="string"),
+    pytest.param("", id="empty-string"),
+    pytest.param("pongРУССКИЙ", id="utf8-cyrillic"),
+    pytest.param("€€€", id="utf8-euro"),
+    pytest.param("🚀 astral plane", id="utf8-astral"),
+    pytest.param('quotes " and \\ backslash\nnewline', id="string-escapes"),
+    pytest.param(0, id="zero"),
+    pytest.param(42, id="integer"),
+    pytest.param(-7, id="negative"),
+    pytest.param(3.25, id="float"),
+    pytest.param(True, id="true"),
+    pytest.param(False, id="false"),
+    pytest.param(None, id="null"),
+]
+
+
+@pytest.mark.parametrize("value", ECHO_VALUES)
+def test_echo_json_value(testserver: ServerProcess, value: object) -> None:
+    with PrimusClient(testserver.ws_url()) as client:
+        client.write(value)
+        reply = client.recv()
+        assert reply == value
+        assert type(reply) is type(value)
+
+
+def test_echo_is_one_text_frame_of_json(testserver: ServerProcess) -> None:
+    with PrimusClient(testserver.ws_url()) as client:
+        client.write({"k": "€"})
+        text = client.recv_text()
+        assert json.loads(text) == {"k": "€"}
+
+
+def test_echo_large_message(testserver: ServerProcess) -> None:
+    """1 MiB is far below the default maxLength (10 MiB)."""
+    value = "x" * (1 << 20)
+    with PrimusClient(testserver.ws_url(), timeout=15) as client:
+        client.write(value)
+        assert client.recv(timeout=15) == value
+
+
+def test_hundred_messages_in_order(testserver: ServerProcess) -> None:
+    with PrimusClient(testserver.ws_url()) as client:
+        for i in range(100):
+            client.write({"seq": i})
+        received = [client.recv() for _ in range(100)]
+        assert received == [{"seq": i} for i in range(100)]
+
+
+def test_query_string_reaches_the_spark(testserver: ServerProcess) -> None:
+    url = testserver.ws_url("/primus?foo=bar&name=%C3%A9t%C3%A9&_primuscb=OqAbCdE")
+    with PrimusClient(url) as client:
+        info = client.info()
+        query = info["query"]
+        assert query.get("foo") == "bar"
+        assert query.get("name") == "été"
+        assert query.get("_primuscb") == "OqAbCdE"
+
+
+def test_headers_reach_the_spark_lowercased(testserver: ServerProcess) -> None:
+    with PrimusClient(testserver.ws_url(), headers={"X-Custom-Thing": "Value-1"}) as client:
+        headers = client.info()["headers"]
+        assert headers.get("x-custom-thing") == "Value-1"
+        assert "host" in headers
+        assert all(name == name.lower() for name in headers)
+
+
+def test_id_request_is_answered_with_the_spark_id(testserver: ServerProcess) -> None:
+    with PrimusClient(testserver.ws_url()) as client:
+        client.write("primus::id::")
+        reply = client.recv()
+        assert isinstance(reply, str) and reply.startswith("primus::id::"), reply
+        spark_id = reply[len("primus::id::"):]
+        assert spark_id
+        assert client.info()["id"] == spark_id
+
+
+def test_spark_ids_are_distinct(testserver: ServerProcess) -> None:
+    with PrimusClient(testserver.ws_url()) as a, PrimusClient(testserver.ws_url()) as b:
+        assert a.info()["id"] != b.info()["id"]
+
+
+def test_address_without_proxy_headers(testserver: ServerProcess) -> None:
+    with PrimusClient(testserver.ws_url()) as client:
+        address = client.info()["address"]
+        assert address == {"ip": "127.0.0.1", "port": client.local_port(), "secure": False}
+
+
+def test_address_honours_x_forwarded_for(testserver: ServerProcess) -> None:
+    headers = {"X-Forwarded-For": "13.3.37.1,12.12.12.12", "X-Forwarded-Port": "9083,1334"}
+    with PrimusClient(testserver.ws_url(), headers=headers) as client:
+        address = client.info()["address"]
+        assert address["ip"] == "13.3.37.1"
+        assert address["port"] == 9083
+        assert address["secure"] is False
+
+
+def test_end_sends_server_close_then_closes(testserver: ServerProcess) -> None:
+    with PrimusClient(testserver.ws_url()) as client:
+        client.write({"testserver": "end"})
+        assert client.recv() == "primus::server::close"
+        client.expect_close()
+
+
+def test_end_with_data_zero(testserver: ServerProcess) -> None:
+    with PrimusClient(testserver.ws_url()) as client:
+        client.write({"testserver": "end", "data": 0})
+        assert client.recv() == 0
+        assert client.recv() == "primus::server::close"
+        client.expect_close()
+
+
+def test_end_with_object_data(testserver: ServerProcess) -> None:
+    with PrimusClient(testserver.ws_url()) as client:
+        client.write({"testserver": "end", "data": {"bye": "€"}})
+        assert client.recv() == {"bye": "€"}
+        assert client.recv() == "primus::server::close"
+        client.expect_close()
+
+
+def test_end_reconnect_closes_without_server_close(testserver: ServerProcess) -> None:
+    with PrimusClient(testserver.ws_url()) as client:
+        client.write({"testserver": "end-reconnect"})
+        closed, seen = client.wait_closed(timeout=5)
+        assert seen == [], f"expected a bare close, got messages {seen!r} first ({closed})"
+
+
+def test_broadcast_reaches_every_spark(testserver: ServerProcess) -> None:
+    with PrimusClient(testserver.ws_url()) as a, PrimusClient(testserver.ws_url()) as b:
+        # Both sparks exist on the server once each answered a request.
+        a.info()
+        b.info()
+        a.write({"testserver": "broadcast", "data": {"news": "pongРУССКИЙ"}})
+        assert a.recv() == {"news": "pongРУССКИЙ"}
+        assert b.recv() == {"news": "pongРУССКИЙ"}
+
+
+def test_broadcast_of_zero(testserver: ServerProcess) -> None:
+    with PrimusClient(testserver.ws_url()) as a, PrimusClient(testserver.ws_url()) as b:
+        a.info()
+        b.info()
+        b.write({"testserver": "broadcast", "data": 0})
+        assert a.recv() == 0
+        assert b.recv() == 0
+
+
+def test_unknown_primus_message_is_data(testserver: ServerProcess) -> None:
+    """Unknown `primus::` types fall through as normal data (§3.1), so they echo."""
+    with PrimusClient(testserver.ws_url()) as client:
+        client.write("primus::unknown::thing")
+        assert client.recv() == "primus::unknown::thing"
