@@ -1,0 +1,120 @@
+import Logging
+public import NIOCore
+import NIOHTTP1
+public import NIOPosix
+public import ServiceLifecycle
+
+/// A standalone HTTP server for a ``Primus``: it listens, hands requests under the pathname to
+/// the transformer, sends everything else to `fallback`, and runs the Primus heartbeats.
+///
+/// `run()` serves until the task is cancelled or a graceful shutdown is requested; then it stops
+/// accepting, ends every spark and returns. It is a swift-service-lifecycle `Service`.
+///
+/// ```swift
+/// let server = PrimusHTTPServer(primus: primus, host: "127.0.0.1", port: 8080) { request in
+///     .html("<h1>Hello</h1>")
+/// }
+/// try await server.run()
+/// ```
+public struct PrimusHTTPServer: Service {
+    /// The Primus server behind this listener.
+    public let primus: Primus
+    /// The address to bind.
+    public let host: String
+    /// The port to bind (`0` picks a free one; see `onListening`).
+    public let port: Int
+    private let group: any EventLoopGroup
+    private let fallback: PrimusHTTPFallback
+    private let onListening: @Sendable (SocketAddress) -> Void
+    /// Whether clients are told to reconnect when the server shuts down (default `true`: a
+    /// restart or redeploy looks like an outage to them, not like an end).
+    public var reconnectOnShutdown = true
+    /// The longest request body accepted outside WebSockets (default 1 MiB).
+    public var maxRequestBodyLength = 1 << 20
+
+    /// Creates a server.
+    ///
+    /// - Parameters:
+    ///   - primus: the Primus server.
+    ///   - host, port: where to listen.
+    ///   - eventLoopGroup: the NIO threads (default: the shared singleton).
+    ///   - onListening: told the bound address once the server accepts connections.
+    ///   - fallback: answers requests outside the pathname (default `404 Not Found`).
+    public init(
+        primus: Primus,
+        host: String = "127.0.0.1",
+        port: Int = 8080,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        onListening: @escaping @Sendable (SocketAddress) -> Void = { _ in },
+        fallback: @escaping PrimusHTTPFallback = { _ in .notFound }
+    ) {
+        self.primus = primus
+        self.host = host
+        self.port = port
+        self.group = eventLoopGroup
+        self.onListening = onListening
+        self.fallback = fallback
+    }
+
+    /// Listens and serves until cancelled or gracefully shut down.
+    public func run() async throws {
+        let primus = self.primus
+        let fallback = self.fallback
+        let maxBody = self.maxRequestBodyLength
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try PrimusHTTPServer.configure(channel: channel, primus: primus, fallback: fallback, maxBodyLength: maxBody)
+                }
+            }
+        let channel = try await bootstrap.bind(host: host, port: port).get()
+        if let address = channel.localAddress { onListening(address) }
+        primus.logger.debug("listening", metadata: ["primus.address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
+
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                // Heartbeats; returns (after ending the sparks) on cancellation or graceful shutdown.
+                try? await primus.run()
+            }
+            await withGracefulShutdownHandler {
+                await withTaskCancellationHandler {
+                    try? await channel.closeFuture.get()
+                } onCancel: {
+                    channel.close(promise: nil)
+                }
+            } onGracefulShutdown: {
+                channel.close(promise: nil)
+            }
+            group.cancelAll()
+        }
+        await primus.shutdown(reconnect: reconnectOnShutdown)
+    }
+
+    /// Installs Primus's HTTP and upgrade handling on a fresh connection. Frameworks that own the
+    /// listener call this from their own channel initializer.
+    public static func configure(
+        channel: any Channel,
+        primus: Primus,
+        fallback: @escaping PrimusHTTPFallback = { _ in .notFound },
+        maxBodyLength: Int = 1 << 20
+    ) throws {
+        let httpHandler = PrimusHTTPHandler(primus: primus, fallback: fallback, maxBodyLength: maxBodyLength)
+        let upgraders = primus.transformer.upgraders(for: primus)
+        try channel.pipeline.syncOperations.configureHTTPServerPipeline(
+            withServerUpgrade: (
+                upgraders: upgraders,
+                completionHandler: { context in
+                    // Once upgraded, the connection speaks frames, not HTTP.
+                    _ = context.pipeline.removeHandler(name: PrimusHTTPServer.httpHandlerName)
+                }
+            ),
+            withErrorHandling: true
+        )
+        try channel.pipeline.syncOperations.addHandler(httpHandler, name: PrimusHTTPServer.httpHandlerName)
+    }
+
+    static let httpHandlerName = "primus.http"
+}

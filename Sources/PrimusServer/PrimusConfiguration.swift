@@ -1,0 +1,97 @@
+public import PrimusCore
+
+/// How a ``Primus`` server behaves. Every option has Primus 8's default.
+///
+/// ```swift
+/// var configuration = PrimusConfiguration()
+/// configuration.transformer = .websockets      // switching transformer is this one line
+/// configuration.pathname = "/realtime"
+/// configuration.pingInterval = .seconds(10)
+/// ```
+public struct PrimusConfiguration: Sendable {
+    /// The wire protocol clients connect with (default ``PrimusTransformer/websockets``).
+    public var transformer: PrimusTransformer = .websockets
+
+    /// The message encoding (default JSON).
+    public var parser: any PrimusParser = JSONParser()
+
+    /// Where Primus is mounted (default `/primus`); a leading `/` is added when missing, and
+    /// every request whose path starts with it belongs to Primus.
+    public var pathname: String {
+        get { _pathname }
+        set { _pathname = newValue.hasPrefix("/") ? newValue : "/" + newValue }
+    }
+    private var _pathname = "/primus"
+
+    /// Time between server pings (default 30 s); `nil` turns heartbeats off. A spark that does
+    /// not answer a ping before the next one is ended silently, so its client reconnects.
+    public var pingInterval: Duration? = .seconds(30)
+
+    /// The largest incoming message in bytes (default 10 MiB); larger ones close the connection
+    /// (WebSocket close code 1009).
+    public var maxLength: Int = 10 * 1024 * 1024
+
+    /// Makes spark ids; when `nil` (the default), ids are 128 random bits in 22 URL-safe characters.
+    public var idGenerator: (@Sendable () -> String)?
+
+    /// Which peers may report the client's address through `x-forwarded-for` and friends
+    /// (default: any, as in Primus; set ``TrustedProxies/addresses(_:)`` behind known proxies).
+    public var trustedProxies: TrustedProxies = .any
+
+    /// How many received messages a spark holds for a consumer that is not reading (default 1024).
+    /// Past that the server stops reading from the socket until the consumer catches up, so a slow
+    /// application slows its peer instead of growing without bound.
+    public var maxBufferedMessages: Int = 1024
+
+    /// The client library's global name (default `Primus`).
+    public var globalName: String = "Primus"
+
+    /// Creates the default configuration.
+    public init() {}
+
+    /// Creates a configuration naming the transformer and parser (case-insensitive, as Primus's
+    /// options take them); unknown names throw an error that names them.
+    public init(transformer: String, parser: String = "json") throws(PrimusError) {
+        self.transformer = try PrimusTransformer(named: transformer)
+        self.parser = try PrimusParsers.named(parser)
+    }
+
+    /// `pingInterval` in whole milliseconds, as the spec and the clients see it.
+    public var pingIntervalMilliseconds: Int? {
+        guard let pingInterval, pingInterval > .zero else { return nil }
+        let (seconds, attoseconds) = pingInterval.components
+        return Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000)
+    }
+
+    /// What `GET <pathname>/spec` answers.
+    public var spec: PrimusSpec {
+        PrimusSpec(pingInterval: pingIntervalMilliseconds, pathname: pathname, parser: parser.name, transformer: transformer.name)
+    }
+}
+
+/// A transformer: the real-time protocol that carries Primus messages between client and server.
+///
+/// A struct with static members (not an enum) so new transformers can be added without breaking
+/// code that switches over them.
+public struct PrimusTransformer: Hashable, Sendable, CustomStringConvertible {
+    /// The lower-case name used in the spec and in `--transformer` flags.
+    public let name: String
+
+    private init(name: String) { self.name = name }
+
+    /// Plain WebSockets (RFC 6455), one Primus message per frame.
+    public static let websockets = PrimusTransformer(name: "websockets")
+
+    /// Every transformer this build supports.
+    public static let all: [PrimusTransformer] = [.websockets]
+
+    /// The transformer called `name`, case-insensitively (`"WebSockets"` works).
+    public init(named name: String) throws(PrimusError) {
+        guard let match = Self.all.first(where: { $0.name == name.lowercased() }) else {
+            throw PrimusError.unsupportedTransformer(name)
+        }
+        self = match
+    }
+
+    public var description: String { name }
+}

@@ -1,0 +1,326 @@
+import Logging
+public import NIOCore
+public import NIOHTTP1
+public import PrimusCore
+import Synchronization
+
+/// One client connection, whatever transformer carries it: Primus's *spark*.
+///
+/// A spark is created by a transformer when a client connects and handed to the application
+/// through ``Primus/connections`` or ``Primus/onConnection(_:)``. Read its messages either as an
+/// async sequence (``messages``, with backpressure) or with ``onMessage(_:)`` (called on the
+/// connection's event loop, the leanest path). Messages that arrive before the application reads
+/// are held and delivered in order, as Primus does while `connection` listeners run.
+///
+/// ```swift
+/// for await spark in primus.connections {
+///     group.addTask {
+///         for await message in spark.messages { spark.write(message.value) }
+///     }
+/// }
+/// ```
+///
+/// All mutable state lives on the connection's event loop (``eventLoop``); the public API may be
+/// called from anywhere and hops there when needed.
+public final class Spark: Sendable {
+    /// Primus's ready states, with Primus's numbers.
+    public enum ReadyState: UInt8, Sendable {
+        /// Never observed on the server; kept for parity with Primus.
+        case opening = 1
+        /// Ended: writes are ignored.
+        case closed = 2
+        /// Connected.
+        case open = 3
+    }
+
+    /// The spark's id: unique, URL-safe, unguessable (or from ``PrimusConfiguration/idGenerator``).
+    public let id: String
+    /// The handshake request (method, target, headers).
+    public let request: HTTPRequestHead
+    /// The handshake's query string, parsed.
+    public let query: QueryParameters
+    /// The client's address, through trusted proxies.
+    public let address: SparkAddress
+    /// The event loop that owns this connection.
+    public let eventLoop: any EventLoop
+    /// The server this spark belongs to.
+    public let primus: Primus
+
+    /// The handshake request's headers.
+    public var headers: HTTPHeaders { request.headers }
+
+    /// Whether the spark is open; readable from any thread without a lock.
+    public var readyState: ReadyState {
+        ReadyState(rawValue: readyStateStorage.load(ordering: .acquiring)) ?? .closed
+    }
+
+    private let readyStateStorage = Atomic<UInt8>(ReadyState.open.rawValue)
+    private let state: NIOLoopBoundBox<State>
+
+    private struct State {
+        var heartbeat = ServerHeartbeat()
+        var transport: (any SparkTransport)?
+        var inbox: Inbox = .pending([])
+        var readingPaused = false
+        var errorHandlers: [@Sendable (PrimusError) -> Void] = []
+        var endHandlers: [@Sendable () -> Void] = []
+    }
+
+    private enum Inbox {
+        /// Nobody reads yet: hold messages in arrival order.
+        case pending([SparkMessage])
+        /// ``onMessage(_:)``: call straight from the event loop.
+        case handler(@Sendable (SparkMessage) -> Void)
+        /// ``messages``: feed the async sequence, honouring its backpressure.
+        case stream(SparkMessages.Source)
+        /// Ended.
+        case finished
+    }
+
+    /// Made by transformers, on `eventLoop`.
+    init(
+        id: String,
+        request: HTTPRequestHead,
+        address: SparkAddress,
+        eventLoop: any EventLoop,
+        primus: Primus
+    ) {
+        self.id = id
+        self.request = request
+        self.query = QueryParameters(requestURI: request.uri)
+        self.address = address
+        self.eventLoop = eventLoop
+        self.primus = primus
+        self.state = NIOLoopBoundBox(State(), eventLoop: eventLoop)
+    }
+
+    // MARK: - Writing
+
+    /// Sends `value` to the client. Ignored once the spark is closed (as in Primus).
+    public func write(_ value: JSONValue) {
+        let message: TransportMessage
+        do {
+            message = try primus.configuration.parser.encode(value)
+        } catch {
+            reportError(error)
+            return
+        }
+        send(message)
+    }
+
+    /// Sends any `Encodable` value to the client, encoded by the server's parser.
+    ///
+    /// - Throws: ``PrimusError/encodingFailed(_:)`` when the value cannot be encoded; nothing is sent.
+    public func write<T: Encodable>(_ value: T) throws(PrimusError) {
+        send(try primus.configuration.parser.encode(encodable: value))
+    }
+
+    /// Sends an already encoded message (broadcast encodes once and sends the same bytes to all).
+    func send(_ message: TransportMessage) {
+        if eventLoop.inEventLoop {
+            sendOnLoop(message)
+        } else {
+            eventLoop.execute { self.sendOnLoop(message) }
+        }
+    }
+
+    private func sendOnLoop(_ message: TransportMessage) {
+        guard readyState == .open, let transport = state.value.transport else { return }
+        transport.send(message)
+    }
+
+    private func sendProtocol(_ message: PrimusProtocolMessage) {
+        guard let encoded = try? primus.configuration.parser.encode(message.value) else { return }
+        sendOnLoop(encoded)
+    }
+
+    // MARK: - Ending
+
+    /// Ends the connection. Unless `reconnect` is true the client is first told
+    /// `primus::server::close`, so it does not reconnect; with `reconnect: true` the connection just
+    /// drops and the client reconnects. `data`, when given, is written first. Idempotent.
+    public func end(_ data: JSONValue? = nil, reconnect: Bool = false) {
+        if eventLoop.inEventLoop {
+            endOnLoop(data, reconnect: reconnect)
+        } else {
+            eventLoop.execute { self.endOnLoop(data, reconnect: reconnect) }
+        }
+    }
+
+    private func endOnLoop(_ data: JSONValue?, reconnect: Bool) {
+        guard readyState == .open else { return }
+        if let data { write(data) }
+        if !reconnect { sendProtocol(.serverClose) }
+        let transport = state.value.transport
+        finish()
+        transport?.close(code: 1000)
+    }
+
+    /// The transport is gone (peer closed, network error, protocol violation).
+    func transportClosed() {
+        finish()
+    }
+
+    private func finish() {
+        guard readyStateStorage.exchange(ReadyState.closed.rawValue, ordering: .acquiringAndReleasing) == ReadyState.open.rawValue
+        else { return }
+        state.value.transport = nil
+        let inbox = state.value.inbox
+        state.value.inbox = .finished
+        if case .stream(let source) = inbox { source.finish() }
+        let handlers = state.value.endHandlers
+        state.value.endHandlers = []
+        state.value.errorHandlers = []
+        primus.sparkEnded(self)
+        for handler in handlers { handler() }
+    }
+
+    // MARK: - Reading
+
+    /// Calls `handler` on the connection's event loop for every message, in order, starting with
+    /// any held while nobody was reading. Use either this or ``messages``, once per spark.
+    public func onMessage(_ handler: @escaping @Sendable (SparkMessage) -> Void) {
+        onLoop { $0.attach(.handler(handler)) }
+    }
+
+    /// The client's messages as an async sequence, in order, starting with any held while nobody
+    /// was reading. When the consumer falls ``PrimusConfiguration/maxBufferedMessages`` behind,
+    /// the server stops reading from this client until it catches up. Finishes when the spark ends.
+    /// Use either this or ``onMessage(_:)``, once per spark.
+    public var messages: SparkMessages {
+        let limit = max(primus.configuration.maxBufferedMessages, 2)
+        let (source, sequence) = SparkMessages.make(highWatermark: limit, delegate: SparkReadDelegate(spark: self))
+        onLoop { $0.attach(.stream(source)) }
+        return sequence
+    }
+
+    /// Calls `handler` when a message cannot be decoded (the message is dropped, the connection
+    /// stays) or cannot be encoded.
+    public func onError(_ handler: @escaping @Sendable (PrimusError) -> Void) {
+        onLoop { spark in
+            guard spark.readyState == .open else { return }
+            spark.state.value.errorHandlers.append(handler)
+        }
+    }
+
+    /// Calls `handler` once when the spark ends, for whatever reason; at once if it already has.
+    public func onEnd(_ handler: @escaping @Sendable () -> Void) {
+        onLoop { spark in
+            guard spark.readyState == .open else { return handler() }
+            spark.state.value.endHandlers.append(handler)
+        }
+    }
+
+    private func onLoop(_ body: @escaping @Sendable (Spark) -> Void) {
+        if eventLoop.inEventLoop { body(self) } else { eventLoop.execute { body(self) } }
+    }
+
+    private func attach(_ consumer: Inbox) {
+        guard case .pending(let held) = state.value.inbox else {
+            // Finished, or a second consumer: the newcomer gets nothing.
+            if case .stream(let source) = consumer { source.finish() }
+            return
+        }
+        state.value.inbox = consumer
+        for message in held { deliver(message) }
+        if case .stream(let source) = consumer, readyState != .open { source.finish() }
+        if case .handler = consumer { resumeReadingIfPaused() }
+    }
+
+    /// A message from the transport, on the event loop.
+    func receive(_ message: TransportMessage) {
+        let value: JSONValue
+        do {
+            value = try primus.configuration.parser.decode(message)
+        } catch {
+            reportError(error)
+            return
+        }
+        if let control = PrimusProtocolMessage.parseOnServer(value) {
+            switch control {
+            case .pong:
+                state.value.heartbeat.receivedPong()
+                return
+            case .id:
+                sendProtocol(.id(id))
+                return
+            default:
+                break
+            }
+        }
+        deliver(SparkMessage(value: value, raw: message, parser: primus.configuration.parser))
+    }
+
+    private func deliver(_ message: SparkMessage) {
+        switch state.value.inbox {
+        case .pending(var held):
+            state.value.inbox = .finished  // release the array so the append does not copy it
+            held.append(message)
+            let full = held.count >= primus.configuration.maxBufferedMessages
+            state.value.inbox = .pending(held)
+            if full { pauseReading() }
+        case .handler(let handler):
+            handler(message)
+        case .stream(let source):
+            if case .stopProducing = source.yield(message) { pauseReading() }
+        case .finished:
+            break
+        }
+    }
+
+    private func pauseReading() {
+        guard !state.value.readingPaused else { return }
+        state.value.readingPaused = true
+        state.value.transport?.pauseReading()
+    }
+
+    fileprivate func resumeReadingIfPaused() {
+        guard state.value.readingPaused else { return }
+        state.value.readingPaused = false
+        state.value.transport?.resumeReading()
+    }
+
+    private func reportError(_ error: PrimusError) {
+        primus.logger.debug("spark error", metadata: ["primus.spark.id": "\(id)", "primus.error": "\(error)"])
+        guard eventLoop.inEventLoop else {
+            eventLoop.execute { self.reportError(error) }
+            return
+        }
+        for handler in state.value.errorHandlers { handler(error) }
+    }
+
+    // MARK: - Transport and heartbeat
+
+    /// Binds the transport; on the event loop, before any message arrives.
+    func attach(transport: any SparkTransport) {
+        state.value.transport = transport
+    }
+
+    /// A transport-level liveness signal (a WebSocket ping frame from the client).
+    func transportPing() {
+        state.value.heartbeat.receivedPong()
+    }
+
+    /// The server's periodic heartbeat, on the event loop.
+    func heartbeatTick(now: Int64) {
+        guard readyState == .open else { return }
+        switch state.value.heartbeat.tick(now: now) {
+        case .sendPing(let timestamp):
+            sendProtocol(.ping(String(timestamp)))
+        case .timeout:
+            primus.logger.debug("heartbeat timeout", metadata: ["primus.spark.id": "\(id)"])
+            endOnLoop(nil, reconnect: true)
+        }
+    }
+}
+
+/// Wakes the spark's reader when the async consumer wants more.
+struct SparkReadDelegate: NIOAsyncSequenceProducerDelegate {
+    let spark: Spark
+
+    func produceMore() {
+        spark.eventLoop.execute { spark.resumeReadingIfPaused() }
+    }
+
+    func didTerminate() {}
+}

@@ -1,0 +1,56 @@
+package import NIOCore
+import NIOHTTP1
+import NIOWebSocket
+import PrimusCore
+
+/// A WebSocket echo without the Primus layer, on the same frame handling as the `websockets`
+/// transformer, so protocol conformance suites (Autobahn) test exactly the code sparks use.
+/// Used by `primus-testserver --raw`.
+package enum RawWebSocketEcho {
+    /// Installs HTTP with an upgrade at `pathname` (prefix match) whose connections echo every
+    /// message; other requests get `404`.
+    package static func configure(channel: any Channel, pathname: String, maxLength: Int) throws {
+        let upgrader = NIOWebSocketServerUpgrader(
+            maxFrameSize: max(maxLength, 125),
+            automaticErrorHandling: true,
+            shouldUpgrade: { channel, head in
+                channel.eventLoop.makeSucceededFuture(head.uri.hasPrefix(pathname) ? HTTPHeaders() : nil)
+            },
+            upgradePipelineHandler: { channel, _ in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        WebSocketTransportHandler(sink: EchoSink(), maxMessageLength: maxLength)
+                    )
+                }
+            }
+        )
+        try channel.pipeline.syncOperations.configureHTTPServerPipeline(
+            withServerUpgrade: (
+                upgraders: [upgrader],
+                completionHandler: { context in _ = context.pipeline.removeHandler(name: "primus.raw.http") }
+            ),
+            withErrorHandling: true
+        )
+        try channel.pipeline.syncOperations.addHandler(NotFoundHandler(), name: "primus.raw.http")
+    }
+
+    private final class EchoSink: WebSocketMessageSink {
+        private var transport: (any SparkTransport)?
+        func attach(transport: any SparkTransport) { self.transport = transport }
+        func receive(_ message: TransportMessage) { transport?.send(message) }
+        func transportPing() {}
+        func transportClosed() { transport = nil }
+    }
+
+    private final class NotFoundHandler: ChannelInboundHandler, RemovableChannelHandler {
+        typealias InboundIn = HTTPServerRequestPart
+        typealias OutboundOut = HTTPServerResponsePart
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            guard case .end = unwrapInboundIn(data) else { return }
+            let head = HTTPResponseHead(version: .http1_1, status: .notFound, headers: ["content-length": "0"])
+            context.write(wrapOutboundOut(.head(head)), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        }
+    }
+}

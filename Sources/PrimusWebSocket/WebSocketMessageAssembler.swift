@@ -1,0 +1,168 @@
+public import NIOCore
+public import NIOWebSocket
+public import PrimusCore
+
+/// The message layer of RFC 6455 for one connection, as a state machine: it takes decoded
+/// (already unmasked) frames and says what to do, without touching a channel.
+///
+/// It reassembles fragmented messages, enforces the message size limit (1009), validates text as
+/// UTF-8 incrementally (1007), answers pings, validates close frames (1002/1007) and rejects
+/// reserved bits and opcodes (1002). Server and client transports share it.
+public struct WebSocketMessageAssembler {
+    /// What the connection must do after a frame.
+    public enum Action: Equatable {
+        /// Nothing yet (a fragment was buffered, or a stray pong arrived).
+        case none
+        /// A complete message arrived.
+        case deliver(TransportMessage)
+        /// A ping arrived: answer with a pong carrying `payload`. Counts as liveness.
+        case sendPong(payload: ByteBuffer)
+        /// A pong arrived (liveness for a client that pings).
+        case receivedPong
+        /// The peer started the close handshake: answer with a close frame carrying `code`
+        /// (`nil`: an empty close frame) and close the connection.
+        case replyToClose(code: UInt16?)
+        /// The peer broke the protocol: send a close frame with `code` and close.
+        case fail(code: UInt16, error: PrimusError)
+        /// A close frame after ours: the handshake is complete, close the connection.
+        case closeHandshakeComplete
+    }
+
+    private enum State {
+        case idle
+        case assembling(opcode: WebSocketOpcode, buffer: ByteBuffer, validator: UTF8Validator)
+        case closed
+    }
+
+    private var state: State = .idle
+    private let maxMessageLength: Int
+    private let allowsRSV1: Bool
+
+    /// Creates the machine.
+    ///
+    /// - Parameters:
+    ///   - maxMessageLength: the largest message accepted, in bytes (Primus's `maxLength`).
+    ///   - allowsRSV1: whether an extension (permessage-deflate) has claimed the RSV1 bit.
+    public init(maxMessageLength: Int, allowsRSV1: Bool = false) {
+        self.maxMessageLength = maxMessageLength
+        self.allowsRSV1 = allowsRSV1
+    }
+
+    /// Whether a close frame has been sent or received.
+    public var isClosed: Bool {
+        if case .closed = state { return true }
+        return false
+    }
+
+    /// Records that this side sent a close frame; data frames are ignored from now on.
+    public mutating func closeSent() {
+        state = .closed
+    }
+
+    /// Handles one unmasked frame.
+    public mutating func receive(_ frame: WebSocketFrame) -> Action {
+        if case .closed = state {
+            return frame.opcode == .connectionClose ? .closeHandshakeComplete : .none
+        }
+        if frame.rsv2 || frame.rsv3 || (frame.rsv1 && !allowsRSV1) {
+            return fail(1002, "reserved bits set without a negotiated extension")
+        }
+        switch frame.opcode {
+        case .text, .binary:
+            guard case .idle = state else { return fail(1002, "new message started inside a fragmented message") }
+            return startMessage(frame)
+        case .continuation:
+            return continueMessage(frame)
+        case .ping:
+            guard frame.fin, frame.length <= 125 else { return fail(1002, "invalid ping frame") }
+            return .sendPong(payload: frame.data)
+        case .pong:
+            guard frame.fin, frame.length <= 125 else { return fail(1002, "invalid pong frame") }
+            return .receivedPong
+        case .connectionClose:
+            guard frame.fin, frame.length <= 125 else { return fail(1002, "invalid close frame") }
+            return receiveClose(frame.data)
+        default:
+            return fail(1002, "reserved opcode \(frame.opcode)")
+        }
+    }
+
+    private mutating func startMessage(_ frame: WebSocketFrame) -> Action {
+        guard frame.length <= maxMessageLength else {
+            return failTooLarge()
+        }
+        var validator = UTF8Validator()
+        if frame.opcode == .text {
+            let valid = frame.data.withUnsafeReadableBytes { validator.feed($0) }
+            guard valid else { return failUTF8() }
+        }
+        if frame.fin {
+            if frame.opcode == .text, !validator.isAtBoundary { return failUTF8() }
+            return .deliver(frame.opcode == .text ? .text(frame.data) : .binary(frame.data))
+        }
+        state = .assembling(opcode: frame.opcode, buffer: frame.data, validator: validator)
+        return .none
+    }
+
+    private mutating func continueMessage(_ frame: WebSocketFrame) -> Action {
+        guard case .assembling(let opcode, var buffer, var validator) = state else {
+            return fail(1002, "continuation frame without a message to continue")
+        }
+        state = .idle  // drop our reference so `buffer` is uniquely owned while we append
+        guard buffer.readableBytes + frame.length <= maxMessageLength else { return failTooLarge() }
+        if opcode == .text {
+            let valid = frame.data.withUnsafeReadableBytes { validator.feed($0) }
+            guard valid else { return failUTF8() }
+        }
+        var data = frame.data
+        buffer.writeBuffer(&data)
+        if frame.fin {
+            if opcode == .text, !validator.isAtBoundary { return failUTF8() }
+            return .deliver(opcode == .text ? .text(buffer) : .binary(buffer))
+        }
+        state = .assembling(opcode: opcode, buffer: buffer, validator: validator)
+        return .none
+    }
+
+    private mutating func receiveClose(_ payload: ByteBuffer) -> Action {
+        var payload = payload
+        switch payload.readableBytes {
+        case 0:
+            state = .closed
+            return .replyToClose(code: nil)
+        case 1:
+            return fail(1002, "close frame with a one-byte payload")
+        default:
+            let code = payload.readInteger(as: UInt16.self)!
+            guard Self.isValidReceivedCloseCode(code) else { return fail(1002, "invalid close code \(code)") }
+            var validator = UTF8Validator()
+            let valid = payload.withUnsafeReadableBytes { validator.feed($0) }
+            guard valid, validator.isAtBoundary else { return failUTF8() }
+            state = .closed
+            return .replyToClose(code: code)
+        }
+    }
+
+    /// Close codes a peer may send (RFC 6455 section 7.4 and the IANA registry as of RFC 6455).
+    public static func isValidReceivedCloseCode(_ code: UInt16) -> Bool {
+        switch code {
+        case 1000...1003, 1007...1011, 3000...4999: return true
+        default: return false
+        }
+    }
+
+    private mutating func fail(_ code: UInt16, _ reason: String) -> Action {
+        state = .closed
+        return .fail(code: code, error: .protocolViolation(reason))
+    }
+
+    private mutating func failUTF8() -> Action {
+        state = .closed
+        return .fail(code: 1007, error: .invalidUTF8)
+    }
+
+    private mutating func failTooLarge() -> Action {
+        state = .closed
+        return .fail(code: 1009, error: .messageTooLarge(limit: maxMessageLength))
+    }
+}

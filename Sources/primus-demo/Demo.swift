@@ -1,0 +1,49 @@
+import ArgumentParser
+import NIOCore
+import PrimusCore
+import PrimusServer
+
+/// `swift run primus-demo`: a chat on a Primus server. Every message a spark writes is broadcast
+/// to every spark, the sender included, so alone it is an echo.
+@main
+struct Demo: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "primus-demo",
+        abstract: "A Primus chat server with a web page at /."
+    )
+
+    @Option(help: "Address to bind.") var host = "127.0.0.1"
+    @Option(help: "Port to bind.") var port = 8080
+    @Option(help: "Transformer: \(PrimusTransformer.all.map(\.name).joined(separator: ", ")).") var transformer = "websockets"
+    @Option(help: "Parser: \(PrimusParsers.names.joined(separator: ", ")).") var parser = "json"
+    @Option(name: .customLong("ping-interval"), help: "Milliseconds between heartbeats; 0 turns them off.") var pingInterval = 30_000
+
+    func run() async throws {
+        var configuration = try PrimusConfiguration(transformer: transformer, parser: parser)
+        configuration.pingInterval = pingInterval > 0 ? .milliseconds(pingInterval) : nil
+        let primus = Primus(configuration: configuration)
+        primus.onConnection { spark in
+            spark.onMessage { message in spark.primus.write(message.value) }
+        }
+        let page = DemoPage.html(pathname: configuration.pathname, transformer: configuration.transformer.name)
+        let server = PrimusHTTPServer(
+            primus: primus,
+            host: host,
+            port: port,
+            onListening: { address in
+                print("listening on http://\(address.ipAddress ?? "127.0.0.1"):\(address.port ?? 0)")
+                fflush(nil)
+            },
+            fallback: { request in
+                request.path == "/" || request.path == "/index.html" ? .html(page) : .notFound
+            }
+        )
+        try await server.run()
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

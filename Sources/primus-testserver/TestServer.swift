@@ -1,0 +1,101 @@
+import ArgumentParser
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import PrimusCore
+import PrimusServer
+
+/// A Primus server for tools and other languages' test suites: it echoes, and obeys a few
+/// control messages (`{"testserver": "end"}` …) so a client can make it end or inspect a spark.
+@main
+struct TestServer: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "primus-testserver",
+        abstract: "A Primus echo server for interop and conformance testing."
+    )
+
+    @Option(help: "Address to bind.") var host = "127.0.0.1"
+    @Option(help: "Port to bind (0 picks one).") var port = 8081
+    @Option(help: "Transformer: \(PrimusTransformer.all.map(\.name).joined(separator: ", ")).") var transformer = "websockets"
+    @Option(help: "Parser: \(PrimusParsers.names.joined(separator: ", ")).") var parser = "json"
+    @Option(help: "Where Primus is mounted.") var pathname = "/primus"
+    @Option(name: .customLong("ping-interval"), help: "Milliseconds between heartbeats; 0 turns them off.") var pingInterval = 30_000
+    @Option(name: .customLong("max-length"), help: "Largest message in bytes.") var maxLength = 10 * 1024 * 1024
+    @Flag(help: "Echo transport messages as they arrive, without the Primus layer.") var raw = false
+
+    func run() async throws {
+        if raw { return try await runRaw() }
+        var configuration = try PrimusConfiguration(transformer: transformer, parser: parser)
+        configuration.pathname = pathname
+        configuration.pingInterval = pingInterval > 0 ? .milliseconds(pingInterval) : nil
+        configuration.maxLength = maxLength
+        let primus = Primus(configuration: configuration)
+        primus.onConnection { spark in
+            spark.onMessage { message in TestServer.handle(message, on: spark) }
+        }
+        let server = PrimusHTTPServer(primus: primus, host: host, port: port, onListening: TestServer.announce)
+        try await server.run()
+    }
+
+    static func handle(_ message: SparkMessage, on spark: Spark) {
+        guard let command = message.value["testserver"]?.stringValue else {
+            spark.write(message.value)
+            return
+        }
+        switch command {
+        case "end":
+            spark.end(message.value["data"], reconnect: false)
+        case "end-reconnect":
+            spark.end(reconnect: true)
+        case "info":
+            spark.write(info(for: spark))
+        case "broadcast":
+            spark.primus.write(message.value["data"] ?? .null)
+        default:
+            spark.write(["error": .string("unknown testserver command \(command)")])
+        }
+    }
+
+    static func info(for spark: Spark) -> JSONValue {
+        var query: [String: JSONValue] = [:]
+        for item in spark.query where query[item.name] == nil { query[item.name] = .string(item.value) }
+        var headers: [String: JSONValue] = [:]
+        for (name, _) in spark.headers {
+            let key = name.lowercased()
+            headers[key] = .string(spark.headers[key].joined(separator: ", "))
+        }
+        return [
+            "id": .string(spark.id),
+            "query": .object(query),
+            "headers": .object(headers),
+            "address": ["ip": .string(spark.address.ip), "port": .number(Double(spark.address.port)), "secure": .bool(spark.address.secure)],
+        ]
+    }
+
+    @Sendable static func announce(_ address: SocketAddress) {
+        print("listening on http://\(address.ipAddress ?? "127.0.0.1"):\(address.port ?? 0)")
+        fflush(nil)
+    }
+
+    func runRaw() async throws {
+        let pathname = pathname.hasPrefix("/") ? pathname : "/" + pathname
+        let maxLength = maxLength
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try RawWebSocketEcho.configure(channel: channel, pathname: pathname, maxLength: maxLength)
+                }
+            }
+            .bind(host: host, port: port).get()
+        if let address = channel.localAddress { TestServer.announce(address) }
+        try await channel.closeFuture.get()
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
