@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "PrimusCore", targets: ["PrimusCore"]),
         .library(name: "PrimusWebSocket", targets: ["PrimusWebSocket"]),
         .library(name: "PrimusServer", targets: ["PrimusServer"]),
+        .library(name: "PrimusClient", targets: ["PrimusClient"]),
         .executable(name: "primus-demo", targets: ["primus-demo"]),
         .executable(name: "primus-testserver", targets: ["primus-testserver"]),
     ],
@@ -22,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         // Sans-I/O protocol layer shared by the server and the clients: Primus messages,
@@ -57,10 +59,27 @@ let package = Package(
             ],
             swiftSettings: upcoming
         ),
+        // The Swift client: offline buffering, reconnect with randomized exponential backoff,
+        // heartbeats, on SwiftNIO (Linux and Apple platforms), over the same codecs as the server.
+        .target(
+            name: "PrimusClient",
+            dependencies: [
+                "PrimusCore",
+                "PrimusWebSocket",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: upcoming
+        ),
         .executableTarget(
             name: "primus-demo",
             dependencies: [
                 "PrimusServer",
+                "PrimusClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -90,6 +109,16 @@ let package = Package(
                 "PrimusWebSocket",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
+            ],
+            swiftSettings: upcoming
+        ),
+        .testTarget(
+            name: "PrimusClientTests",
+            dependencies: [
+                "PrimusClient",
+                "PrimusServer",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: upcoming
         ),

@@ -24,6 +24,10 @@ public final class Primus: Sendable {
     /// Which transformer serves the clients.
     let transformer: any ServerTransformer
 
+    /// The browser client library, compiled on first use and then served from here
+    /// (see the browser client files). Locked: read once per `primus.js` request, never per message.
+    let browserLibraryCache = NIOLockedValueBox<BrowserLibrary?>(nil)
+
     // The registry is touched once per connection and disconnection, never per message, so a lock
     // is the simplest correct choice.
     private let registry = NIOLockedValueBox(Registry())

@@ -1,0 +1,1 @@
+// The Swift client lands here (see the client issue).
