@@ -231,25 +231,47 @@ class PrimusClient:
 
     # -- receiving
     def recv_frame(self, timeout: float = RECV_TIMEOUT) -> tuple[int, bytes]:
-        """Next data frame as (opcode, payload). Raises Closed or TimeoutError."""
-        self.ws.settimeout(max(timeout, 0.001))
-        try:
-            opcode, frame = self.ws.recv_data_frame(control_frame=False)
-        except websocket.WebSocketTimeoutException as exc:
-            raise TimeoutError(f"nothing received within {timeout}s") from exc
-        except socket.timeout as exc:
-            raise TimeoutError(f"nothing received within {timeout}s") from exc
-        except (websocket.WebSocketConnectionClosedException, ConnectionError, OSError) as exc:
-            raise Closed(None, str(exc), frame=False) from exc
-        if opcode == websocket.ABNF.OPCODE_CLOSE:
-            data = frame.data or b""
-            code = int.from_bytes(data[:2], "big") if len(data) >= 2 else None
-            reason = data[2:].decode("utf-8", "replace")
-            raise Closed(code, reason, frame=True)
-        data = frame.data
-        if isinstance(data, str):
-            data = data.encode("utf-8")
-        return opcode, bytes(data)
+        """Next data frame as (opcode, payload). Raises Closed or TimeoutError.
+
+        Control frames are handled here rather than by websocket-client so that a close
+        frame is reported even when answering it fails (the server may already have reset
+        the TCP connection after its close frame, e.g. when it fails a connection while
+        the client is still sending).
+        """
+        ws = self.ws
+        ws.settimeout(max(timeout, 0.001))
+        while True:
+            try:
+                frame = ws.recv_frame()
+            except (websocket.WebSocketTimeoutException, socket.timeout) as exc:
+                raise TimeoutError(f"nothing received within {timeout}s") from exc
+            except (websocket.WebSocketConnectionClosedException, OSError) as exc:
+                raise Closed(None, str(exc), frame=False) from exc
+            opcode = frame.opcode
+            if opcode in (websocket.ABNF.OPCODE_TEXT, websocket.ABNF.OPCODE_BINARY,
+                          websocket.ABNF.OPCODE_CONT):
+                ws.cont_frame.validate(frame)
+                ws.cont_frame.add(frame)
+                if ws.cont_frame.is_fire(frame):
+                    opcode, frame = ws.cont_frame.extract(frame)
+                    data = frame.data
+                    if isinstance(data, str):
+                        data = data.encode("utf-8")
+                    return opcode, bytes(data)
+            elif opcode == websocket.ABNF.OPCODE_CLOSE:
+                data = frame.data or b""
+                code = int.from_bytes(data[:2], "big") if len(data) >= 2 else None
+                reason = data[2:].decode("utf-8", "replace")
+                try:
+                    ws.send_close()
+                except (websocket.WebSocketException, OSError):
+                    pass
+                raise Closed(code, reason, frame=True)
+            elif opcode == websocket.ABNF.OPCODE_PING:
+                try:
+                    ws.pong(frame.data)
+                except (websocket.WebSocketException, OSError):
+                    pass
 
     def recv_text(self, timeout: float = RECV_TIMEOUT) -> str:
         """Next Primus payload (a text frame) undecoded, pings handled and skipped."""
