@@ -1,0 +1,340 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOWebSocket
+import Synchronization
+
+/// Counters shared by every connection of one run. Connections add to them once per read
+/// completion, not once per message, so the load generator does not contend on them.
+final class LoadStats: Sendable {
+    let echoes = Atomic<Int>(0)
+    let mismatches = Atomic<Int>(0)
+    let pingsAnswered = Atomic<Int>(0)
+    let closedEarly = Atomic<Int>(0)
+    /// Set at the end of a run: connections stop sending new messages.
+    let stopping = Atomic<Bool>(false)
+}
+
+/// What a connection does once upgraded.
+enum ClientMode: Sendable {
+    /// Keep `inFlight` JSON messages outstanding; send a new one for every echo.
+    case load(inFlight: Int)
+    /// Send nothing; answer heartbeats only.
+    case idle
+}
+
+/// Sent through every pipeline to start the load at once on all connections.
+struct StartLoad: Sendable {}
+
+/// Opens WebSocket connections to `ws://127.0.0.1:<port>/primus` with NIOWebSocketClientUpgrader
+/// over ClientBootstrap.
+struct WebSocketLoadClient: Sendable {
+    let group: any EventLoopGroup
+    let port: Int
+    let stats: LoadStats
+
+    /// Connects and upgrades one connection; returns once frames can flow.
+    func connect(mode: ClientMode) async throws -> any Channel {
+        let loop = group.next()
+        let upgraded = loop.makePromise(of: Void.self)
+        let port = self.port
+        let stats = self.stats
+        let channel = try await ClientBootstrap(group: loop)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                // Close with a reset: 10,000 connections closed by the client would otherwise sit
+                // in TIME_WAIT on the client's ephemeral ports while the next server is measured.
+                _ = (channel as? any SocketOptionProvider)?.setSoLinger(linger(l_onoff: 1, l_linger: 0))
+                return channel.eventLoop.makeCompletedFuture {
+                    let upgrader = NIOWebSocketClientUpgrader(
+                        maxFrameSize: maxFrameSize,
+                        automaticErrorHandling: false,
+                        upgradePipelineHandler: { channel, _ in
+                            channel.eventLoop.makeCompletedFuture {
+                                switch mode {
+                                case .load(let inFlight):
+                                    try channel.pipeline.syncOperations.addHandler(EchoLoadHandler(stats: stats, inFlight: inFlight))
+                                case .idle:
+                                    try channel.pipeline.syncOperations.addHandler(IdleHandler(stats: stats))
+                                }
+                            }
+                        }
+                    )
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers(
+                        withClientUpgrade: (
+                            upgraders: [upgrader],
+                            completionHandler: { context in
+                                context.pipeline.syncOperations.removeHandler(name: "bench.upgrade", promise: nil)
+                                upgraded.succeed()
+                            }
+                        )
+                    )
+                    try channel.pipeline.syncOperations.addHandler(
+                        UpgradeRequester(port: port, upgraded: upgraded),
+                        name: "bench.upgrade"
+                    )
+                }
+            }
+            .connect(host: "127.0.0.1", port: port)
+            .get()
+        do {
+            try await upgraded.futureResult.get()
+        } catch {
+            channel.close(promise: Optional<EventLoopPromise<Void>>.none)
+            throw error
+        }
+        return channel
+    }
+
+    /// Opens `count` connections, at most `window` handshakes at a time.
+    func connectMany(_ count: Int, mode: ClientMode, window: Int) async throws -> [any Channel] {
+        try await withThrowingTaskGroup(of: (any Channel).self) { group in
+            var channels: [any Channel] = []
+            channels.reserveCapacity(count)
+            var started = 0
+            while started < min(window, count) {
+                group.addTask { try await connect(mode: mode) }
+                started += 1
+            }
+            while let channel = try await group.next() {
+                channels.append(channel)
+                if started < count {
+                    group.addTask { try await connect(mode: mode) }
+                    started += 1
+                }
+            }
+            return channels
+        }
+    }
+}
+
+/// Sends the upgrade request (HTTPClientUpgradeHandler adds the WebSocket headers) and reports
+/// a refused or failed upgrade.
+private final class UpgradeRequester: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPClientResponsePart
+    typealias OutboundOut = HTTPClientRequestPart
+
+    let port: Int
+    let upgraded: EventLoopPromise<Void>
+
+    init(port: Int, upgraded: EventLoopPromise<Void>) {
+        self.port = port
+        self.upgraded = upgraded
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        var headers = HTTPHeaders()
+        headers.add(name: "Host", value: "127.0.0.1:\(port)")
+        headers.add(name: "Content-Length", value: "0")
+        let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/primus", headers: headers)
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        // An HTTP response reaching us means the server did not upgrade.
+        if case .head(let head) = unwrapInboundIn(data) {
+            upgraded.fail(BenchError("upgrade refused: \(head.status)"))
+            context.close(promise: nil)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        upgraded.fail(error)
+        context.close(promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        upgraded.fail(BenchError("connection closed during the upgrade"))
+        context.fireChannelInactive()
+    }
+}
+
+/// A cheap PRNG for masking keys (the client must mask; SystemRandomNumberGenerator would cost
+/// a getrandom syscall per frame on the load generator).
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// Answers Primus heartbeats: `"primus::ping::<ms>"` → `"primus::pong::<ms>"`, and WebSocket
+/// ping frames with pongs. Returns whether `frame` was one of those.
+private func answerHeartbeat(
+    _ frame: WebSocketFrame,
+    context: ChannelHandlerContext,
+    rng: inout SplitMix64,
+    stats: LoadStats
+) -> Bool {
+    switch frame.opcode {
+    case .ping:
+        let pong = WebSocketFrame(fin: true, opcode: .pong, maskKey: .random(using: &rng), data: frame.data)
+        context.write(NIOAny(pong), promise: nil)
+        return true
+    case .text:
+        let prefix: StaticString = "\"primus::ping::"
+        let isPing = frame.data.withUnsafeReadableBytes { bytes in
+            bytes.count > prefix.utf8CodeUnitCount
+                && memcmp(bytes.baseAddress!, prefix.utf8Start, prefix.utf8CodeUnitCount) == 0
+        }
+        guard isPing else { return false }
+        var payload = frame.data
+        // Same text with "ping" → "pong" (bytes 10..<14 of `"primus::ping::`).
+        payload.setString("pong", at: payload.readerIndex + 10)
+        let pong = WebSocketFrame(fin: true, opcode: .text, maskKey: .random(using: &rng), data: payload)
+        context.write(NIOAny(pong), promise: nil)
+        stats.pingsAnswered.add(1, ordering: .relaxed)
+        return true
+    default:
+        return false
+    }
+}
+
+/// Keeps `inFlight` messages `{"seq":N,"payload":"hello"}` outstanding and checks that every
+/// echo carries the next expected `seq` (echoes on one connection come back in order; Primus
+/// may reorder the object's keys, so the check finds `"seq":` rather than comparing bytes).
+final class EchoLoadHandler: ChannelInboundHandler {
+    typealias InboundIn = WebSocketFrame
+    typealias OutboundOut = WebSocketFrame
+
+    private let stats: LoadStats
+    private let inFlight: Int
+    private var nextSeq = 0
+    private var expectedSeq = 0
+    private var unreported = 0
+    private var needsFlush = false
+    private var started = false
+    private var rng: SplitMix64
+
+    init(stats: LoadStats, inFlight: Int) {
+        self.stats = stats
+        self.inFlight = inFlight
+        self.rng = SplitMix64(state: UInt64.random(in: .min ... .max))
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard event is StartLoad, !started else { return context.fireUserInboundEventTriggered(event) }
+        started = true
+        for _ in 0..<inFlight { send(context: context) }
+        context.flush()
+    }
+
+    private func send(context: ChannelHandlerContext) {
+        var buffer = context.channel.allocator.buffer(capacity: 48)
+        buffer.writeStaticString("{\"seq\":")
+        buffer.writeString(String(nextSeq))
+        buffer.writeStaticString(",\"payload\":\"hello\"}")
+        nextSeq += 1
+        context.write(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .text, maskKey: .random(using: &rng), data: buffer)), promise: nil)
+        needsFlush = true
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        if answerHeartbeat(frame, context: context, rng: &rng, stats: stats) {
+            needsFlush = true
+            return
+        }
+        switch frame.opcode {
+        case .text:
+            if Self.seq(in: frame.data) != expectedSeq { stats.mismatches.add(1, ordering: .relaxed) }
+            expectedSeq += 1
+            unreported += 1
+            if !stats.stopping.load(ordering: .relaxed) { send(context: context) }
+        case .connectionClose:
+            context.close(promise: nil)
+        default:
+            break
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if unreported > 0 {
+            stats.echoes.add(unreported, ordering: .relaxed)
+            unreported = 0
+        }
+        if needsFlush {
+            needsFlush = false
+            context.flush()
+        }
+        context.fireChannelReadComplete()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if !stats.stopping.load(ordering: .relaxed) { stats.closedEarly.add(1, ordering: .relaxed) }
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+
+    /// The integer after `"seq":`, or -1; the echo must also be exactly as long as what was sent
+    /// (`{"seq":` + digits + `,"payload":"hello"}`).
+    static func seq(in buffer: ByteBuffer) -> Int {
+        buffer.withUnsafeReadableBytes { bytes -> Int in
+            let key: StaticString = "\"seq\":"
+            let keyLength = key.utf8CodeUnitCount
+            let count = bytes.count
+            var index = 0
+            while index + keyLength <= count {
+                if bytes[index] == UInt8(ascii: "\""), memcmp(bytes.baseAddress! + index, key.utf8Start, keyLength) == 0 { break }
+                index += 1
+            }
+            index += keyLength
+            guard index < count else { return -1 }
+            var value = 0
+            var digits = 0
+            while index < count, bytes[index] >= 0x30, bytes[index] <= 0x39 {
+                value = value * 10 + Int(bytes[index] - 0x30)
+                index += 1
+                digits += 1
+            }
+            return digits > 0 && count == 26 + digits ? value : -1
+        }
+    }
+}
+
+/// An idle connection: sends nothing, answers heartbeats, counts unexpected closes.
+final class IdleHandler: ChannelInboundHandler {
+    typealias InboundIn = WebSocketFrame
+    typealias OutboundOut = WebSocketFrame
+
+    private let stats: LoadStats
+    private var rng: SplitMix64
+    private var needsFlush = false
+
+    init(stats: LoadStats) {
+        self.stats = stats
+        self.rng = SplitMix64(state: UInt64.random(in: .min ... .max))
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        if answerHeartbeat(frame, context: context, rng: &rng, stats: stats) { needsFlush = true }
+        if frame.opcode == .connectionClose { context.close(promise: nil) }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if needsFlush {
+            needsFlush = false
+            context.flush()
+        }
+        context.fireChannelReadComplete()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if !stats.stopping.load(ordering: .relaxed) { stats.closedEarly.add(1, ordering: .relaxed) }
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+}
