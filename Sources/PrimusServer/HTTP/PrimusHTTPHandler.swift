@@ -57,6 +57,10 @@ final class PrimusHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 respond(response, to: request.head, context: context)
                 return
             }
+            if path == pathname + "/primus.js", request.method == .GET || request.method == .HEAD {
+                respond(primus.libraryResponse(to: request.head), to: request.head, context: context)
+                return
+            }
             let transformer = primus.transformer
             let primus = self.primus
             let channel = context.channel

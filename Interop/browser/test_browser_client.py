@@ -1,0 +1,604 @@
+"""The browser client (served at /primus/primus.js) in headless Chromium against primus-testserver.
+
+One test per behaviour. Every scenario runs in the page; its results come back as JSON and are
+asserted here.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from typing import Any
+
+import pytest
+
+from browser.conftest import BrowserPage
+from primus_support import free_port
+
+NOT_RECONNECT = {"reconnect", "reconnect scheduled", "reconnected", "reconnect failed", "reconnect timeout"}
+
+
+def names(log: list[dict[str, Any]], *, without: tuple[str, ...] = ()) -> list[str]:
+    return [entry["event"] for entry in log if entry["event"] not in without]
+
+
+def states(log: list[dict[str, Any]]) -> list[str]:
+    return [entry["args"][0] for entry in log if entry["event"] == "readyStateChange"]
+
+
+# --------------------------------------------------------------------------- connecting
+
+
+def test_open_events_ready_states_and_url(page: BrowserPage, start_testserver) -> None:  # noqa: ANN001
+    server = start_testserver()
+    page.harness(server)
+    r = page.run(
+        """async () => {
+          const primus = new Primus(H.server + '/?foo=bar&name=%C3%A9t%C3%A9');
+          const log = H.record(primus);
+          const before = primus.readyState;
+          await H.once(primus, 'open');
+          const during = primus.readyState;
+          primus.write({ testserver: 'info' });
+          const [info] = await H.once(primus, 'data');
+          const url = primus.socket.url;
+          primus.end();
+          return { log, before, during, after: primus.readyState, info, url,
+                   readable: primus.readable, writable: primus.writable };
+        }"""
+    )
+    assert (r["before"], r["during"], r["after"]) == (2, 3, 2)  # CLOSED, OPEN, CLOSED
+    assert names(r["log"]) == [
+        "readyStateChange", "readyStateChange", "open", "data", "readyStateChange", "close", "end",
+    ]
+    assert states(r["log"]) == ["opening", "open", "end"]
+    assert r["url"].startswith(f"ws://127.0.0.1:{server.port}/primus?foo=bar&name=%C3%A9t%C3%A9&_primuscb=")
+    query = r["info"]["query"]
+    assert query["foo"] == "bar" and query["name"] == "été"
+    assert query["_primuscb"], "cache buster missing"
+    assert r["readable"] is False and r["writable"] is False
+
+
+def test_echo_json_values_with_raw(page: BrowserPage, start_testserver) -> None:  # noqa: ANN001
+    server = start_testserver()
+    page.harness(server)
+    values: list[Any] = [
+        "hello", "", 0, 1.5, -42, 1e21, True, False, None, [], {},
+        [1, "two", {"three": 3}], {"nested": {"deep": [None, True, "x"]}, "n": 0},
+    ]
+    r = page.run(
+        """async (values) => {
+          const primus = new Primus(H.server);
+          const got = [];
+          primus.on('data', (data, raw) => got.push({ data, raw }));
+          await H.once(primus, 'open');
+          values.forEach((v) => primus.write(v));
+          await H.until(() => got.length >= values.length, 5000, 'echoes');
+          await H.sleep(100);
+          primus.end();
+          return { got, expectedRaw: values.map((v) => JSON.stringify(v)) };
+        }""",
+        values,
+    )
+    assert [g["data"] for g in r["got"]] == values
+    # `raw` is the undecoded frame. The server re-encodes objects (its key order may differ), so
+    # objects are compared decoded; everything else byte for byte.
+    for value, got, expected_raw in zip(values, r["got"], r["expectedRaw"]):
+        if isinstance(value, dict) and value:
+            assert json.loads(got["raw"]) == value
+        else:
+            assert got["raw"] == expected_raw
+
+
+def test_echo_utf8(page: BrowserPage, start_testserver) -> None:  # noqa: ANN001
+    server = start_testserver()
+    page.harness(server)
+    values = ["pongРУССКИЙ", "€€€", "日本語のテキスト", "emoji 😀 and 𝄞", "line\u2028para\u2029end",
+              {"ключ": "значение", "€": ["ü", "ß"]}]
+    r = page.run(
+        """async (values) => {
+          const primus = new Primus(H.server);
+          const got = H.collect(primus);
+          await H.once(primus, 'open');
+          values.forEach((v) => primus.write(v));
+          await H.until(() => got.length >= values.length, 5000, 'echoes');
+          primus.end();
+          return got;
+        }""",
+        values,
+    )
+    assert r == values
+
+
+def test_writes_before_open_are_delivered_in_order(page: BrowserPage, start_testserver) -> None:  # noqa: ANN001
+    server = start_testserver()
+    page.harness(server)
+    r = page.run(
+        """async () => {
+          const primus = new Primus(H.server);
+          const got = H.collect(primus);
+          const returned = [];
+          for (let i = 0; i < 11; i++) returned.push(primus.write(i));
+          returned.push(primus.write('last'));
+          const buffered = primus.buffer.length;
+          await H.once(primus, 'open');
+          await H.until(() => got.length >= 12, 5000, 'buffered echoes');
+          await H.sleep(200);
+          primus.end();
+          return { got, returned, buffered };
+        }"""
+    )
+    assert r["buffered"] == 12
+    assert all(r["returned"])
+    assert r["got"] == [*range(11), "last"]
+
+
+def test_id_is_the_spark_id(page: BrowserPage, start_testserver) -> None:  # noqa: ANN001
+    server = start_testserver()
+    page.harness(server)
+    r = page.run(
+        """async () => {
+          const primus = new Primus(H.server);
+          const id = await new Promise((resolve) => primus.id(resolve));   // asked before open
+          primus.write({ testserver: 'info' });
+          const [info] = await H.once(primus, 'data');
+          primus.end();
+          return { id, spark: info.id };
+        }"""
+    )
+    assert isinstance(r["id"], str) and r["id"]
+    assert r["id"] == r["spark"]
+
+
+def test_default_url_and_global_for_an_unchanged_primus8_page(page: BrowserPage, start_testserver) -> None:  # noqa: ANN001
+    """A page on the server's origin that loads /primus/primus.js and uses Primus as documented."""
+    server = start_testserver()
+    page.page.goto(f"{server.http_url}/primus/spec")
+    page.page.add_script_tag(url="/primus/primus.js")
+    r = page.run(
+        """async () => {
+          const shape = {
+            global: typeof Primus, connect: typeof Primus.connect,
+            states: [Primus.OPENING, Primus.CLOSED, Primus.OPEN],
+            pathname: Primus.prototype.pathname, version: Primus.prototype.version,
+          };
+          const primus = Primus();                       // no `new`, no URL: location.origin
+          const echoed = new Promise((resolve) => primus.on('data', resolve));
+          primus.on('open', () => primus.write({ hello: 'world' }));
+          const data = await echoed;
+          shape.url = primus.socket.url;
+          shape.data = data;
+          shape.instance = primus instanceof Primus;
+          shape.reserved = [primus.reserved('data'), primus.reserved('incoming::foo'), primus.reserved('custom')];
+          primus.destroy();
+          shape.destroyed = primus.readyState;
+          return shape;
+        }"""
+    )
+    assert r["global"] == "function" and r["connect"] == "function"
+    assert r["states"] == [1, 2, 3]
+    assert r["pathname"] == "/primus" and r["version"] == "8.0.9"
+    assert r["url"].startswith(f"ws://127.0.0.1:{server.port}/primus?_primuscb=")
+    assert r["data"] == {"hello": "world"}
+    assert r["instance"] is True
+    assert r["reserved"] == [True, True, False]
+    assert r["destroyed"] == 2
+
+
+def test_manual_client_connects_only_on_open(page: BrowserPage, start_testserver) -> None:  # noqa: ANN001
+    server = start_testserver()
+    page.harness(server)
+    r = page.run(
+        """async () => {
+          const primus = new Primus(H.server, { manual: true });
+          const log = H.record(primus);
+          await H.sleep(400);
+          const idle = { state: primus.readyState, events: H.names(log) };
+          primus.open();
+          await H.once(primus, 'open');
+          primus.end();
+          return { idle, events: H.names(log) };
+        }"""
+    )
+    assert r["idle"] == {"state": 2, "events": []}
+    assert r["events"] == ["readyStateChange", "readyStateChange", "open", "readyStateChange", "close", "end"]
+
+
+# --------------------------------------------------------------------------- ending
+
+
+def test_server_end_ends_client_without_reconnect(page: BrowserPage, start_testserver) -> None:  # noqa: ANN001
+    server = start_testserver()
+    page.harness(server)
+    r = page.run(
+        """async () => {
+          const primus = new Primus(H.server, { reconnect: { min: 50 } });
+          const log = H.record(primus);
+          await H.once(primus, 'open');
+          primus.write({ testserver: 'end', data: 'bye' });
+          await H.once(primus, 'end');
+          await H.sleep(1500);                       // would be plenty for a 50 ms reconnect
+          return { log, state: primus.readyState };
+        }"""
+    )
+    events = names(r["log"])
+    assert events == ["readyStateChange", "readyStateChange", "open", "data", "readyStateChange", "close", "end"]
+    assert r["log"][3]["args"][0] == "bye"
+    assert not NOT_RECONNECT & set(events)
+    assert r["state"] == 2
+
+
+def test_client_end(page: BrowserPage, start_testserver) -> None:  # noqa: ANN001
+    server = start_testserver()
+    page.harness(server)
+    r = page.run(
+        """async () => {
+          const primus = new Primus(H.server, { reconnect: { min: 50 } });
+          const log = H.record(primus);
+          await H.once(primus, 'open');
+          const opened = log.length;
+          primus.end();
+          primus.end();                             // a second end() emits nothing
+          await H.sleep(800);
+          return { after: log.slice(opened), state: primus.readyState,
+                   readable: primus.readable, writable: primus.writable, socket: primus.socket && primus.socket.readyState };
+        }"""
+    )
+    assert names(r["after"]) == ["readyStateChange", "close", "end"]
+    assert states(r["after"]) == ["end"]
+    assert r["state"] == 2 and r["readable"] is False and r["writable"] is False
+    assert r["socket"] in (2, 3)  # CLOSING or CLOSED
+
+
+def test_end_inside_reconnect_scheduled_stops_reconnecting(page: BrowserPage, start_testserver) -> None:  # noqa: ANN001
+    server = start_testserver()
+    page.harness(server)
+    r = page.run(
+        """async () => {
+          const primus = new Primus(H.server, { reconnect: { min: 100 } });
+          const log = H.record(primus);
+          await H.once(primus, 'open');
+          primus.once('reconnect scheduled', () => primus.end());
+          primus.write({ testserver: 'end-reconnect' });
+          await H.once(primus, 'end');
+          await H.sleep(600);
+          return { log, state: primus.readyState, reconnecting: primus.recovery.reconnecting() };
+        }"""
+    )
+    events = names(r["log"], without=("readyStateChange",))
+    assert events == ["open", "close", "reconnect scheduled", "end"]
+    assert r["state"] == 2 and r["reconnecting"] is False
+
+
+# --------------------------------------------------------------------------- reconnecting
+
+
+def test_server_end_reconnect_reconnects_in_order_and_flushes_buffer_once(page: BrowserPage, start_testserver) -> None:  # noqa: ANN001
+    server = start_testserver()
+    page.harness(server)
+    r = page.run(
+        """async () => {
+          const primus = new Primus(H.server, { reconnect: { min: 150 } });
+          const log = H.record(primus);
+          const got = H.collect(primus);
+          await H.once(primus, 'open');
+          const firstId = await new Promise((resolve) => primus.id(resolve));
+          const mark = log.length;
+          // Written while disconnected: buffered, sent once on the new connection.
+          primus.once('close', () => { primus.write('offline-1'); primus.write({ n: 2 }); });
+          primus.write({ testserver: 'end-reconnect' });
+          await H.once(primus, 'open', 5000);
+          await H.until(() => got.length >= 2, 3000, 'buffered echoes');
+          await H.sleep(700);
+          const secondId = await new Promise((resolve) => primus.id(resolve));
+          primus.end();
+          return { after: log.slice(mark), got, firstId, secondId, reconnecting: primus.recovery.reconnecting() };
+        }"""
+    )
+    after = r["after"]
+    assert names(after)[:9] == [
+        "readyStateChange", "close", "reconnect scheduled", "readyStateChange", "reconnect",
+        "reconnected", "readyStateChange", "open", "data",
+    ]
+    assert states(after)[:3] == ["end", "opening", "open"]
+    scheduled = after[2]["args"][0]
+    assert scheduled["attempt"] == 1 and scheduled["scheduled"] == 150
+    assert after[5]["args"][0]["attempt"] == 1   # reconnected(opts)
+    assert r["got"] == ["offline-1", {"n": 2}]  # delivered once, in order
+    assert r["firstId"] != r["secondId"]       # a reconnect is a new spark
+
+
+def test_server_restart_reconnects_and_delivers_offline_writes_once(page: BrowserPage, start_testserver, respawn) -> None:  # noqa: ANN001
+    server = start_testserver()
+    page.harness(server)
+    page.run(
+        """async () => {
+          window.primus = new Primus(H.server, { reconnect: { min: 100, max: 400, retries: 100 } });
+          window.log = H.record(primus);
+          window.got = H.collect(primus);
+          await H.once(primus, 'open');
+          window.mark = log.length;
+        }"""
+    )
+    again = respawn(server)  # the server is down now
+    page.run(
+        """async () => {
+          await H.until(() => H.names(log).includes('close'), 5000, 'close after the server stopped');
+          await H.until(() => H.names(log).filter((n) => n === 'reconnect').length >= 2, 5000, 'failing attempts');
+          primus.write('while-down-1');
+          primus.write('while-down-2');
+        }"""
+    )
+    time.sleep(0.3)
+    again.start()
+    r = page.run(
+        """async () => {
+          await H.until(() => got.length >= 2, 10000, 'offline writes echoed after restart');
+          await H.sleep(800);
+          const after = log.slice(mark);
+          primus.end();
+          return { after, got, state: primus.readyState };
+        }"""
+    )
+    events = names(r["after"], without=("readyStateChange", "error"))
+    assert events[:2] == ["close", "reconnect scheduled"]
+    tail = events[events.index("reconnected") - 1:]
+    assert tail[:3] == ["reconnect", "reconnected", "open"], events
+    assert "reconnect failed" not in events and "end" not in events[:-1]
+    attempts = [e["args"][0]["attempt"] for e in r["after"] if e["event"] == "reconnect scheduled"]
+    assert attempts == list(range(1, len(attempts) + 1)) and len(attempts) >= 2
+    assert r["got"] == ["while-down-1", "while-down-2"]
+
+
+def test_unreachable_server_errors_then_reconnect_fails(page: BrowserPage, start_testserver) -> None:  # noqa: ANN001
+    server = start_testserver()  # only to serve the library
+    page.harness(server)
+    dead = f"http://127.0.0.1:{free_port()}"
+    r = page.run(
+        """async (dead) => {
+          const primus = new Primus(dead, { reconnect: { min: 50, max: 200, retries: 3 } });
+          const log = H.record(primus);
+          const started = Date.now();
+          await H.once(primus, 'reconnect failed', 8000);
+          const elapsed = Date.now() - started;
+          await H.sleep(400);
+          return { log, elapsed, state: primus.readyState };
+        }""",
+        dead,
+    )
+    events = names(r["log"], without=("readyStateChange",))
+    assert events == [
+        "error", "reconnect scheduled", "reconnect", "reconnect scheduled", "reconnect",
+        "reconnect scheduled", "reconnect", "end", "reconnect failed",
+    ]
+    assert r["log"][[e["event"] for e in r["log"]].index("error")]["args"][0]["error"]
+    scheduled = [e["args"][0] for e in r["log"] if e["event"] == "reconnect scheduled"]
+    assert scheduled[0]["scheduled"] == 50
+    assert 100 <= scheduled[1]["scheduled"] <= 200
+    assert scheduled[2]["scheduled"] == 200  # 200..400, capped at max
+    failed = [e for e in r["log"] if e["event"] == "reconnect failed"][0]["args"]
+    assert failed[0]["error"] == "Unable to recover" and failed[1]["attempt"] == 3
+    assert r["elapsed"] < 3000 and r["state"] == 2
+
+
+def test_hung_server_times_out_connect_and_reconnect_attempts(page: BrowserPage, start_testserver) -> None:  # noqa: ANN001
+    """A peer that accepts TCP but never answers the upgrade: 'timeout', then 'reconnect timeout's."""
+    server = start_testserver()
+    page.harness(server)
+    hung = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    hung.bind(("127.0.0.1", 0))
+    hung.listen(64)
+    try:
+        r = page.run(
+            """async (url) => {
+              const primus = new Primus(url, { timeout: 300, reconnect: { min: 50, retries: 2, 'reconnect timeout': 300 } });
+              const log = H.record(primus);
+              await H.once(primus, 'reconnect failed', 8000);
+              await H.sleep(300);
+              return { log };
+            }""",
+            f"http://127.0.0.1:{hung.getsockname()[1]}",
+        )
+    finally:
+        hung.close()
+    events = names(r["log"], without=("readyStateChange",))
+    assert events == [
+        "timeout", "reconnect scheduled", "reconnect", "reconnect timeout", "reconnect scheduled",
+        "reconnect", "reconnect timeout", "end", "reconnect failed",
+    ]
+    timeouts = [e["args"][0]["error"] for e in r["log"] if e["event"] == "reconnect timeout"]
+    assert timeouts == ["Failed to reconnect in a timely manner"] * 2
+
+
+# --------------------------------------------------------------------------- heartbeats
+
+
+def test_heartbeats_with_short_interval_keep_the_connection(page: BrowserPage, start_testserver) -> None:  # noqa: ANN001
+    server = start_testserver("--ping-interval", "200")
+    page.harness(server)
+    r = page.run(
+        """async () => {
+          const primus = new Primus(H.server);
+          const log = H.record(primus);
+          const pongs = [];
+          primus.on('outgoing::pong', (t) => pongs.push(t));
+          await H.once(primus, 'open');
+          await H.sleep(2000);
+          primus.write('still here');
+          const [echo] = await H.once(primus, 'data');
+          const result = { log: H.names(log), pongs, pingTimeout: primus.options.pingTimeout,
+                           state: primus.readyState, echo };
+          primus.end();
+          return result;
+        }"""
+    )
+    assert r["pingTimeout"] == 300  # compiled: 1.5 x the server's 200 ms
+    assert len(r["pongs"]) >= 5, r["pongs"]
+    assert all(isinstance(t, (int, float)) and t > 1e12 for t in r["pongs"])  # ms timestamps echoed
+    assert r["log"] == ["readyStateChange", "readyStateChange", "open", "data"]
+    assert r["state"] == 3 and r["echo"] == "still here"
+
+
+def test_missing_heartbeats_go_offline_and_reconnect(page: BrowserPage, start_testserver) -> None:  # noqa: ANN001
+    server = start_testserver("--ping-interval", "10000")
+    page.harness(server)
+    r = page.run(
+        """async () => {
+          const primus = new Primus(H.server, { pingTimeout: 400, reconnect: { min: 100 } });
+          const log = H.record(primus);
+          await H.once(primus, 'open');
+          const mark = log.length;
+          await H.once(primus, 'offline', 3000);
+          await H.once(primus, 'open', 3000);
+          const after = log.slice(mark);
+          primus.end();
+          return { after, compiled: Primus.prototype.constructor === Primus };
+        }"""
+    )
+    assert names(r["after"]) == [
+        "offline", "readyStateChange", "close", "reconnect scheduled", "readyStateChange",
+        "reconnect", "reconnected", "online", "readyStateChange", "open",
+    ]
+
+
+def test_heartbeats_off_compiles_no_ping_timeout(page: BrowserPage, start_testserver) -> None:  # noqa: ANN001
+    server = start_testserver("--ping-interval", "0")
+    page.harness(server)
+    r = page.run("() => new Primus(H.server, { manual: true }).options.pingTimeout")
+    assert r is False
+
+
+# --------------------------------------------------------------------------- options and API
+
+
+def test_queue_size_bounds_and_zero_disables_offline_buffer(page: BrowserPage, start_testserver) -> None:  # noqa: ANN001
+    server = start_testserver()
+    page.harness(server)
+    r = page.run(
+        """async () => {
+          const bounded = new Primus(H.server, { queueSize: 2 });
+          const none = new Primus(H.server, { queueSize: 0 });
+          const a = H.collect(bounded), b = H.collect(none);
+          ['a', 'b', 'c', 'd'].forEach((x) => { bounded.write(x); none.write(x); });
+          const sizes = [bounded.buffer.length, none.buffer.length];
+          await Promise.all([H.once(bounded, 'open'), H.once(none, 'open')]);
+          none.write('after open');
+          await H.until(() => a.length >= 2 && b.length >= 1, 5000, 'echoes');
+          await H.sleep(300);
+          bounded.end(); none.end();
+          return { sizes, a, b };
+        }"""
+    )
+    assert r["sizes"] == [2, 0]
+    assert r["a"] == ["c", "d"]        # the oldest were dropped
+    assert r["b"] == ["after open"]    # nothing was kept while not open
+
+
+def test_message_transformers(page: BrowserPage, start_testserver) -> None:  # noqa: ANN001
+    server = start_testserver()
+    page.harness(server)
+    r = page.run(
+        """async () => {
+          const primus = new Primus(H.server);
+          primus.transform('outgoing', (packet) => { if (packet.data === 'drop') return false; packet.data = { wrapped: packet.data }; });
+          primus.transform('incoming', (packet, next) => setTimeout(() => {
+            if (packet.data.wrapped === 'quiet') return next(undefined, false);
+            packet.data = 'got ' + JSON.stringify(packet.data); next();
+          }, 5));
+          let invalid = null;
+          try { primus.transform('cowsack', () => {}); } catch (e) { invalid = e.message; }
+          const got = H.collect(primus);
+          await H.once(primus, 'open');
+          ['one', 'drop', 'quiet', 'two'].forEach((x) => primus.write(x));
+          await H.until(() => got.length >= 2, 5000, 'transformed echoes');
+          await H.sleep(300);
+          primus.end();
+          return { got, invalid };
+        }"""
+    )
+    assert r["got"] == ['got {"wrapped":"one"}', 'got {"wrapped":"two"}']
+    assert "transformer" in r["invalid"]
+
+
+def test_strategy_false_and_options_defaults(page: BrowserPage, start_testserver) -> None:  # noqa: ANN001
+    server = start_testserver()
+    page.harness(server)
+    r = page.run(
+        """async () => {
+          const d = new Primus(H.server, { manual: true });
+          const off = new Primus(H.server, { strategy: false, reconnect: { min: 50 } });
+          const log = H.record(off);
+          await H.once(off, 'open');
+          off.write({ testserver: 'end-reconnect' });
+          await H.once(off, 'end');
+          await H.sleep(300);
+          let removed = null;
+          try { new Primus(H.server, { ping: 1, manual: true }); } catch (e) { removed = e.message; }
+          return {
+            strategy: d.options.strategy, off: off.options.strategy, timeout: d.options.timeout,
+            queueSize: String(d.options.queueSize), recovery: [d.recovery.min, String(d.recovery.max), d.recovery.retries, d.recovery.factor, d.recovery['reconnect timeout']],
+            events: H.names(log, ['readyStateChange']), removed,
+          };
+        }"""
+    )
+    assert r["strategy"] == "disconnect,online,timeout"
+    assert r["off"] == ""
+    assert r["timeout"] == 10000 and r["queueSize"] == "Infinity"
+    assert r["recovery"] == [500, "Infinity", 10, 2, 30000]
+    assert r["events"] == ["open", "close", "end"]
+    assert r["removed"] == "The `ping` and `pong` options have been removed"
+
+
+def test_browser_offline_then_online(page: BrowserPage, start_testserver) -> None:  # noqa: ANN001
+    server = start_testserver()
+    page.harness(server)
+    page.run(
+        """async () => {
+          window.primus = new Primus(H.server, { reconnect: { min: 100 } });
+          window.log = H.record(primus);
+          window.got = H.collect(primus);
+          await H.once(primus, 'open');
+          window.mark = log.length;
+        }"""
+    )
+    page.context.set_offline(True)
+    page.run("async () => { await H.once(primus, 'end', 3000).catch(() => null); await H.until(() => H.names(log).includes('end'), 3000, 'end after offline'); primus.write('typed offline'); }")
+    page.context.set_offline(False)
+    r = page.run(
+        """async () => {
+          await H.until(() => got.length >= 1, 5000, 'echo after online');
+          const after = log.slice(mark);
+          primus.end();
+          return { after: H.names(after, ['readyStateChange']), got };
+        }"""
+    )
+    assert r["after"] == ["offline", "close", "end", "online", "reconnect scheduled", "reconnect", "reconnected", "open", "data"]
+    assert r["got"] == ["typed offline"]
+
+
+def test_manual_client_stays_closed_when_the_browser_comes_online(page: BrowserPage, start_testserver) -> None:  # noqa: ANN001
+    """Primus #708: a client that never opened must not connect on the 'online' event."""
+    server = start_testserver()
+    page.harness(server)
+    page.run("() => { window.idle = new Primus(H.server, { manual: true }); window.idleLog = H.record(idle); }")
+    page.context.set_offline(True)
+    page.run("() => H.until(() => !navigator.onLine, 3000, 'offline')")
+    page.context.set_offline(False)
+    r = page.run("async () => { await H.sleep(800); return { events: H.names(idleLog), state: idle.readyState }; }")
+    assert r == {"events": ["offline", "online"], "state": 2}
+
+
+@pytest.mark.parametrize("calls", ["open", "write", "end"])
+def test_methods_check_their_context(page: BrowserPage, start_testserver, calls: str) -> None:  # noqa: ANN001
+    server = start_testserver()
+    page.harness(server)
+    message = page.run(
+        """(method) => {
+          const primus = new Primus(H.server, { manual: true });
+          try { primus[method].call({}); } catch (e) { return e.message; }
+          return null;
+        }""",
+        calls,
+    )
+    assert message == f"Primus#{calls}'s context should called with a Primus instance"
