@@ -32,6 +32,8 @@ struct WebSocketLoadClient: Sendable {
     let group: any EventLoopGroup
     let port: Int
     let stats: LoadStats
+    /// Extra bytes of handshake headers (browsers send cookies, user agent, ...).
+    var paddingHeaderBytes = 0
 
     /// Connects and upgrades one connection; returns once frames can flow.
     func connect(mode: ClientMode) async throws -> any Channel {
@@ -39,6 +41,7 @@ struct WebSocketLoadClient: Sendable {
         let upgraded = loop.makePromise(of: Void.self)
         let port = self.port
         let stats = self.stats
+        let padding = self.paddingHeaderBytes
         let channel = try await ClientBootstrap(group: loop)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
@@ -70,7 +73,7 @@ struct WebSocketLoadClient: Sendable {
                         )
                     )
                     try channel.pipeline.syncOperations.addHandler(
-                        UpgradeRequester(port: port, upgraded: upgraded),
+                        UpgradeRequester(port: port, padding: padding, upgraded: upgraded),
                         name: "bench.upgrade"
                     )
                 }
@@ -115,10 +118,12 @@ private final class UpgradeRequester: ChannelInboundHandler, RemovableChannelHan
     typealias OutboundOut = HTTPClientRequestPart
 
     let port: Int
+    let padding: Int
     let upgraded: EventLoopPromise<Void>
 
-    init(port: Int, upgraded: EventLoopPromise<Void>) {
+    init(port: Int, padding: Int, upgraded: EventLoopPromise<Void>) {
         self.port = port
+        self.padding = padding
         self.upgraded = upgraded
     }
 
@@ -126,6 +131,7 @@ private final class UpgradeRequester: ChannelInboundHandler, RemovableChannelHan
         var headers = HTTPHeaders()
         headers.add(name: "Host", value: "127.0.0.1:\(port)")
         headers.add(name: "Content-Length", value: "0")
+        if padding > 0 { headers.add(name: "X-Bench-Padding", value: String(repeating: "x", count: padding)) }
         let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/primus", headers: headers)
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)

@@ -23,6 +23,8 @@ let usage = """
     memory options:
       --idle N             idle connections (default 10000)
       --window N           concurrent handshakes while opening them (default 200)
+      --header-bytes N     add an N-byte header to each handshake (default 0; browsers send
+                           0.5-2 KiB of cookies, user agent, ...)
     """
 
 struct Options {
@@ -35,6 +37,7 @@ struct Options {
     var clientThreads = System.coreCount
     var idle = 10_000
     var window = 200
+    var headerBytes = 0
     var kinds = ServerKind.allCases
     var port: Int?
 
@@ -63,6 +66,7 @@ struct Options {
             case "--client-threads": clientThreads = try int(argument)
             case "--idle": idle = try int(argument)
             case "--window": window = try int(argument)
+            case "--header-bytes": headerBytes = try int(argument)
             case "--only":
                 let name = try value(argument)
                 guard let kind = ServerKind(rawValue: name) else { throw BenchError("--only takes raw or primus") }
@@ -229,7 +233,8 @@ struct PrimusBench {
     }
 
     static func memory(_ options: Options, group: MultiThreadedEventLoopGroup) async throws {
-        print("Memory: \(options.idle) idle WebSocket connections per server, server VmRSS before and after")
+        print("Memory: \(options.idle) idle WebSocket connections per server, server VmRSS before and after"
+            + (options.headerBytes > 0 ? "; \(options.headerBytes) extra bytes of handshake headers" : ""))
         var results: [MemoryResult] = []
         for kind in options.kinds {
             let result = try await measureMemory(kind, options: options, group: group)
@@ -265,7 +270,8 @@ struct PrimusBench {
         let server = try ServerProcess(kind: kind)
         defer { server.stop() }
         let stats = LoadStats()
-        let client = WebSocketLoadClient(group: group, port: server.port, stats: stats)
+        var client = WebSocketLoadClient(group: group, port: server.port, stats: stats)
+        client.paddingHeaderBytes = options.headerBytes
 
         // Warm up: a few connections open and close, so code paths and allocator arenas that every
         // connection needs are already in the "before" figure.
