@@ -1,0 +1,127 @@
+import NIOCore
+import PrimusClient
+import PrimusCore
+import PrimusServer
+import Synchronization
+import Testing
+
+/// A real Primus server on 127.0.0.1 that records what its sparks receive.
+final class LoopbackServer: Sendable {
+    struct Received: Sendable, Equatable {
+        var sparkID: String
+        var value: JSONValue
+    }
+
+    let primus: Primus
+    let port: Int
+    private let task: Task<Void, Never>
+    private let state = Mutex<(received: [Received], sparks: [Spark])>(([], []))
+
+    private init(primus: Primus, port: Int, task: Task<Void, Never>) {
+        self.primus = primus
+        self.port = port
+        self.task = task
+    }
+
+    /// Starts a server; `port: 0` picks a free one.
+    static func start(port: Int = 0, pingInterval: Duration? = .seconds(30), echo: Bool = false) async throws -> LoopbackServer {
+        var configuration = PrimusConfiguration()
+        configuration.pingInterval = pingInterval
+        let primus = Primus(configuration: configuration)
+        let (ports, continuation) = AsyncStream<Int>.makeStream()
+        let server = PrimusHTTPServer(primus: primus, host: "127.0.0.1", port: port, onListening: { address in
+            continuation.yield(address.port ?? 0)
+        })
+        let task = Task {
+            defer { continuation.finish() }
+            try? await server.run()
+        }
+        var iterator = ports.makeAsyncIterator()
+        guard let bound = await iterator.next() else {
+            throw PrimusError(code: .connectionFailed, message: "test server could not listen on port \(port)")
+        }
+        let loopback = LoopbackServer(primus: primus, port: bound, task: task)
+        primus.onConnection { [weak loopback] spark in
+            loopback?.state.withLock { $0.sparks.append(spark) }
+            spark.onMessage { [weak loopback] message in
+                loopback?.state.withLock { $0.received.append(Received(sparkID: spark.id, value: message.value)) }
+                if echo { spark.write(message.value) }
+            }
+        }
+        return loopback
+    }
+
+    var url: String { "ws://127.0.0.1:\(port)" }
+    var received: [Received] { state.withLock { $0.received } }
+    var receivedValues: [JSONValue] { received.map(\.value) }
+    var sparks: [Spark] { state.withLock { $0.sparks } }
+
+    /// Stops listening and drops every spark silently (clients reconnect).
+    func stop() async {
+        task.cancel()
+        await task.value
+    }
+
+    /// Waits for the `count`th spark.
+    func spark(_ count: Int = 1, timeout: Duration = .seconds(5)) async throws -> Spark {
+        try await eventually("spark #\(count) connects", timeout: timeout) { self.sparks.count >= count }
+        return sparks[count - 1]
+    }
+}
+
+/// Records a client's events from its first subscription on.
+final class EventRecorder: Sendable {
+    private let task: Task<Void, Never>
+
+    init(_ client: PrimusClient) {
+        let stream = client.events
+        let box = RecordBox()
+        task = Task { for await event in stream { box.append(event) } }
+        self.box = box
+    }
+
+    private let box: RecordBox
+
+    var events: [PrimusClientEvent] { box.events }
+    var names: [String] { events.map(\.name) }
+    /// Event names without `data` and `readyStateChange`, the skeleton of a lifecycle.
+    var lifecycle: [String] { names.filter { $0 != "data" && $0 != "readyStateChange" } }
+
+    func count(of name: String) -> Int { names.filter { $0 == name }.count }
+
+    func waitFor(_ name: String, count: Int = 1, timeout: Duration = .seconds(5)) async throws {
+        try await eventually("event \"\(name)\" ×\(count) (saw \(names))", timeout: timeout) { self.count(of: name) >= count }
+    }
+
+    deinit { task.cancel() }
+}
+
+private final class RecordBox: Sendable {
+    private let state = Mutex<[PrimusClientEvent]>([])
+    func append(_ event: PrimusClientEvent) { state.withLock { $0.append(event) } }
+    var events: [PrimusClientEvent] { state.withLock { $0 } }
+}
+
+struct TimedOut: Error, CustomStringConvertible {
+    var description: String
+}
+
+/// Polls `condition` every 5 ms until it holds, or fails the test after `timeout`.
+func eventually(_ what: String, timeout: Duration = .seconds(5), _ condition: @Sendable () -> Bool) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while !condition() {
+        guard ContinuousClock.now < deadline else {
+            throw TimedOut(description: "timed out waiting for \(what)")
+        }
+        try await Task.sleep(for: .milliseconds(5))
+    }
+}
+
+/// A configuration with short delays for loopback tests.
+func fastConfiguration(_ adjust: (inout PrimusClientConfiguration) -> Void = { _ in }) -> PrimusClientConfiguration {
+    var configuration = PrimusClientConfiguration()
+    configuration.reconnect = .init(minDelay: .milliseconds(20), maxDelay: .milliseconds(200), retries: 30, attemptTimeout: .seconds(2))
+    configuration.timeout = .seconds(2)
+    adjust(&configuration)
+    return configuration
+}
