@@ -9,7 +9,7 @@ import PrimusServer
 struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "primus-demo",
-        abstract: "A Primus chat server with a web page at /."
+        abstract: "A Primus chat server with a web page at /, or (with --client URL) a terminal chat client."
     )
 
     @Option(help: "Address to bind.") var host = "127.0.0.1"
@@ -17,8 +17,13 @@ struct Demo: AsyncParsableCommand {
     @Option(help: "Transformer: \(PrimusTransformer.all.map(\.name).joined(separator: ", ")).") var transformer = "websockets"
     @Option(help: "Parser: \(PrimusParsers.names.joined(separator: ", ")).") var parser = "json"
     @Option(name: .customLong("ping-interval"), help: "Milliseconds between heartbeats; 0 turns them off.") var pingInterval = 30_000
+    @Option(help: "Instead of serving, chat with the server at this URL (ws://, wss://, http://, https://).") var client: String?
 
     func run() async throws {
+        if let client {
+            try await ChatClient.run(url: client, transformer: transformer, parser: parser)
+            return
+        }
         var configuration = try PrimusConfiguration(transformer: transformer, parser: parser)
         configuration.pingInterval = pingInterval > 0 ? .milliseconds(pingInterval) : nil
         let primus = Primus(configuration: configuration)
