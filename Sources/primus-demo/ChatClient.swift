@@ -18,7 +18,9 @@ enum ChatClient {
         let lines = standardInputLines()
         let inputFinished = Flag()
 
-        await withTaskGroup(of: Void.self) { group in
+        // Runs until the client ends: the server closed it, every reconnect failed, or the input
+        // finished and whatever it buffered was delivered.
+        await withTaskGroup(of: Bool.self) { group in
             group.addTask {
                 for await event in events {
                     switch event {
@@ -28,8 +30,12 @@ enum ChatClient {
                     case .open:
                         log("connected to \(url)")
                         if inputFinished.isSet { await endSoon(client) }
+                    case .close:
+                        log("disconnected")
+                    case .offline:
+                        log("the server stopped pinging")
                     case .reconnectScheduled(let attempt):
-                        log("connection lost; reconnect attempt \(attempt.number) in \(attempt.delay)")
+                        log("reconnect attempt \(attempt.number) in \(attempt.delay)")
                     case .reconnected:
                         log("reconnected")
                     case .error(let error):
@@ -38,20 +44,25 @@ enum ChatClient {
                         log("giving up")
                     case .end:
                         log("ended")
-                        return
+                        return true
                     default:
                         break
                     }
                 }
+                return true
             }
             group.addTask {
                 for await line in lines {
                     client.write(.string(line))
                 }
                 inputFinished.set()
+                // Not open: lines are buffered; the `open` handler above ends after delivering them.
                 if client.readyState == .open { await endSoon(client) }
+                return false
             }
-            await group.next()
+            while let clientEnded = await group.next() {
+                if clientEnded { break }
+            }
             group.cancelAll()
         }
     }
