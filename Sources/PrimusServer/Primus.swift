@@ -150,7 +150,9 @@ public final class Primus: Sendable {
     }
 
     /// Sends an `Encodable` value to every open spark, encoded once.
-    public func write<T: Encodable>(_ value: T) throws(PrimusError) {
+    ///
+    /// - Throws: ``PrimusError/encodingFailed(_:)`` when the value cannot be encoded; nothing is sent.
+    public func broadcast<T: Encodable>(_ value: T) throws(PrimusError) {
         let message = try configuration.parser.encode(encodable: value)
         for spark in sparks { spark.send(message) }
     }

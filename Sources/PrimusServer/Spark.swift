@@ -108,11 +108,14 @@ public final class Spark: Sendable {
         send(message)
     }
 
-    /// Sends any `Encodable` value to the client, encoded by the server's parser.
-    ///
-    /// - Throws: ``PrimusError/encodingFailed(_:)`` when the value cannot be encoded; nothing is sent.
-    public func write<T: Encodable>(_ value: T) throws(PrimusError) {
-        send(try primus.configuration.parser.encode(encodable: value))
+    /// Sends any `Encodable` value to the client, encoded by the server's parser. A value that
+    /// cannot be encoded is not sent and is reported to ``onError(_:)`` handlers, as Primus does.
+    public func write<T: Encodable>(_ value: T) {
+        do {
+            send(try primus.configuration.parser.encode(encodable: value))
+        } catch {
+            reportError(error)
+        }
     }
 
     /// Sends an already encoded message (broadcast encodes once and sends the same bytes to all).
