@@ -1,4 +1,5 @@
 import NIOCore
+import NIOPosix
 import PrimusClient
 import PrimusCore
 import PrimusServer
@@ -153,12 +154,12 @@ struct PrimusClientLoopbackTests {
     }
 
     @Test func pingsKeepTheConnectionAlive() async throws {
-        let server = try await LoopbackServer.start(pingInterval: .milliseconds(40))
+        let server = try await LoopbackServer.start(pingInterval: .milliseconds(150))
         defer { Task { await server.stop() } }
-        let client = try PrimusClient(server.url, configuration: fastConfiguration { $0.pingTimeout = .milliseconds(200) })
+        let client = try PrimusClient(server.url, configuration: fastConfiguration { $0.pingTimeout = .seconds(1) })
         let recorder = EventRecorder(client)
         try await recorder.waitFor("open")
-        try await Task.sleep(for: .milliseconds(500))
+        try await Task.sleep(for: .milliseconds(700))  // four server ticks, each needing a pong
         #expect(recorder.count(of: "offline") == 0)
         #expect(server.sparks.count == 1 && server.sparks[0].readyState == .open)  // the server got its pongs
         client.end()
@@ -253,5 +254,40 @@ struct PrimusClientLoopbackTests {
         try await Task.sleep(for: .milliseconds(50))
         #expect(server.primus.connected == 1)
         client.end()
+    }
+}
+
+@Suite("PrimusClient: discovery and hung servers", .timeLimit(.minutes(1)))
+struct PrimusClientDiscoveryTests {
+    @Test func discoveryReadsTheSpecAndDerivesPingTimeout() async throws {
+        let server = try await LoopbackServer.start(pingInterval: .seconds(30))
+        defer { Task { await server.stop() } }
+        let configuration = try await PrimusClient.discover(server.url, configuration: fastConfiguration())
+        #expect(configuration.pingTimeout == .seconds(45))
+        #expect(configuration.transport.name == "websockets")
+        #expect(configuration.parser.name == "json")
+        #expect(configuration.pathname == "/primus")
+        let client = try PrimusClient(server.url, configuration: configuration)
+        #expect(try await client.id() == (try await server.spark()).id)
+        client.end()
+    }
+
+    @Test func aServerThatNeverAnswersTimesOutThenEachAttemptTimesOut() async throws {
+        // Accepts TCP connections and never says a word.
+        let silent = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .bind(host: "127.0.0.1", port: 0).get()
+        let port = try #require(silent.localAddress?.port)
+        let client = try PrimusClient("ws://127.0.0.1:\(port)", configuration: fastConfiguration {
+            $0.timeout = .milliseconds(100)
+            $0.reconnect = .init(minDelay: .milliseconds(10), retries: 2, attemptTimeout: .milliseconds(100))
+        })
+        let recorder = EventRecorder(client)
+        try await recorder.waitFor("reconnect failed")
+        #expect(recorder.lifecycle == [
+            "timeout", "reconnect scheduled", "reconnect", "reconnect timeout",
+            "reconnect scheduled", "reconnect", "reconnect timeout", "end", "reconnect failed",
+        ])
+        try await silent.close()
     }
 }
