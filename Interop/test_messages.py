@@ -154,6 +154,30 @@ def test_broadcast_reaches_every_spark(testserver: ServerProcess) -> None:
         assert b.recv() == {"news": "pongРУССКИЙ"}
 
 
+def test_broadcast_reaches_a_spark_right_after_its_handshake(testserver: ServerProcess) -> None:
+    """Once the client saw the 101 response, its spark must already be connected.
+
+    As in Primus on Node, where the spark joins `primus.connections` in the same tick as
+    the upgrade response is written: a broadcast issued by another spark after the new
+    client's handshake completed must reach the new client. Repeated, since a late
+    registration shows up as an occasional miss.
+    """
+    with PrimusClient(testserver.ws_url()) as a:
+        a.info()
+        missed = []
+        for i in range(60):
+            with PrimusClient(testserver.ws_url()) as b:
+                a.write({"testserver": "broadcast", "data": i})
+                assert a.recv() == i
+                try:
+                    got = b.recv(timeout=2)
+                except TimeoutError:
+                    missed.append(i)
+                    continue
+                assert got == i
+        assert not missed, f"{len(missed)} of 60 fresh sparks missed a broadcast sent right after their handshake"
+
+
 def test_broadcast_of_zero(testserver: ServerProcess) -> None:
     with PrimusClient(testserver.ws_url()) as a, PrimusClient(testserver.ws_url()) as b:
         a.info()
