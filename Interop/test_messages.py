@@ -165,7 +165,7 @@ def test_broadcast_reaches_a_spark_right_after_its_handshake(testserver: ServerP
     with PrimusClient(testserver.ws_url()) as a:
         a.info()
         missed = []
-        for i in range(60):
+        for i in range(100):
             with PrimusClient(testserver.ws_url()) as b:
                 a.write({"testserver": "broadcast", "data": i})
                 assert a.recv() == i
@@ -175,7 +175,7 @@ def test_broadcast_reaches_a_spark_right_after_its_handshake(testserver: ServerP
                     missed.append(i)
                     continue
                 assert got == i
-        assert not missed, f"{len(missed)} of 60 fresh sparks missed a broadcast sent right after their handshake"
+        assert not missed, f"{len(missed)} of 100 fresh sparks missed a broadcast sent right after their handshake"
 
 
 def test_broadcast_of_zero(testserver: ServerProcess) -> None:
