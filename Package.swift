@@ -33,12 +33,15 @@ let package = Package(
             dependencies: [.product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: upcoming
         ),
+        // The system zlib, for permessage-deflate (RFC 7692) in PrimusWebSocket.
+        .systemLibrary(name: "CPrimusZlib"),
         // RFC 6455 message rules (fragments, UTF-8, close codes) as a state machine, shared by the
         // server's websockets transformer and the clients.
         .target(
             name: "PrimusWebSocket",
             dependencies: [
                 "PrimusCore",
+                "CPrimusZlib",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
             ],

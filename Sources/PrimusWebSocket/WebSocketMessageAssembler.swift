@@ -8,6 +8,11 @@ public import PrimusCore
 /// It reassembles fragmented messages, enforces the message size limit (1009), validates text as
 /// UTF-8 incrementally (1007), answers pings, validates close frames (1002/1007) and rejects
 /// reserved bits and opcodes (1002). Server and client transports share it.
+///
+/// With a ``PerMessageDeflateDecompressor`` (permessage-deflate negotiated, RFC 7692) a message
+/// whose first frame has RSV1 set is inflated frame by frame: the size limit and UTF-8 apply to
+/// the inflated bytes, inflation stops one byte past the limit, and RSV1 on a continuation or
+/// control frame is a protocol error.
 public struct WebSocketMessageAssembler {
     /// What the connection must do after a frame.
     public enum Action: Equatable {
@@ -30,22 +35,24 @@ public struct WebSocketMessageAssembler {
 
     private enum State {
         case idle
-        case assembling(opcode: WebSocketOpcode, buffer: ByteBuffer, validator: UTF8Validator)
+        case assembling(opcode: WebSocketOpcode, buffer: ByteBuffer, validator: UTF8Validator, compressed: Bool)
         case closed
     }
 
     private var state: State = .idle
     private let maxMessageLength: Int
-    private let allowsRSV1: Bool
+    private var decompressor: PerMessageDeflateDecompressor?
 
     /// Creates the machine.
     ///
     /// - Parameters:
-    ///   - maxMessageLength: the largest message accepted, in bytes (Primus's `maxLength`).
-    ///   - allowsRSV1: whether an extension (permessage-deflate) has claimed the RSV1 bit.
-    public init(maxMessageLength: Int, allowsRSV1: Bool = false) {
+    ///   - maxMessageLength: the largest message accepted, in bytes (Primus's `maxLength`); for a
+    ///     compressed message, its inflated size.
+    ///   - decompressor: the inflater of a negotiated permessage-deflate extension, which claims
+    ///     the RSV1 bit; `nil` (the default) when none was negotiated and RSV1 is an error.
+    public init(maxMessageLength: Int, decompressor: PerMessageDeflateDecompressor? = nil) {
         self.maxMessageLength = maxMessageLength
-        self.allowsRSV1 = allowsRSV1
+        self.decompressor = decompressor
     }
 
     /// Whether a close frame has been sent or received.
@@ -64,8 +71,13 @@ public struct WebSocketMessageAssembler {
         if case .closed = state {
             return frame.opcode == .connectionClose ? .closeHandshakeComplete : .none
         }
-        if frame.rsv2 || frame.rsv3 || (frame.rsv1 && !allowsRSV1) {
+        if frame.rsv2 || frame.rsv3 || (frame.rsv1 && decompressor == nil) {
             return fail(1002, "reserved bits set without a negotiated extension")
+        }
+        if frame.rsv1, frame.opcode != .text, frame.opcode != .binary {
+            // RFC 7692 section 6: only a message's first frame says it is compressed; control
+            // frames never are.
+            return fail(1002, "RSV1 set on a \(frame.opcode) frame")
         }
         switch frame.opcode {
         case .text, .binary:
@@ -88,6 +100,10 @@ public struct WebSocketMessageAssembler {
     }
 
     private mutating func startMessage(_ frame: WebSocketFrame) -> Action {
+        if frame.rsv1 {
+            let buffer = ByteBufferAllocator().buffer(capacity: min(maxMessageLength, max(frame.length * 2, 256)))
+            return inflate(frame, opcode: frame.opcode, buffer: buffer, validator: UTF8Validator())
+        }
         guard frame.length <= maxMessageLength else {
             return failTooLarge()
         }
@@ -100,15 +116,16 @@ public struct WebSocketMessageAssembler {
             if frame.opcode == .text, !validator.isAtBoundary { return failUTF8() }
             return .deliver(frame.opcode == .text ? .text(frame.data) : .binary(frame.data))
         }
-        state = .assembling(opcode: frame.opcode, buffer: frame.data, validator: validator)
+        state = .assembling(opcode: frame.opcode, buffer: frame.data, validator: validator, compressed: false)
         return .none
     }
 
     private mutating func continueMessage(_ frame: WebSocketFrame) -> Action {
-        guard case .assembling(let opcode, var buffer, var validator) = state else {
+        guard case .assembling(let opcode, var buffer, var validator, let compressed) = state else {
             return fail(1002, "continuation frame without a message to continue")
         }
         state = .idle  // drop our reference so `buffer` is uniquely owned while we append
+        if compressed { return inflate(frame, opcode: opcode, buffer: buffer, validator: validator) }
         guard buffer.readableBytes + frame.length <= maxMessageLength else { return failTooLarge() }
         if opcode == .text {
             let valid = frame.data.withUnsafeReadableBytes { validator.feed($0) }
@@ -120,7 +137,31 @@ public struct WebSocketMessageAssembler {
             if opcode == .text, !validator.isAtBoundary { return failUTF8() }
             return .deliver(opcode == .text ? .text(buffer) : .binary(buffer))
         }
-        state = .assembling(opcode: opcode, buffer: buffer, validator: validator)
+        state = .assembling(opcode: opcode, buffer: buffer, validator: validator, compressed: false)
+        return .none
+    }
+
+    /// One frame of a compressed message: inflated onto `buffer` (bounded by the limit), the new
+    /// bytes validated as UTF-8 for text.
+    private mutating func inflate(_ frame: WebSocketFrame, opcode: WebSocketOpcode, buffer: ByteBuffer, validator: UTF8Validator) -> Action {
+        var buffer = buffer
+        var validator = validator
+        let start = buffer.readableBytes
+        let outcome = decompressor!.decompress(frame.data, isFinal: frame.fin, into: &buffer, limit: maxMessageLength)
+        switch outcome {
+        case .inflated: break
+        case .exceedsLimit: return failTooLarge()
+        case .invalidData: return fail(1007, "invalid compressed data", error: .decodingFailed("invalid permessage-deflate data"))
+        }
+        if opcode == .text {
+            let valid = buffer.withUnsafeReadableBytes { validator.feed(UnsafeRawBufferPointer(rebasing: $0[start...])) }
+            guard valid else { return failUTF8() }
+        }
+        if frame.fin {
+            if opcode == .text, !validator.isAtBoundary { return failUTF8() }
+            return .deliver(opcode == .text ? .text(buffer) : .binary(buffer))
+        }
+        state = .assembling(opcode: opcode, buffer: buffer, validator: validator, compressed: true)
         return .none
     }
 
@@ -151,9 +192,9 @@ public struct WebSocketMessageAssembler {
         }
     }
 
-    private mutating func fail(_ code: UInt16, _ reason: String) -> Action {
+    private mutating func fail(_ code: UInt16, _ reason: String, error: PrimusError? = nil) -> Action {
         state = .closed
-        return .fail(code: code, error: .protocolViolation(reason))
+        return .fail(code: code, error: error ?? .protocolViolation(reason))
     }
 
     private mutating func failUTF8() -> Action {
