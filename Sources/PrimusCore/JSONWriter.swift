@@ -10,9 +10,16 @@ public struct JSONWriter {
     /// The text written so far.
     public var buffer: ByteBuffer
 
-    /// Creates a writer that appends to `buffer` (an empty one by default).
-    public init(buffer: ByteBuffer = ByteBuffer()) {
+    /// Creates a writer that appends to `buffer`.
+    public init(buffer: ByteBuffer) {
         self.buffer = buffer
+    }
+
+    /// Creates a writer with room for `capacity` bytes, so typical messages are written without
+    /// the buffer growing (and reallocating) several times.
+    public init(capacity: Int = 64) {
+        self.buffer = ByteBuffer()
+        self.buffer.reserveCapacity(capacity)
     }
 
     /// The bytes written so far, as an array.

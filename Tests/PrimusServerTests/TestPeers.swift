@@ -85,7 +85,9 @@ struct TestWebSocket: Sendable {
                 )
                 return channel.eventLoop.makeCompletedFuture {
                     let requestSender = UpgradeRequestSender(target: target, port: port, headers: headers, failed: upgradedPromise)
+                    // Frames may follow the 101 response in the same read: keep them.
                     try channel.pipeline.syncOperations.addHTTPClientHandlers(
+                        leftOverBytesStrategy: .forwardBytes,
                         withClientUpgrade: (upgraders: [upgrader], completionHandler: { context in
                             _ = context.pipeline.removeHandler(name: "upgrade-request")
                         })
@@ -95,7 +97,13 @@ struct TestWebSocket: Sendable {
             }
             .connect(host: "127.0.0.1", port: port).get()
         channel.closeFuture.whenComplete { _ in upgradedPromise.fail(PrimusError.sparkClosed) }
-        try await withTimeout(.seconds(5)) { try await upgradedPromise.futureResult.get() }
+        // Futures ignore task cancellation, so the deadline is enforced on the event loop.
+        let deadline = channel.eventLoop.scheduleTask(in: .seconds(5)) {
+            upgradedPromise.fail(TimedOut())
+            channel.close(promise: nil)
+        }
+        defer { deadline.cancel() }
+        try await upgradedPromise.futureResult.get()
         return TestWebSocket(channel: channel, inbox: inbox)
     }
 
@@ -148,11 +156,6 @@ struct TestWebSocket: Sendable {
         return nil
     }
 
-    /// Waits until the TCP connection is closed.
-    func waitForClose(timeout: Duration = .seconds(5)) async throws {
-        let channel = self.channel
-        try await withTimeout(timeout) { try? await channel.closeFuture.get() }
-    }
 
     /// Closes the connection abruptly.
     func disconnect() async {
@@ -190,9 +193,9 @@ private final class UpgradeRequestSender: ChannelInboundHandler, RemovableChanne
         self.failed = failed
     }
 
-    /// Any HTTP response reaching us means the upgrade was refused.
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        failed.fail(PrimusError.protocolViolation("upgrade refused"))
+    /// NIO's client upgrader reports a refused upgrade as an error.
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        failed.fail(error)
         context.close(promise: nil)
     }
 

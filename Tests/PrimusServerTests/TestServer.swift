@@ -59,7 +59,10 @@ func httpRequest(port: Int, method: String = "GET", target: String, headers: [(S
     for (name, value) in headers { request += "\(name): \(value)\r\n" }
     request += "\r\n"
     try await channel.writeAndFlush(ByteBuffer(string: request)).get()
-    try await withTimeout(.seconds(5)) { try? await channel.closeFuture.get() }
+    // Futures ignore task cancellation, so the deadline is enforced on the event loop.
+    let deadline = channel.eventLoop.scheduleTask(in: .seconds(5)) { channel.close(promise: nil) }
+    try? await channel.closeFuture.get()
+    deadline.cancel()
     let text = collected.withLockedValue { String(buffer: $0) }
     guard let split = text.range(of: "\r\n\r\n") else { throw TimedOut() }
     let lines = text[..<split.lowerBound].split(separator: "\r\n")

@@ -40,7 +40,7 @@ struct WebSocketsTransformerTests {
     }
 
     @Test func serverPingsAndEndsASparkThatNeverAnswers() async throws {
-        try await withPrimusServer({ $0.pingInterval = .milliseconds(150) }, setup: echo) { port, primus in
+        try await withPrimusServer({ $0.pingInterval = .milliseconds(300) }, setup: echo) { port, primus in
             let socket = try await TestWebSocket.connect(port: port)
             let ping = try #require(try await socket.nextText())
             #expect(ping.hasPrefix(#""primus::ping::"#))
@@ -55,9 +55,10 @@ struct WebSocketsTransformerTests {
     }
 
     @Test func answeringPingsKeepsTheSparkAlive() async throws {
-        try await withPrimusServer({ $0.pingInterval = .milliseconds(100) }, setup: echo) { port, primus in
+        // Intervals are generous so a loaded machine cannot miss a deadline.
+        try await withPrimusServer({ $0.pingInterval = .milliseconds(400) }, setup: echo) { port, primus in
             let socket = try await TestWebSocket.connect(port: port)
-            for _ in 0..<5 {
+            for _ in 0..<3 {
                 let ping = try #require(try await socket.nextText())
                 #expect(ping.hasPrefix(#""primus::ping::"#))
                 try await socket.send(ping.replacingOccurrences(of: "ping", with: "pong"))
@@ -67,9 +68,9 @@ struct WebSocketsTransformerTests {
     }
 
     @Test func aWebSocketPingFrameCountsAsAPong() async throws {
-        try await withPrimusServer({ $0.pingInterval = .milliseconds(100) }, setup: echo) { port, primus in
+        try await withPrimusServer({ $0.pingInterval = .milliseconds(400) }, setup: echo) { port, primus in
             let socket = try await TestWebSocket.connect(port: port)
-            for _ in 0..<4 {
+            for _ in 0..<3 {
                 _ = try #require(try await socket.nextText())
                 try await socket.send(frame: WebSocketFrame(fin: true, opcode: .ping, maskKey: .random(), data: ByteBuffer(string: "hi")))
             }
@@ -103,8 +104,8 @@ struct WebSocketsTransformerTests {
             try await waitUntil { primus.connected == 1 }
             let spark = try #require(primus.sparks.first)
             spark.end()
-            spark.write("late")
-            #expect(spark.readyState == .closed)
+            spark.write("late")  // queued behind end() on the spark's event loop: ignored
+            try await waitUntil { spark.readyState == .closed }
             var texts: [String] = []
             while let text = try await socket.nextText() { texts.append(text) }
             #expect(texts == [#""primus::server::close""#])
