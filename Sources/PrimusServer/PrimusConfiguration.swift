@@ -31,6 +31,10 @@ public struct PrimusConfiguration: Sendable {
     /// (WebSocket close code 1009).
     public var maxLength: Int = 10 * 1024 * 1024
 
+    /// Whether to compress messages (WebSocket permessage-deflate, RFC 7692) with clients that
+    /// offer it (default `false`, as in Primus: compression costs CPU and memory per connection).
+    public var compression: Bool = false
+
     /// Makes spark ids; when `nil` (the default), ids are 128 random bits in 22 URL-safe characters.
     public var idGenerator: (@Sendable () -> String)?
 
