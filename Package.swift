@@ -120,8 +120,11 @@ let package = Package(
             dependencies: [
                 "PrimusClient",
                 "PrimusServer",
+                "PrimusCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: upcoming
         ),
