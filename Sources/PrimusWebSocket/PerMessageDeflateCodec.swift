@@ -246,3 +246,10 @@ private final class InflateStream {
         }
     }
 }
+
+// One zlib stream per connection, used on its event loop: copies share it, so never across threads.
+@available(*, unavailable)
+extension PerMessageDeflateCompressor: Sendable {}
+
+@available(*, unavailable)
+extension PerMessageDeflateDecompressor: Sendable {}

@@ -8,18 +8,24 @@ import PrimusCore
 /// Used by `primus-testserver --raw`.
 package enum RawWebSocketEcho {
     /// Installs HTTP with an upgrade at `pathname` (prefix match) whose connections echo every
-    /// message; other requests get `404`.
-    package static func configure(channel: any Channel, pathname: String, maxLength: Int) throws {
+    /// message; other requests get `404`. With `compression`, permessage-deflate offers are
+    /// accepted as by the `websockets` transformer.
+    package static func configure(channel: any Channel, pathname: String, maxLength: Int, compression: Bool = false) throws {
         let upgrader = NIOWebSocketServerUpgrader(
-            maxFrameSize: max(maxLength, 125),
+            maxFrameSize: WebSocketsTransformer.maxFrameSize(maxLength: maxLength, compression: compression),
             automaticErrorHandling: true,
             shouldUpgrade: { channel, head in
-                channel.eventLoop.makeSucceededFuture(head.uri.hasPrefix(pathname) ? HTTPHeaders() : nil)
+                guard head.uri.hasPrefix(pathname) else { return channel.eventLoop.makeSucceededFuture(nil) }
+                return channel.eventLoop.makeSucceededFuture(WebSocketsTransformer.responseHeaders(for: head, compression: compression))
             },
-            upgradePipelineHandler: { channel, _ in
+            upgradePipelineHandler: { channel, head in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
-                        WebSocketTransportHandler(sink: EchoSink(), maxMessageLength: maxLength)
+                        WebSocketTransportHandler(
+                            sink: EchoSink(),
+                            maxMessageLength: maxLength,
+                            deflate: WebSocketsTransformer.negotiatedDeflate(for: head, compression: compression)
+                        )
                     )
                 }
             }

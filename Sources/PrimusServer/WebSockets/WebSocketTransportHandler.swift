@@ -22,6 +22,9 @@ extension Spark: WebSocketMessageSink {}
 ///
 /// Writes made while a read is being delivered are flushed once when the read completes, so an
 /// echo of a burst of messages costs one syscall rather than one per message.
+///
+/// With permessage-deflate negotiated, outgoing data messages are compressed (RSV1) and incoming
+/// compressed ones inflated by the assembler; the zlib streams exist only from first use.
 final class WebSocketTransportHandler<Sink: WebSocketMessageSink>: ChannelDuplexHandler, SparkTransport {
     typealias InboundIn = WebSocketFrame
     typealias OutboundIn = WebSocketFrame
@@ -29,15 +32,18 @@ final class WebSocketTransportHandler<Sink: WebSocketMessageSink>: ChannelDuplex
 
     private let spark: Sink
     private var assembler: WebSocketMessageAssembler
+    private var compressor: PerMessageDeflateCompressor?
     private var context: ChannelHandlerContext?
     private var inRead = false
     private var needsFlush = false
     private var readingPaused = false
     private var readPending = false
 
-    init(sink spark: Sink, maxMessageLength: Int) {
+    /// - Parameter deflate: the permessage-deflate parameters agreed in the handshake, if any.
+    init(sink spark: Sink, maxMessageLength: Int, deflate: PerMessageDeflateParameters? = nil) {
         self.spark = spark
-        self.assembler = WebSocketMessageAssembler(maxMessageLength: maxMessageLength)
+        self.assembler = WebSocketMessageAssembler(maxMessageLength: maxMessageLength, decompressor: deflate?.decompressor(for: .server))
+        self.compressor = deflate?.compressor(for: .server)
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -126,9 +132,20 @@ final class WebSocketTransportHandler<Sink: WebSocketMessageSink>: ChannelDuplex
 
     func send(_ message: TransportMessage) {
         guard let context, !assembler.isClosed else { return }
+        let (opcode, buffer): (WebSocketOpcode, ByteBuffer)
         switch message {
-        case .text(let buffer): write(WebSocketFrame(fin: true, opcode: .text, data: buffer), context: context)
-        case .binary(let buffer): write(WebSocketFrame(fin: true, opcode: .binary, data: buffer), context: context)
+        case .text(let text): (opcode, buffer) = (.text, text)
+        case .binary(let bytes): (opcode, buffer) = (.binary, bytes)
+        }
+        guard compressor != nil else {
+            write(WebSocketFrame(fin: true, opcode: opcode, data: buffer), context: context)
+            return
+        }
+        do {
+            let compressed = try compressor!.compress(buffer, allocator: context.channel.allocator)
+            write(WebSocketFrame(fin: true, rsv1: true, opcode: opcode, data: compressed), context: context)
+        } catch {
+            close(code: 1011)  // zlib out of memory: the stream is unusable
         }
     }
 
