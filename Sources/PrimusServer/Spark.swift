@@ -60,6 +60,9 @@ public final class Spark: Sendable {
     private struct State {
         var heartbeat = ServerHeartbeat()
         var transport: (any SparkTransport)?
+        /// Written before the transport was ready (a spark is announced as soon as the handshake
+        /// is accepted, so a broadcast right after the client's `open` reaches it).
+        var unsent: [TransportMessage] = []
         var inbox: Inbox = .pending([])
         var readingPaused = false
         var errorHandlers: [@Sendable (PrimusError) -> Void] = []
@@ -128,7 +131,11 @@ public final class Spark: Sendable {
     }
 
     private func sendOnLoop(_ message: TransportMessage) {
-        guard readyState == .open, let transport = state.value.transport else { return }
+        guard readyState == .open else { return }
+        guard let transport = state.value.transport else {
+            state.value.unsent.append(message)
+            return
+        }
         transport.send(message)
     }
 
@@ -156,6 +163,7 @@ public final class Spark: Sendable {
         if !reconnect { sendProtocol(.serverClose) }
         let transport = state.value.transport
         finish()
+        // Without a transport yet, `attach(transport:)` sends what was queued and closes.
         transport?.close(code: 1000)
     }
 
@@ -294,8 +302,16 @@ public final class Spark: Sendable {
 
     // MARK: - Transport and heartbeat
 
-    /// Binds the transport; on the event loop, before any message arrives.
+    /// Binds the transport; on the event loop, before any message arrives. Messages written
+    /// since the spark was announced go out first, in order; a spark ended meanwhile closes.
     func attach(transport: any SparkTransport) {
+        let unsent = state.value.unsent
+        state.value.unsent = []
+        for message in unsent { transport.send(message) }
+        guard readyState == .open else {
+            transport.close(code: 1000)
+            return
+        }
         state.value.transport = transport
     }
 

@@ -154,12 +154,13 @@ struct PrimusClientLoopbackTests {
     }
 
     @Test func pingsKeepTheConnectionAlive() async throws {
-        let server = try await LoopbackServer.start(pingInterval: .milliseconds(400))
+        // A generous interval: a loaded machine must not make a pong miss its tick.
+        let server = try await LoopbackServer.start(pingInterval: .seconds(1))
         defer { Task { await server.stop() } }
-        let client = try PrimusClient(server.url, configuration: fastConfiguration { $0.pingTimeout = .seconds(3) })
+        let client = try PrimusClient(server.url, configuration: fastConfiguration { $0.pingTimeout = .seconds(5) })
         let recorder = EventRecorder(client)
         try await recorder.waitFor("open")
-        try await Task.sleep(for: .milliseconds(1300))  // three server ticks, each needing a pong
+        try await Task.sleep(for: .milliseconds(3300))  // three server ticks, each needing a pong
         #expect(recorder.count(of: "offline") == 0)
         #expect(server.sparks.count == 1 && server.sparks[0].readyState == .open)  // the server got its pongs
         client.end()

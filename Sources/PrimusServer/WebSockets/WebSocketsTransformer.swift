@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOWebSocket
@@ -14,43 +15,56 @@ import PrimusWebSocket
 struct WebSocketsTransformer: ServerTransformer {
     func upgraders(for primus: Primus) -> [any HTTPServerProtocolUpgrader & Sendable] {
         let compression = primus.configuration.compression
+        // Upgraders are made per connection, so this holds at most one spark. A lock, not a
+        // loop-bound box: it is made before the connection's event loop is known to us.
+        let announced = NIOLockedValueBox<Spark?>(nil)
         let upgrader = NIOWebSocketServerUpgrader(
             maxFrameSize: Self.maxFrameSize(maxLength: primus.configuration.maxLength, compression: compression),
             automaticErrorHandling: true,
             shouldUpgrade: { channel, head in
                 let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? head.uri
                 guard primus.owns(path: path) else { return channel.eventLoop.makeSucceededFuture(nil) }
+                // The spark is announced before the 101 goes out, as Primus does in the same tick:
+                // a broadcast made once the client sees `open` must reach it. What is written
+                // before the pipeline is ready waits in the spark.
+                let spark = Self.makeSpark(channel: channel, head: head, primus: primus)
+                announced.withLockedValue { $0 = spark }
+                channel.closeFuture.whenComplete { _ in spark.transportClosed() }  // also if the upgrade fails
+                primus.register(spark)
                 return channel.eventLoop.makeSucceededFuture(Self.responseHeaders(for: head, compression: compression))
             },
             upgradePipelineHandler: { channel, head in
-                let remote: SparkAddress? = channel.remoteAddress.flatMap { address in
-                    address.ipAddress.map { SparkAddress(ip: $0, port: address.port ?? 0, secure: false) }
+                guard let spark = announced.withLockedValue({ $0 }) else {
+                    return channel.eventLoop.makeFailedFuture(PrimusError.protocolViolation("upgrade without a handshake"))
                 }
-                let address = ForwardedAddressResolver.resolve(
-                    remote: remote,
-                    secureTransport: false,
-                    header: { name in
-                        let values = head.headers[name]
-                        return values.isEmpty ? nil : values.joined(separator: ",")
-                    },
-                    trusted: primus.configuration.trustedProxies
-                )
-                let spark = Spark(id: primus.makeSparkID(), request: head, address: address, eventLoop: channel.eventLoop, primus: primus)
                 let handler = WebSocketTransportHandler(
                     sink: spark,
                     maxMessageLength: primus.configuration.maxLength,
                     deflate: Self.negotiatedDeflate(for: head, compression: compression)
                 )
-                do {
+                return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(handler)
-                } catch {
-                    return channel.eventLoop.makeFailedFuture(error)
                 }
-                primus.register(spark)
-                return channel.eventLoop.makeSucceededVoidFuture()
             }
         )
         return [upgrader]
+    }
+
+    /// A spark for an accepted handshake: address through trusted proxies, a fresh id.
+    static func makeSpark(channel: any Channel, head: HTTPRequestHead, primus: Primus) -> Spark {
+        let remote: SparkAddress? = channel.remoteAddress.flatMap { address in
+            address.ipAddress.map { SparkAddress(ip: $0, port: address.port ?? 0, secure: false) }
+        }
+        let address = ForwardedAddressResolver.resolve(
+            remote: remote,
+            secureTransport: false,
+            header: { name in
+                let values = head.headers[name]
+                return values.isEmpty ? nil : values.joined(separator: ",")
+            },
+            trusted: primus.configuration.trustedProxies
+        )
+        return Spark(id: primus.makeSparkID(), request: head, address: address, eventLoop: channel.eventLoop, primus: primus)
     }
 
     /// The largest frame read. One uncompressed frame can never be larger than a message (larger

@@ -1,0 +1,61 @@
+import PrimusCore
+import PrimusServer
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+@Suite("browser client library")
+struct BrowserLibraryTests {
+    @Test func libraryIsCompiledForThisServer() {
+        var configuration = PrimusConfiguration()
+        configuration.pathname = "realtime"
+        configuration.pingInterval = .seconds(60)
+        configuration.globalName = "Unicron"
+        let library = Primus(configuration: configuration).library()
+        #expect(library.contains("\"/realtime\""))
+        #expect(library.contains("Unicron"))
+        #expect(library.contains("90000"))  // pingTimeout = 1.5 x pingInterval
+        #expect(library.contains(PrimusSpec.protocolVersion))
+    }
+
+    @Test func saveWritesExactlyTheLibrary() throws {
+        let primus = Primus()
+        let path = "/tmp/primus-library-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).js"
+        defer { unlink(path) }
+        try primus.save(to: path)
+        guard let file = fopen(path, "r") else {
+            Issue.record("file not written")
+            return
+        }
+        defer { fclose(file) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = fread(&buffer, 1, buffer.count, file)
+            if count <= 0 { break }
+            bytes += buffer[0..<count]
+        }
+        #expect(String(decoding: bytes, as: UTF8.self) == primus.library())
+    }
+
+    @Test func saveToAnImpossiblePathThrows() {
+        #expect(throws: LibrarySaveError.self) { try Primus().save(to: "/nonexistent-dir/x/primus.js") }
+    }
+
+    @Test func primusJSIsServedWithAnETag() async throws {
+        try await withPrimusServer { port, primus in
+            let response = try await httpRequest(port: port, target: "/primus/primus.js")
+            #expect(response.status == 200)
+            #expect(response.headers["content-type"] == "text/javascript; charset=utf-8")
+            #expect(response.body == primus.library())
+            let etag = try #require(response.headers["etag"])
+            let cached = try await httpRequest(port: port, target: "/primus/primus.js", headers: [("If-None-Match", etag)])
+            #expect(cached.status == 304)
+            #expect(cached.body.isEmpty)
+        }
+    }
+}
