@@ -50,6 +50,9 @@ public struct PrimusConfiguration: Sendable {
     /// The client library's global name (default `Primus`).
     public var globalName: String = "Primus"
 
+    /// Options of the `engine.io` transformer (heartbeat, upgrades, EIO=3, sessions, CORS).
+    public var engineIO = EngineIOOptions()
+
     /// Creates the default configuration.
     public init() {}
 
@@ -86,8 +89,11 @@ public struct PrimusTransformer: Hashable, Sendable, CustomStringConvertible {
     /// Plain WebSockets (RFC 6455), one Primus message per frame.
     public static let websockets = PrimusTransformer(name: "websockets")
 
+    /// Engine.IO (protocol 4, and 3 when allowed): long-polling that upgrades to WebSocket.
+    public static let engineIO = PrimusTransformer(name: "engine.io")
+
     /// Every transformer this build supports.
-    public static let all: [PrimusTransformer] = [.websockets]
+    public static let all: [PrimusTransformer] = [.websockets, .engineIO]
 
     /// The transformer called `name`, case-insensitively (`"WebSockets"` works).
     public init(named name: String) throws(PrimusError) {

@@ -17,6 +17,7 @@ protocol ServerTransformer: Sendable {
 /// The server transformer for a configured transformer.
 func makeServerTransformer(_ transformer: PrimusTransformer) -> any ServerTransformer {
     switch transformer {
+    case .engineIO: return EngineIOTransformer()
     default: return WebSocketsTransformer()
     }
 }

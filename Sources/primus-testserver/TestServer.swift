@@ -22,18 +22,26 @@ struct TestServer: AsyncParsableCommand {
     @Option(name: .customLong("ping-interval"), help: "Milliseconds between heartbeats; 0 turns them off.") var pingInterval = 30_000
     @Option(name: .customLong("max-length"), help: "Largest message in bytes.") var maxLength = 10 * 1024 * 1024
     @Flag(help: "Echo transport messages as they arrive, without the Primus layer.") var raw = false
+    @Option(name: .customLong("ping-timeout"), help: "engine.io: milliseconds a heartbeat may go unanswered.") var pingTimeout = 20_000
+    @Option(name: .customLong("max-payload"), help: "engine.io: largest polling payload in bytes (sets --max-length).") var maxPayload: Int?
+    @Flag(name: .customLong("allow-eio3"), help: "engine.io: serve Engine.IO 3 clients (EIO=3) too.") var allowEIO3 = false
 
     func run() async throws {
-        if raw { return try await runRaw() }
+        if raw, transformer.lowercased() != PrimusTransformer.engineIO.name { return try await runRaw() }
         var configuration = try PrimusConfiguration(transformer: transformer, parser: parser)
         configuration.pathname = pathname
         configuration.pingInterval = pingInterval > 0 ? .milliseconds(pingInterval) : nil
-        configuration.maxLength = maxLength
+        configuration.maxLength = maxPayload ?? maxLength
+        if pingInterval > 0 { configuration.engineIO.pingInterval = .milliseconds(pingInterval) }
+        configuration.engineIO.pingTimeout = .milliseconds(pingTimeout)
+        configuration.engineIO.allowEIO3 = allowEIO3
+        configuration.engineIO.rawEcho = raw  // --raw --transformer engine.io: echo message packets
         let primus = Primus(configuration: configuration)
         primus.onConnection { spark in
             spark.onMessage { message in TestServer.handle(message, on: spark) }
         }
-        let server = PrimusHTTPServer(primus: primus, host: host, port: port, onListening: TestServer.announce)
+        var server = PrimusHTTPServer(primus: primus, host: host, port: port, onListening: TestServer.announce)
+        server.maxRequestBodyLength = max(server.maxRequestBodyLength, configuration.maxLength + 1)  // polling bodies
         try await server.run()
     }
 
@@ -47,6 +55,8 @@ struct TestServer: AsyncParsableCommand {
             spark.end(message.value["data"], reconnect: false)
         case "end-reconnect":
             spark.end(reconnect: true)
+        case "sparks":
+            spark.write(["sparks": .array(spark.primus.sparks.map { .string($0.id) })])
         case "info":
             spark.write(info(for: spark))
         case "broadcast":

@@ -1,0 +1,80 @@
+import NIOCore
+import NIOHTTP1
+import PrimusCore
+
+/// The HTTP answers of the `engine.io` transformer.
+enum EngineIOResponses {
+    /// Headers every transport response carries: Primus's `no-cache` layer, and its
+    /// `access-control` layer when the request is cross-origin (the origin is echoed, with
+    /// credentials, since browsers refuse `*` for credentialed requests).
+    static func baseHeaders(for request: HTTPRequestHead, cors: Bool) -> HTTPHeaders {
+        var headers: HTTPHeaders = [
+            "cache-control": "no-store, no-cache, must-revalidate, max-age=0",
+            "pragma": "no-cache",
+        ]
+        if cors, let origin = request.headers.first(name: "origin") {
+            headers.add(name: "access-control-allow-origin", value: origin)
+            headers.add(name: "access-control-allow-credentials", value: "true")
+            headers.add(name: "vary", value: "Origin")
+        }
+        return headers
+    }
+
+    /// The answer to a CORS preflight (`OPTIONS` with `Access-Control-Request-Method`), or `nil`
+    /// when the request is not one.
+    static func preflight(for request: HTTPRequestHead, cors: Bool) -> PrimusHTTPResponse? {
+        guard cors, request.method == .OPTIONS, request.headers.first(name: "origin") != nil,
+            request.headers.contains(name: "access-control-request-method")
+        else { return nil }
+        var headers = baseHeaders(for: request, cors: true)
+        headers.add(name: "access-control-max-age", value: "2592000")
+        headers.add(name: "access-control-allow-methods", value: "GET, HEAD, PUT, POST, DELETE, OPTIONS")
+        if let requested = request.headers.first(name: "access-control-request-headers") {
+            headers.add(name: "access-control-allow-headers", value: requested)
+        }
+        return PrimusHTTPResponse(status: .ok, headers: headers)
+    }
+
+    /// `{"code":N,"message":"…"}`.
+    static func error(_ error: EngineIOError, headers: HTTPHeaders) -> PrimusHTTPResponse {
+        var headers = headers
+        headers.replaceOrAdd(name: "content-type", value: "application/json")
+        return PrimusHTTPResponse(status: HTTPResponseStatus(statusCode: error.httpStatus), headers: headers, body: error.json)
+    }
+
+    /// `413` for a polling payload over `maxLength`.
+    static func payloadTooLarge(headers: HTTPHeaders) -> PrimusHTTPResponse {
+        var headers = headers
+        headers.replaceOrAdd(name: "content-type", value: "text/plain")
+        return PrimusHTTPResponse(status: .payloadTooLarge, headers: headers, body: ByteBuffer(string: "Payload Too Large"))
+    }
+
+    /// `200 ok`, the answer to a `POST` (the reference server's exact body and type).
+    static func ok(headers: HTTPHeaders) -> PrimusHTTPResponse {
+        var headers = headers
+        headers.replaceOrAdd(name: "content-type", value: "text/html")
+        return PrimusHTTPResponse(status: .ok, headers: headers, body: ByteBuffer(string: "ok"))
+    }
+
+    /// How a session's polling responses are framed.
+    struct PayloadEncoding: Sendable {
+        var version: EngineIOProtocolVersion
+        /// v3: the client reads the binary payload format (no `b64=1`, no JSONP).
+        var supportsBinary: Bool
+        /// v3 JSONP: the callback index.
+        var jsonpIndex: String?
+    }
+
+    /// A polling payload carrying `packets`.
+    static func payload(_ packets: [EngineIOPacket], encoding: PayloadEncoding, headers: HTTPHeaders) -> PrimusHTTPResponse {
+        var headers = headers
+        let format = EngineIOPayloadCodec.responseFormat(for: packets, version: encoding.version, supportsBinary: encoding.supportsBinary)
+        var body = EngineIOPayloadCodec.encode(packets, format: format)
+        if let index = encoding.jsonpIndex {
+            body = EngineIOPayloadCodec.wrapJSONP(body, index: index)
+        }
+        let contentType = format == .v3Binary ? "application/octet-stream" : "text/plain; charset=UTF-8"
+        headers.replaceOrAdd(name: "content-type", value: contentType)
+        return PrimusHTTPResponse(status: .ok, headers: headers, body: body)
+    }
+}

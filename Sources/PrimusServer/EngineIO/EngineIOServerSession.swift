@@ -1,0 +1,338 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+import PrimusCore
+
+/// One Engine.IO session, on its event loop: performs what ``EngineIOSessionStateMachine``
+/// decides. It holds the pending HTTP requests, the WebSocket links, one timer, and the spark
+/// (or the test server's echo) above it, which sees it as its ``SparkTransport``.
+///
+/// A session ends with its transport: when it closes (for any reason), it leaves the registry,
+/// its timer is cancelled, every request it still holds is answered, and the spark ends.
+final class EngineIOServerSession: SparkTransport {
+    let sid: String
+    let eventLoop: any EventLoop
+    let version: EngineIOProtocolVersion
+
+    private var machine: EngineIOSessionStateMachine
+    private let registry: EngineIOSessionRegistry
+    private let logger: Logger
+    private let encoding: EngineIOResponses.PayloadEncoding
+    private var sink: (any WebSocketMessageSink)?
+
+    private struct PendingRequest {
+        var promise: EventLoopPromise<PrimusHTTPResponse>
+        var headers: HTTPHeaders
+        /// The connection of a parked poll, to notice when the client drops it.
+        var connection: ObjectIdentifier?
+    }
+
+    private var requests: [EngineIOSessionStateMachine.RequestID: PendingRequest] = [:]
+    private var nextRequestID: EngineIOSessionStateMachine.RequestID = 0
+    /// Connections whose closing is already watched (each is watched once, not once per poll).
+    private var watchedConnections: Set<ObjectIdentifier> = []
+
+    private var webSocket: EngineIOWebSocketLinkHandle?
+    private var probe: EngineIOWebSocketLinkHandle?
+
+    private var timer: Scheduled<Void>?
+    private var timerDeadline: NIODeadline?
+    private var flushScheduled = false
+
+    init(
+        sid: String,
+        eventLoop: any EventLoop,
+        configuration: EngineIOSessionStateMachine.Configuration,
+        transport: EngineIOSessionStateMachine.Transport,
+        encoding: EngineIOResponses.PayloadEncoding,
+        registry: EngineIOSessionRegistry,
+        logger: Logger
+    ) {
+        self.sid = sid
+        self.eventLoop = eventLoop
+        self.version = configuration.version
+        self.machine = EngineIOSessionStateMachine(configuration: configuration, transport: transport, now: .now())
+        self.encoding = encoding
+        self.registry = registry
+        self.logger = logger
+    }
+
+    /// The handle other loops use; made on the session's loop.
+    func makeHandle() -> EngineIOSessionHandle {
+        EngineIOSessionHandle(sid: sid, eventLoop: eventLoop, session: NIOLoopBound(self, eventLoop: eventLoop))
+    }
+
+    /// Sends the open packet and binds the layer above (a spark, or the raw echo).
+    func open(handshake: EngineIOHandshake, sink: any WebSocketMessageSink) {
+        self.sink = sink
+        sink.attach(transport: self)
+        handleSend(machine.send(handshake.packet), batch: false)
+        rescheduleTimer()
+    }
+
+    // MARK: - HTTP requests
+
+    /// A `GET`: answered now, or held until there is something to send.
+    func poll(promise: EventLoopPromise<PrimusHTTPResponse>, headers: HTTPHeaders, connection: any Channel) {
+        let id = admit(promise: promise, headers: headers)
+        perform(machine.pollReceived(id, now: .now()))
+        if requests[id] != nil { watch(connection, for: id) }
+        rescheduleTimer()
+    }
+
+    /// A `POST` carrying a payload.
+    func post(promise: EventLoopPromise<PrimusHTTPResponse>, headers: HTTPHeaders, body: ByteBuffer, binaryContent: Bool) {
+        let id = admit(promise: promise, headers: headers)
+        let payload: Result<[EngineIOPacket], EngineIODecodingError>
+        do {
+            var body = body
+            if encoding.jsonpIndex != nil { body = try EngineIOPayloadCodec.unwrapJSONPForm(body) }
+            payload = .success(try EngineIOPayloadCodec.decode(body, version: version, binaryContent: binaryContent))
+        } catch {
+            payload = .failure(error)
+        }
+        perform(machine.postReceived(id, payload: payload, now: .now()))
+        flushIfNeeded()
+        rescheduleTimer()
+    }
+
+    private func admit(promise: EventLoopPromise<PrimusHTTPResponse>, headers: HTTPHeaders) -> EngineIOSessionStateMachine.RequestID {
+        nextRequestID &+= 1
+        requests[nextRequestID] = PendingRequest(promise: promise, headers: headers)
+        return nextRequestID
+    }
+
+    /// A parked poll whose connection closes means the client went away (the reference server
+    /// closes the session then: "poll connection closed prematurely").
+    private func watch(_ connection: any Channel, for id: EngineIOSessionStateMachine.RequestID) {
+        let identifier = ObjectIdentifier(connection)
+        requests[id]?.connection = identifier
+        guard watchedConnections.insert(identifier).inserted else { return }
+        let handle = WeakSessionHandle(session: self)
+        connection.closeFuture.whenComplete { _ in
+            handle.execute { $0.connectionClosed(identifier) }
+        }
+    }
+
+    private func connectionClosed(_ identifier: ObjectIdentifier) {
+        watchedConnections.remove(identifier)
+        guard requests.values.contains(where: { $0.connection == identifier }) else { return }
+        perform(machine.pollAborted())
+        rescheduleTimer()
+    }
+
+    // MARK: - WebSockets
+
+    /// A WebSocket named this session: it becomes the probe of an upgrade, or is closed.
+    func webSocketArrived(_ link: EngineIOWebSocketLinkHandle) {
+        switch machine.webSocketRequested(now: .now()) {
+        case .probe:
+            probe = link
+            logger.trace("engine.io upgrade probe", metadata: ["primus.engineio.sid": "\(sid)"])
+        case .refuse:
+            link.execute { $0.close(code: 1000) }
+        }
+        rescheduleTimer()
+    }
+
+    /// A WebSocket opened directly (no polling before it) carries the session from the start.
+    func attachWebSocket(_ link: EngineIOWebSocketLinkHandle) {
+        webSocket = link
+    }
+
+    func webSocketPacket(_ packet: EngineIOPacket, from id: UInt64) {
+        if let webSocket, webSocket.id == id {
+            switch machine.packetReceived(packet, now: .now()) {
+            case .none: break
+            case .deliver(let message): sink?.receive(message)
+            case .actions(let actions): perform(actions)
+            }
+        } else if let probe, probe.id == id {
+            perform(machine.probePacketReceived(packet, now: .now()))
+        } else {
+            return
+        }
+        rescheduleTimer()
+    }
+
+    func webSocketFailed(_ id: UInt64, _ error: EngineIODecodingError) {
+        logger.debug("engine.io parse error", metadata: ["primus.engineio.sid": "\(sid)", "primus.error": "\(error)"])
+        if let webSocket, webSocket.id == id {
+            perform(machine.webSocketClosed())
+        } else if let probe, probe.id == id {
+            perform(machine.probePacketReceived(.noop, now: .now()))  // anything but 2probe or 5 ends the probe
+        }
+        rescheduleTimer()
+    }
+
+    func webSocketClosed(_ id: UInt64) {
+        if let webSocket, webSocket.id == id {
+            self.webSocket = nil
+            perform(machine.webSocketClosed())
+        } else if let probe, probe.id == id {
+            self.probe = nil
+            perform(machine.probeClosed())
+        }
+        rescheduleTimer()
+    }
+
+    // MARK: - SparkTransport (from the spark, on this loop)
+
+    func send(_ message: TransportMessage) {
+        handleSend(machine.send(.message(message)), batch: true)
+    }
+
+    func close(code: UInt16) {
+        perform(machine.close(now: .now()))
+        rescheduleTimer()
+    }
+
+    func pauseReading() {
+        machine.pauseReading()
+        webSocket?.execute { $0.pauseReading() }
+    }
+
+    func resumeReading() {
+        perform(machine.resumeReading())
+        webSocket?.execute { $0.resumeReading() }
+    }
+
+    // MARK: - Performing actions
+
+    private func handleSend(_ action: EngineIOSessionStateMachine.SendAction, batch: Bool) {
+        switch action {
+        case .buffered, .dropped:
+            break
+        case .flushNeeded:
+            // Sends made in one event-loop tick (an echo of a whole POST) go out in one response.
+            if batch {
+                scheduleFlush()
+            } else {
+                perform(machine.flush())
+            }
+        case .writeToWebSocket(let packet):
+            let frame = EngineIOPacketCodec.encodeFrame(packet, version: version)
+            webSocket?.execute { $0.write([frame]) }
+        case .close(let actions):
+            logger.debug("engine.io buffer overflow", metadata: ["primus.engineio.sid": "\(sid)"])
+            perform(actions)
+            rescheduleTimer()
+        }
+    }
+
+    private func scheduleFlush() {
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        eventLoop.assumeIsolated().execute {
+            self.flushScheduled = false
+            self.flushIfNeeded()
+        }
+    }
+
+    private func flushIfNeeded() {
+        perform(machine.flush())
+    }
+
+    private func perform(_ actions: [EngineIOSessionStateMachine.Action]) {
+        for action in actions { perform(action) }
+    }
+
+    private func perform(_ action: EngineIOSessionStateMachine.Action) {
+        switch action {
+        case .answerPoll(let id, let packets):
+            guard let request = requests.removeValue(forKey: id) else { return }
+            request.promise.succeed(EngineIOResponses.payload(packets, encoding: encoding, headers: request.headers))
+        case .answerPost(let id):
+            guard let request = requests.removeValue(forKey: id) else { return }
+            request.promise.succeed(EngineIOResponses.ok(headers: request.headers))
+        case .reject(let id, let error):
+            guard let request = requests.removeValue(forKey: id) else { return }
+            request.promise.succeed(EngineIOResponses.error(error, headers: request.headers))
+        case .deliver(let message):
+            sink?.receive(message)
+        case .writeToWebSocket(let packets):
+            let version = self.version
+            let frames = packets.map { EngineIOPacketCodec.encodeFrame($0, version: version) }
+            webSocket?.execute { $0.write(frames) }
+        case .writeToProbe(let packet):
+            let frame = EngineIOPacketCodec.encodeFrame(packet, version: version)
+            probe?.execute { $0.write([frame]) }
+        case .closeProbe:
+            probe?.execute { $0.close(code: 1000) }
+            probe = nil
+        case .promoteProbe:
+            webSocket = probe
+            probe = nil
+            logger.trace("engine.io upgraded", metadata: ["primus.engineio.sid": "\(sid)"])
+        case .closeWebSocket:
+            webSocket?.execute { $0.close(code: 1000) }
+            webSocket = nil
+        case .closed(let reason):
+            finish(reason)
+        }
+    }
+
+    private func finish(_ reason: EngineIOSessionStateMachine.CloseReason) {
+        logger.debug("engine.io session closed", metadata: ["primus.engineio.sid": "\(sid)", "primus.engineio.reason": "\(reason)"])
+        registry.remove(sid)
+        timer?.cancel()
+        timer = nil
+        timerDeadline = nil
+        let leftover = requests
+        requests = [:]
+        for request in leftover.values {
+            request.promise.succeed(EngineIOResponses.error(.unknownSession, headers: request.headers))
+        }
+        probe?.execute { $0.close(code: 1000) }
+        probe = nil
+        webSocket?.execute { $0.close(code: 1000) }
+        webSocket = nil
+        let sink = self.sink
+        self.sink = nil
+        sink?.transportClosed()
+    }
+
+    // MARK: - Time
+
+    private func rescheduleTimer() {
+        let deadline = machine.nextDeadline
+        guard deadline != timerDeadline else { return }
+        timer?.cancel()
+        timer = nil
+        timerDeadline = deadline
+        guard let deadline else { return }
+        timer = eventLoop.assumeIsolated().scheduleTask(deadline: deadline) {
+            self.timerDeadline = nil
+            self.timer = nil
+            self.perform(self.machine.timerFired(now: .now()))
+            self.rescheduleTimer()
+        }
+    }
+}
+
+@available(*, unavailable)
+extension EngineIOServerSession: Sendable {}
+
+/// Reaches a session from another loop without keeping it alive (a keep-alive connection may
+/// outlive the session it once polled).
+private struct WeakSessionHandle: Sendable {
+    private final class Box {
+        weak var session: EngineIOServerSession?
+        init(_ session: EngineIOServerSession) { self.session = session }
+    }
+
+    private let box: NIOLoopBound<Box>
+    private let eventLoop: any EventLoop
+
+    init(session: EngineIOServerSession) {
+        self.eventLoop = session.eventLoop
+        self.box = NIOLoopBound(Box(session), eventLoop: session.eventLoop)
+    }
+
+    func execute(_ body: @escaping @Sendable (EngineIOServerSession) -> Void) {
+        let box = self.box
+        eventLoop.execute {
+            if let session = box.value.session { body(session) }
+        }
+    }
+}

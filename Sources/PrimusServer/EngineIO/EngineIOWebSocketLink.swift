@@ -1,0 +1,85 @@
+import NIOCore
+import PrimusCore
+
+/// One WebSocket of an Engine.IO session (opened directly, or probed for an upgrade), between
+/// the frame handler (``WebSocketTransportHandler``) on the connection's event loop and the
+/// session on its own loop: it decodes each message into a packet and hands it over, and writes
+/// what the session sends.
+final class EngineIOWebSocketLink: WebSocketMessageSink {
+    let id: UInt64
+    private let version: EngineIOProtocolVersion
+    private let session: EngineIOSessionHandle?
+    private var transport: (any SparkTransport)?
+
+    /// `session` is `nil` when the session ended while the handshake completed: the link is closed.
+    init(id: UInt64, version: EngineIOProtocolVersion, session: EngineIOSessionHandle?) {
+        self.id = id
+        self.version = version
+        self.session = session
+    }
+
+    // MARK: WebSocketMessageSink (the connection's loop)
+
+    func attach(transport: any SparkTransport) {
+        self.transport = transport
+    }
+
+    func receive(_ message: TransportMessage) {
+        let id = self.id
+        do {
+            let packet = try EngineIOPacketCodec.decodeFrame(message, version: version)
+            session?.execute { $0.webSocketPacket(packet, from: id) }
+        } catch {
+            session?.execute { $0.webSocketFailed(id, error) }
+        }
+    }
+
+    func transportPing() {}
+
+    func transportClosed() {
+        transport = nil
+        let id = self.id
+        session?.execute { $0.webSocketClosed(id) }
+    }
+
+    // MARK: From the session (hopped to the connection's loop by the handle)
+
+    func write(_ messages: [TransportMessage]) {
+        guard let transport else { return }
+        for message in messages { transport.send(message) }
+    }
+
+    func close(code: UInt16) {
+        transport?.close(code: code)
+    }
+
+    func pauseReading() { transport?.pauseReading() }
+
+    func resumeReading() { transport?.resumeReading() }
+}
+
+@available(*, unavailable)
+extension EngineIOWebSocketLink: Sendable {}
+
+/// A link as the session sees it: its loop and the link, reachable only there.
+struct EngineIOWebSocketLinkHandle: Sendable {
+    let id: UInt64
+    let eventLoop: any EventLoop
+    let link: NIOLoopBound<EngineIOWebSocketLink>
+
+    /// Made on the link's loop.
+    init(_ link: EngineIOWebSocketLink, eventLoop: any EventLoop) {
+        self.id = link.id
+        self.eventLoop = eventLoop
+        self.link = NIOLoopBound(link, eventLoop: eventLoop)
+    }
+
+    func execute(_ body: @escaping @Sendable (EngineIOWebSocketLink) -> Void) {
+        if eventLoop.inEventLoop {
+            body(link.value)
+        } else {
+            let link = self.link
+            eventLoop.execute { body(link.value) }
+        }
+    }
+}
