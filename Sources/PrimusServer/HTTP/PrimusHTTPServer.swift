@@ -101,7 +101,10 @@ public struct PrimusHTTPServer: Service {
         fallback: @escaping PrimusHTTPFallback = { _ in .notFound },
         maxBodyLength: Int = 1 << 20
     ) throws {
-        let httpHandler = PrimusHTTPHandler(primus: primus, fallback: fallback, maxBodyLength: maxBodyLength)
+        // Engine.IO polling POSTs carry messages: they may be as long as a message may be.
+        let bodyLimit = primus.configuration.transformer == .engineIO
+            ? max(maxBodyLength, primus.configuration.maxLength + 1) : maxBodyLength
+        let httpHandler = PrimusHTTPHandler(primus: primus, fallback: fallback, maxBodyLength: bodyLimit)
         let upgraders = primus.transformer.upgraders(for: primus)
         try channel.pipeline.syncOperations.configureHTTPServerPipeline(
             withServerUpgrade: (
