@@ -25,6 +25,7 @@ struct TestServer: AsyncParsableCommand {
     @Option(name: .customLong("ping-timeout"), help: "engine.io: milliseconds a heartbeat may go unanswered.") var pingTimeout = 20_000
     @Option(name: .customLong("max-payload"), help: "engine.io: largest polling payload in bytes (sets --max-length).") var maxPayload: Int?
     @Flag(name: .customLong("allow-eio3"), help: "engine.io: serve Engine.IO 3 clients (EIO=3) too.") var allowEIO3 = false
+    @Flag(help: "Accept WebSocket permessage-deflate (RFC 7692) offers, with or without --raw.") var compression = false
 
     func run() async throws {
         if raw, transformer.lowercased() != PrimusTransformer.engineIO.name { return try await runRaw() }
@@ -36,6 +37,7 @@ struct TestServer: AsyncParsableCommand {
         configuration.engineIO.pingTimeout = .milliseconds(pingTimeout)
         configuration.engineIO.allowEIO3 = allowEIO3
         configuration.engineIO.rawEcho = raw  // --raw --transformer engine.io: echo message packets
+        configuration.compression = compression
         let primus = Primus(configuration: configuration)
         primus.onConnection { spark in
             spark.onMessage { message in TestServer.handle(message, on: spark) }
@@ -90,12 +92,13 @@ struct TestServer: AsyncParsableCommand {
     func runRaw() async throws {
         let pathname = pathname.hasPrefix("/") ? pathname : "/" + pathname
         let maxLength = maxLength
+        let compression = compression
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try RawWebSocketEcho.configure(channel: channel, pathname: pathname, maxLength: maxLength)
+                    try RawWebSocketEcho.configure(channel: channel, pathname: pathname, maxLength: maxLength, compression: compression)
                 }
             }
             .bind(host: host, port: port).get()
