@@ -48,7 +48,13 @@ struct RawHTTPResponse {
     var body: String
 }
 
-func httpRequest(port: Int, method: String = "GET", target: String, headers: [(String, String)] = []) async throws -> RawHTTPResponse {
+func httpRequest(
+    port: Int,
+    method: String = "GET",
+    target: String,
+    body: String = "",
+    headers: [(String, String)] = []
+) async throws -> RawHTTPResponse {
     let collected = NIOLockedValueBox(ByteBuffer())
     let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
         .channelInitializer { channel in
@@ -56,11 +62,12 @@ func httpRequest(port: Int, method: String = "GET", target: String, headers: [(S
         }
         .connect(host: "127.0.0.1", port: port).get()
     var request = "\(method) \(target) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n"
+    if !body.isEmpty || method == "POST" { request += "Content-Length: \(body.utf8.count)\r\n" }
     for (name, value) in headers { request += "\(name): \(value)\r\n" }
-    request += "\r\n"
+    request += "\r\n" + body
     try await channel.writeAndFlush(ByteBuffer(string: request)).get()
     // Futures ignore task cancellation, so the deadline is enforced on the event loop.
-    let deadline = channel.eventLoop.scheduleTask(in: .seconds(5)) { channel.close(promise: nil) }
+    let deadline = channel.eventLoop.scheduleTask(in: .seconds(10)) { channel.close(promise: nil) }
     try? await channel.closeFuture.get()
     deadline.cancel()
     let text = collected.withLockedValue { String(buffer: $0) }
