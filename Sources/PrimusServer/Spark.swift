@@ -55,9 +55,11 @@ public final class Spark: Sendable {
     }
 
     private let readyStateStorage = Atomic<UInt8>(ReadyState.open.rawValue)
-    private let state: NIOLoopBoundBox<State>
+    private let state: NIOLoopBound<State>
 
-    private struct State {
+    /// A class, so reading one field on the hot path retains one reference instead of copying
+    /// every field of a struct; confined to the event loop by `NIOLoopBound`.
+    private final class State {
         var heartbeat = ServerHeartbeat()
         var transport: (any SparkTransport)?
         /// Written before the transport was ready (a spark is announced as soon as the handshake
@@ -94,7 +96,7 @@ public final class Spark: Sendable {
         self.address = address
         self.eventLoop = eventLoop
         self.primus = primus
-        self.state = NIOLoopBoundBox(State(), eventLoop: eventLoop)
+        self.state = NIOLoopBound(State(), eventLoop: eventLoop)
     }
 
     // MARK: - Writing
