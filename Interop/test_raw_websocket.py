@@ -1,7 +1,8 @@
 """`primus-testserver --raw`: a plain WebSocket echo, checked by hand and by Autobahn.
 
 The Autobahn cases run through kosoku (pinned in requirements.txt); permessage-deflate
-(12.*, 13.*) and the slow performance cases (9.*) are excluded. Reports land in
+(12.*, 13.*) runs in test_compression.py against `--compression`, and the slow performance
+cases (9.*) are excluded. Reports land in
 Interop/reports/autobahn/ (gitignored): index.json plus one JSON/HTML file per case.
 """
 
