@@ -32,6 +32,9 @@ struct WebSocketLoadClient: Sendable {
     let group: any EventLoopGroup
     let port: Int
     let stats: LoadStats
+    /// Engine.IO framing: connect to `/primus/?EIO=4&transport=websocket` and wrap every message
+    /// in a message packet (`4<json>`); answer the server's Engine.IO pings.
+    var engineIO = false
     /// Extra bytes of handshake headers (browsers send cookies, user agent, ...).
     var paddingHeaderBytes = 0
 
@@ -42,6 +45,7 @@ struct WebSocketLoadClient: Sendable {
         let port = self.port
         let stats = self.stats
         let padding = self.paddingHeaderBytes
+        let framing: Framing = engineIO ? .engineIO : .primus
         let channel = try await ClientBootstrap(group: loop)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
@@ -56,9 +60,9 @@ struct WebSocketLoadClient: Sendable {
                             channel.eventLoop.makeCompletedFuture {
                                 switch mode {
                                 case .load(let inFlight):
-                                    try channel.pipeline.syncOperations.addHandler(EchoLoadHandler(stats: stats, inFlight: inFlight))
+                                    try channel.pipeline.syncOperations.addHandler(EchoLoadHandler(stats: stats, inFlight: inFlight, framing: framing))
                                 case .idle:
-                                    try channel.pipeline.syncOperations.addHandler(IdleHandler(stats: stats))
+                                    try channel.pipeline.syncOperations.addHandler(IdleHandler(stats: stats, framing: framing))
                                 }
                             }
                         }
@@ -73,7 +77,7 @@ struct WebSocketLoadClient: Sendable {
                         )
                     )
                     try channel.pipeline.syncOperations.addHandler(
-                        UpgradeRequester(port: port, padding: padding, upgraded: upgraded),
+                        UpgradeRequester(port: port, uri: framing.uri, padding: padding, upgraded: upgraded),
                         name: "bench.upgrade"
                     )
                 }
@@ -118,11 +122,13 @@ private final class UpgradeRequester: ChannelInboundHandler, RemovableChannelHan
     typealias OutboundOut = HTTPClientRequestPart
 
     let port: Int
+    let uri: String
     let padding: Int
     let upgraded: EventLoopPromise<Void>
 
-    init(port: Int, padding: Int, upgraded: EventLoopPromise<Void>) {
+    init(port: Int, uri: String, padding: Int, upgraded: EventLoopPromise<Void>) {
         self.port = port
+        self.uri = uri
         self.padding = padding
         self.upgraded = upgraded
     }
@@ -132,7 +138,7 @@ private final class UpgradeRequester: ChannelInboundHandler, RemovableChannelHan
         headers.add(name: "Host", value: "127.0.0.1:\(port)")
         headers.add(name: "Content-Length", value: "0")
         if padding > 0 { headers.add(name: "X-Bench-Padding", value: String(repeating: "x", count: padding)) }
-        let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/primus", headers: headers)
+        let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: uri, headers: headers)
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         context.fireChannelActive()
@@ -170,10 +176,36 @@ struct SplitMix64: RandomNumberGenerator {
     }
 }
 
-/// Answers Primus heartbeats: `"primus::ping::<ms>"` → `"primus::pong::<ms>"`, and WebSocket
-/// ping frames with pongs. Returns whether `frame` was one of those.
+/// How messages travel in WebSocket frames.
+enum Framing: Sendable {
+    /// One Primus message per frame (`websockets` transformer).
+    case primus
+    /// One Engine.IO 4 packet per frame; Primus messages are message packets `4<json>`.
+    case engineIO
+
+    /// The upgrade request's target.
+    var uri: String {
+        switch self {
+        case .primus: "/primus"
+        case .engineIO: "/primus/?EIO=4&transport=websocket"
+        }
+    }
+
+    /// Bytes in front of every Primus message: the Engine.IO packet type.
+    var prefixLength: Int {
+        switch self {
+        case .primus: 0
+        case .engineIO: 1
+        }
+    }
+}
+
+/// Answers Primus heartbeats: `"primus::ping::<ms>"` → `"primus::pong::<ms>"` (inside a message
+/// packet with Engine.IO framing), Engine.IO pings `2` with `3`, and WebSocket ping frames with
+/// pongs. Returns whether `frame` was one of those.
 private func answerHeartbeat(
     _ frame: WebSocketFrame,
+    framing: Framing,
     context: ChannelHandlerContext,
     rng: inout SplitMix64,
     stats: LoadStats
@@ -184,21 +216,41 @@ private func answerHeartbeat(
         context.write(NIOAny(pong), promise: nil)
         return true
     case .text:
-        let prefix: StaticString = "\"primus::ping::"
-        let isPing = frame.data.withUnsafeReadableBytes { bytes in
-            bytes.count > prefix.utf8CodeUnitCount
-                && memcmp(bytes.baseAddress!, prefix.utf8Start, prefix.utf8CodeUnitCount) == 0
+        if framing == .engineIO, frame.data.readableBytes == 1, frame.data.getInteger(at: frame.data.readerIndex, as: UInt8.self) == UInt8(ascii: "2") {
+            var payload = context.channel.allocator.buffer(capacity: 1)
+            payload.writeStaticString("3")
+            context.write(NIOAny(WebSocketFrame(fin: true, opcode: .text, maskKey: .random(using: &rng), data: payload)), promise: nil)
+            stats.pingsAnswered.add(1, ordering: .relaxed)
+            return true
         }
-        guard isPing else { return false }
+        let offset = framing.prefixLength
+        guard PrimusPing.isPing(frame.data, at: offset) else { return false }
         var payload = frame.data
-        // Same text with "ping" → "pong" (bytes 10..<14 of `"primus::ping::`).
-        payload.setString("pong", at: payload.readerIndex + 10)
+        PrimusPing.turnIntoPong(&payload, at: offset)
         let pong = WebSocketFrame(fin: true, opcode: .text, maskKey: .random(using: &rng), data: payload)
         context.write(NIOAny(pong), promise: nil)
         stats.pingsAnswered.add(1, ordering: .relaxed)
         return true
     default:
         return false
+    }
+}
+
+/// Primus's heartbeat text, `"primus::ping::<ms>"` (a JSON string), found in place.
+enum PrimusPing {
+    private static let prefix: StaticString = "\"primus::ping::"
+
+    /// Whether the bytes from `offset` on start with `"primus::ping::`.
+    static func isPing(_ buffer: ByteBuffer, at offset: Int) -> Bool {
+        buffer.withUnsafeReadableBytes { bytes in
+            bytes.count > offset + prefix.utf8CodeUnitCount
+                && memcmp(bytes.baseAddress! + offset, prefix.utf8Start, prefix.utf8CodeUnitCount) == 0
+        }
+    }
+
+    /// Rewrites the ping at `offset` into the matching pong ("ping" → "pong", bytes 10..<14).
+    static func turnIntoPong(_ buffer: inout ByteBuffer, at offset: Int) {
+        buffer.setString("pong", at: buffer.readerIndex + offset + 10)
     }
 }
 
@@ -211,6 +263,7 @@ final class EchoLoadHandler: ChannelInboundHandler {
 
     private let stats: LoadStats
     private let inFlight: Int
+    private let framing: Framing
     private var nextSeq = 0
     private var expectedSeq = 0
     private var unreported = 0
@@ -218,9 +271,10 @@ final class EchoLoadHandler: ChannelInboundHandler {
     private var started = false
     private var rng: SplitMix64
 
-    init(stats: LoadStats, inFlight: Int) {
+    init(stats: LoadStats, inFlight: Int, framing: Framing) {
         self.stats = stats
         self.inFlight = inFlight
+        self.framing = framing
         self.rng = SplitMix64(state: UInt64.random(in: .min ... .max))
     }
 
@@ -233,9 +287,8 @@ final class EchoLoadHandler: ChannelInboundHandler {
 
     private func send(context: ChannelHandlerContext) {
         var buffer = context.channel.allocator.buffer(capacity: 48)
-        buffer.writeStaticString("{\"seq\":")
-        buffer.writeString(String(nextSeq))
-        buffer.writeStaticString(",\"payload\":\"hello\"}")
+        if framing == .engineIO { buffer.writeStaticString("4") }
+        Self.writeMessage(seq: nextSeq, into: &buffer)
         nextSeq += 1
         context.write(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .text, maskKey: .random(using: &rng), data: buffer)), promise: nil)
         needsFlush = true
@@ -243,13 +296,18 @@ final class EchoLoadHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
-        if answerHeartbeat(frame, context: context, rng: &rng, stats: stats) {
+        if answerHeartbeat(frame, framing: framing, context: context, rng: &rng, stats: stats) {
             needsFlush = true
             return
         }
         switch frame.opcode {
         case .text:
-            if Self.seq(in: frame.data) != expectedSeq { stats.mismatches.add(1, ordering: .relaxed) }
+            var data = frame.data
+            if framing == .engineIO {
+                // Only message packets carry echoes (the open packet `0{...}` comes first).
+                guard data.readInteger(as: UInt8.self) == UInt8(ascii: "4") else { return }
+            }
+            if Self.seq(in: data) != expectedSeq { stats.mismatches.add(1, ordering: .relaxed) }
             expectedSeq += 1
             unreported += 1
             if !stats.stopping.load(ordering: .relaxed) { send(context: context) }
@@ -279,6 +337,13 @@ final class EchoLoadHandler: ChannelInboundHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         context.close(promise: nil)
+    }
+
+    /// Writes the benchmark's message, `{"seq":<seq>,"payload":"hello"}`.
+    static func writeMessage(seq: Int, into buffer: inout ByteBuffer) {
+        buffer.writeStaticString("{\"seq\":")
+        buffer.writeString(String(seq))
+        buffer.writeStaticString(",\"payload\":\"hello\"}")
     }
 
     /// The integer after `"seq":`, or -1; the echo must also be exactly as long as what was sent
@@ -313,17 +378,19 @@ final class IdleHandler: ChannelInboundHandler {
     typealias OutboundOut = WebSocketFrame
 
     private let stats: LoadStats
+    private let framing: Framing
     private var rng: SplitMix64
     private var needsFlush = false
 
-    init(stats: LoadStats) {
+    init(stats: LoadStats, framing: Framing) {
         self.stats = stats
+        self.framing = framing
         self.rng = SplitMix64(state: UInt64.random(in: .min ... .max))
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
-        if answerHeartbeat(frame, context: context, rng: &rng, stats: stats) { needsFlush = true }
+        if answerHeartbeat(frame, framing: framing, context: context, rng: &rng, stats: stats) { needsFlush = true }
         if frame.opcode == .connectionClose { context.close(promise: nil) }
     }
 

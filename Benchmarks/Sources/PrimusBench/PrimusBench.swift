@@ -3,12 +3,14 @@ import NIOCore
 import NIOPosix
 
 let usage = """
-    usage: primus-bench [all|throughput|memory|codec] [options]
-           primus-bench server <raw|primus>      (internal: one server process)
+    usage: primus-bench [all|throughput|memory|codec|engineio] [options]
+           primus-bench server <raw|primus|engine.io>   (internal: one server process)
 
     Compares Primus (websockets transformer, JSON parser) with a raw NIOWebSocket echo server.
+    `engineio` compares the engine.io transformer (websocket, polling) with websockets.
     Each server runs in its own process (this binary re-executed); this process is the load
-    generator (NIOWebSocketClientUpgrader over ClientBootstrap). 127.0.0.1 only.
+    generator (NIOWebSocketClientUpgrader, or HTTP/1.1 polling, over ClientBootstrap).
+    127.0.0.1 only.
 
     throughput options:
       --connections N      WebSocket connections (default 100)
@@ -17,9 +19,10 @@ let usage = """
       --duration S         measured seconds (default 10)
       --rounds N           raw/primus pairs, alternating (default 2)
       --client-threads N   load generator event loop threads (default: cores)
-      --only raw|primus    measure one server only
+      --only T             measure one target only: raw, primus, eio-websocket, eio-polling
       --port P             load an already running server on 127.0.0.1:P instead of starting
                            one (throughput only, e.g. a server under valgrind; needs --only)
+    engineio: throughput of primus, eio-websocket and eio-polling with the options above
     memory options:
       --idle N             idle connections (default 10000)
       --window N           concurrent handshakes while opening them (default 200)
@@ -38,7 +41,7 @@ struct Options {
     var idle = 10_000
     var window = 200
     var headerBytes = 0
-    var kinds = ServerKind.allCases
+    var targets: [LoadTarget]?
     var port: Int?
 
     init(_ arguments: [String]) throws {
@@ -57,7 +60,7 @@ struct Options {
         }
         while let argument = iterator.next() {
             switch argument {
-            case "all", "throughput", "memory", "codec": mode = argument
+            case "all", "throughput", "memory", "codec", "engineio": mode = argument
             case "--connections": connections = try int(argument)
             case "--in-flight": inFlight = try int(argument)
             case "--warmup": warmup = try seconds(argument)
@@ -69,16 +72,29 @@ struct Options {
             case "--header-bytes": headerBytes = try int(argument)
             case "--only":
                 let name = try value(argument)
-                guard let kind = ServerKind(rawValue: name) else { throw BenchError("--only takes raw or primus") }
-                kinds = [kind]
+                guard let target = LoadTarget(rawValue: name) else {
+                    throw BenchError("--only takes \(LoadTarget.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                targets = [target]
             case "--port": port = try int(argument)
             case "-h", "--help": print(usage); exit(0)
             default: throw BenchError("unknown argument \(argument)\n\n\(usage)")
             }
         }
-        if port != nil, kinds.count != 1 || mode != "throughput" {
-            throw BenchError("--port needs `throughput` and --only raw|primus")
+        if port != nil, targets?.count != 1 || (mode != "throughput" && mode != "engineio") {
+            throw BenchError("--port needs `throughput` or `engineio` and --only")
         }
+    }
+
+    /// What the throughput run measures: `--only`, else raw and Primus (`engineio`: Primus over
+    /// websockets, then Engine.IO over WebSocket and polling).
+    var throughputTargets: [LoadTarget] {
+        targets ?? (mode == "engineio" ? [.primus, .engineIOWebSocket, .engineIOPolling] : [.raw, .primus])
+    }
+
+    /// What the memory run measures: `--only` (not polling), else raw and Primus.
+    var memoryTargets: [LoadTarget] {
+        (targets ?? [.raw, .primus]).filter { $0 != .engineIOPolling }
     }
 }
 
@@ -119,7 +135,7 @@ struct PrimusBench {
         }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: options.clientThreads)
         do {
-            if options.mode == "all" || options.mode == "throughput" {
+            if options.mode == "all" || options.mode == "throughput" || options.mode == "engineio" {
                 try await throughput(options, group: group)
             }
             if options.mode == "all" || options.mode == "memory" {
@@ -138,7 +154,7 @@ struct PrimusBench {
     // MARK: - Throughput
 
     struct ThroughputResult {
-        var kind: ServerKind
+        var target: LoadTarget
         var messagesPerSecond: Double
         var serverCPU: Double  // cores busy, on average
         var clientCPU: Double
@@ -147,59 +163,75 @@ struct PrimusBench {
     }
 
     static func throughput(_ options: Options, group: MultiThreadedEventLoopGroup) async throws {
+        let targets = options.throughputTargets
         print("""
             Throughput: \(options.connections) connections x \(options.inFlight) messages in flight, \
-            {"seq":N,"payload":"hello"} text frames echoed; \
+            {"seq":N,"payload":"hello"} messages echoed; \
             \(format(options.warmup, 0)) s warm-up, \(format(options.duration, 0)) s measured, \(options.rounds) round(s)
             """)
         var results: [ThroughputResult] = []
         for round in 1...options.rounds {
-            for kind in options.kinds {
-                let result = try await measureThroughput(kind, options: options, group: group)
+            for target in targets {
+                let result = try await measureThroughput(target, options: options, group: group)
                 results.append(result)
                 print(
-                    "  round \(round) \(pad(kind.label, 24)) \(pad(format(result.messagesPerSecond, 0), 9, right: true)) msg/s"
+                    "  round \(round) \(pad(target.label, 26)) \(pad(format(result.messagesPerSecond, 0), 9, right: true)) msg/s"
                         + "  server CPU \(format(result.serverCPU * 100, 0))%  client CPU \(format(result.clientCPU * 100, 0))%"
                         + (result.mismatches + result.closedEarly > 0
                             ? "  ERRORS: \(result.mismatches) bad echoes, \(result.closedEarly) closed early" : "")
                 )
             }
         }
-        func mean(_ kind: ServerKind, _ value: (ThroughputResult) -> Double) -> Double {
-            let values = results.filter { $0.kind == kind }.map(value)
+        func mean(_ target: LoadTarget, _ value: (ThroughputResult) -> Double) -> Double {
+            let values = results.filter { $0.target == target }.map(value)
             return values.reduce(0, +) / Double(values.count)
         }
         print("")
-        let rows: [[String]] = options.kinds.map { kind in
-            let rate = mean(kind, \.messagesPerSecond)
-            let cpu = mean(kind, \.serverCPU)
+        let rows: [[String]] = targets.map { target in
+            let rate = mean(target, \.messagesPerSecond)
+            let cpu = mean(target, \.serverCPU)
             return [
-                kind.label,
+                target.label,
                 format(rate, 0),
                 format(cpu * 100, 0) + "%",
                 format(cpu / rate * 1e6, 2),
-                format(mean(kind, \.clientCPU) * 100, 0) + "%",
+                format(mean(target, \.clientCPU) * 100, 0) + "%",
             ]
         }
         printTable(header: ["server", "echoes/s", "server CPU", "server CPU us/msg", "client CPU"], rows: rows)
-        if options.kinds.count == 2 {
-            let ratio = mean(.primus, \.messagesPerSecond) / mean(.raw, \.messagesPerSecond)
-            let cpuRatio = mean(.primus, { $0.serverCPU / $0.messagesPerSecond }) / mean(.raw, { $0.serverCPU / $0.messagesPerSecond })
-            print("  primus/raw throughput ratio: \(format(ratio, 3))   server CPU per message, primus/raw: \(format(cpuRatio, 2))")
+        // Ratios against the first target measured (the baseline of this run).
+        if targets.count >= 2, let baseline = targets.first {
+            for target in targets.dropFirst() {
+                let ratio = mean(target, \.messagesPerSecond) / mean(baseline, \.messagesPerSecond)
+                let cpuRatio = mean(target, { $0.serverCPU / $0.messagesPerSecond })
+                    / mean(baseline, { $0.serverCPU / $0.messagesPerSecond })
+                print(
+                    "  \(target.rawValue)/\(baseline.rawValue) throughput ratio: \(format(ratio, 3))"
+                        + "   server CPU per message, \(target.rawValue)/\(baseline.rawValue): \(format(cpuRatio, 2))"
+                )
+            }
         }
         let errors = results.reduce(0) { $0 + $1.mismatches + $1.closedEarly }
         if errors > 0 { print("  ERRORS: \(errors) bad echoes or dropped connections (see rounds above)") }
         print("")
     }
 
-    static func measureThroughput(_ kind: ServerKind, options: Options, group: MultiThreadedEventLoopGroup) async throws
+    static func measureThroughput(_ target: LoadTarget, options: Options, group: MultiThreadedEventLoopGroup) async throws
         -> ThroughputResult
     {
-        let server = options.port == nil ? try ServerProcess(kind: kind) : nil
+        let server = options.port == nil ? try ServerProcess(kind: target.server) : nil
         defer { server?.stop() }
         let stats = LoadStats()
-        let client = WebSocketLoadClient(group: group, port: options.port ?? server!.port, stats: stats)
-        let channels = try await client.connectMany(options.connections, mode: .load(inFlight: options.inFlight), window: options.connections)
+        let port = options.port ?? server!.port
+        let channels: [any Channel]
+        if target == .engineIOPolling {
+            let client = PollingLoadClient(group: group, port: port, stats: stats)
+            channels = try await client.connectMany(options.connections, inFlight: options.inFlight, window: options.connections)
+        } else {
+            var client = WebSocketLoadClient(group: group, port: port, stats: stats)
+            client.engineIO = target == .engineIOWebSocket
+            channels = try await client.connectMany(options.connections, mode: .load(inFlight: options.inFlight), window: options.connections)
+        }
         for channel in channels { channel.pipeline.fireUserInboundEventTriggered(StartLoad()) }
         try await Task.sleep(for: .seconds(options.warmup))
 
@@ -212,7 +244,7 @@ struct PrimusBench {
         stats.stopping.store(true, ordering: .relaxed)
         try? await closeAll(channels, group: group)
         return ThroughputResult(
-            kind: kind,
+            target: target,
             messagesPerSecond: Double(end.1 - start.1) / elapsed,
             serverCPU: (end.2 - start.2) / elapsed,
             clientCPU: (end.3 - start.3) / elapsed,
@@ -224,7 +256,7 @@ struct PrimusBench {
     // MARK: - Memory
 
     struct MemoryResult {
-        var kind: ServerKind
+        var target: LoadTarget
         var beforeKiB: Int
         var afterKiB: Int
         var anonBeforeKiB: Int
@@ -236,11 +268,11 @@ struct PrimusBench {
         print("Memory: \(options.idle) idle WebSocket connections per server, server VmRSS before and after"
             + (options.headerBytes > 0 ? "; \(options.headerBytes) extra bytes of handshake headers" : ""))
         var results: [MemoryResult] = []
-        for kind in options.kinds {
-            let result = try await measureMemory(kind, options: options, group: group)
+        for target in options.memoryTargets {
+            let result = try await measureMemory(target, options: options, group: group)
             results.append(result)
             print(
-                "  \(pad(kind.label, 24)) VmRSS \(result.beforeKiB) -> \(result.afterKiB) KiB"
+                "  \(pad(target.label, 26)) VmRSS \(result.beforeKiB) -> \(result.afterKiB) KiB"
                     + " (RssAnon \(result.anonBeforeKiB) -> \(result.anonAfterKiB) KiB),"
                     + " opened in \(format(result.connectSeconds, 1)) s"
             )
@@ -249,7 +281,7 @@ struct PrimusBench {
         let n = Double(options.idle)
         let rows: [[String]] = results.map { result in
             [
-                result.kind.label,
+                result.target.label,
                 format(Double(result.beforeKiB) / 1024, 1),
                 format(Double(result.afterKiB) / 1024, 1),
                 format(Double(result.afterKiB - result.beforeKiB) / n, 2),
@@ -257,21 +289,22 @@ struct PrimusBench {
             ]
         }
         printTable(header: ["server", "RSS before MiB", "RSS after MiB", "KiB/conn (VmRSS)", "KiB/conn (RssAnon)"], rows: rows)
-        if let raw = results.first(where: { $0.kind == .raw }), let primus = results.first(where: { $0.kind == .primus }) {
+        if let raw = results.first(where: { $0.target == .raw }), let primus = results.first(where: { $0.target == .primus }) {
             let extra = Double((primus.afterKiB - primus.beforeKiB) - (raw.afterKiB - raw.beforeKiB)) / n
             print("  Primus layer: \(format(extra, 2)) KiB more per idle connection than raw NIOWebSocket")
         }
         print("")
     }
 
-    static func measureMemory(_ kind: ServerKind, options: Options, group: MultiThreadedEventLoopGroup) async throws
+    static func measureMemory(_ target: LoadTarget, options: Options, group: MultiThreadedEventLoopGroup) async throws
         -> MemoryResult
     {
-        let server = try ServerProcess(kind: kind)
+        let server = try ServerProcess(kind: target.server)
         defer { server.stop() }
         let stats = LoadStats()
         var client = WebSocketLoadClient(group: group, port: server.port, stats: stats)
         client.paddingHeaderBytes = options.headerBytes
+        client.engineIO = target == .engineIOWebSocket
 
         // Warm up: a few connections open and close, so code paths and allocator arenas that every
         // connection needs are already in the "before" figure.
@@ -302,12 +335,12 @@ struct PrimusBench {
         }
         let after = (server.rssKiB, server.anonKiB)
         if stats.closedEarly.load(ordering: .relaxed) > 0 {
-            throw BenchError("\(stats.closedEarly.load(ordering: .relaxed)) idle connections were closed by the \(kind.rawValue) server")
+            throw BenchError("\(stats.closedEarly.load(ordering: .relaxed)) idle connections were closed by the \(target.rawValue) server")
         }
         stats.stopping.store(true, ordering: .relaxed)
         try? await closeAll(channels, group: group)
         return MemoryResult(
-            kind: kind,
+            target: target,
             beforeKiB: before.0,
             afterKiB: after.0,
             anonBeforeKiB: before.1,

@@ -5,17 +5,43 @@ import NIOPosix
 import NIOWebSocket
 import PrimusServer
 
-/// The two servers under test.
+/// The servers under test.
 enum ServerKind: String, CaseIterable, Sendable {
     /// NIOWebSocket with a bare echo handler: the baseline.
     case raw
     /// `Primus` with the `websockets` transformer and the JSON parser, echoing `message.value`.
     case primus
+    /// The same `Primus` echo with the `engine.io` transformer.
+    case engineIO = "engine.io"
+}
+
+/// A server and the way the load generator talks to it: one column of the throughput table.
+enum LoadTarget: String, CaseIterable, Sendable {
+    /// Plain WebSocket frames to the raw NIOWebSocket server.
+    case raw
+    /// Primus messages in WebSocket frames, `websockets` transformer.
+    case primus
+    /// Engine.IO 4 message packets (`4<json>`) over a WebSocket opened directly
+    /// (`?EIO=4&transport=websocket`), `engine.io` transformer.
+    case engineIOWebSocket = "eio-websocket"
+    /// Engine.IO 4 long-polling: a pending `GET` and one `POST` at a time per session, each on
+    /// its own keep-alive HTTP connection, payloads joined by 0x1E.
+    case engineIOPolling = "eio-polling"
+
+    var server: ServerKind {
+        switch self {
+        case .raw: .raw
+        case .primus: .primus
+        case .engineIOWebSocket, .engineIOPolling: .engineIO
+        }
+    }
 
     var label: String {
         switch self {
         case .raw: "raw NIOWebSocket"
         case .primus: "Primus websockets+JSON"
+        case .engineIOWebSocket: "Primus engine.io websocket"
+        case .engineIOPolling: "Primus engine.io polling"
         }
     }
 }
@@ -40,6 +66,15 @@ func runServer(_ kind: ServerKind) async throws {
     case .primus:
         // Primus's defaults (heartbeat every 30 s, 10 MiB maxLength, JSON parser).
         let primus = Primus(configuration: PrimusConfiguration())
+        primus.onConnection { spark in
+            spark.onMessage { message in spark.write(message.value) }
+        }
+        try await PrimusHTTPServer(primus: primus, host: "127.0.0.1", port: 0, onListening: announce).run()
+    case .engineIO:
+        // The same echo; the Engine.IO defaults (server ping every 25 s, 20 s timeout).
+        var configuration = PrimusConfiguration()
+        configuration.transformer = .engineIO
+        let primus = Primus(configuration: configuration)
         primus.onConnection { spark in
             spark.onMessage { message in spark.write(message.value) }
         }
