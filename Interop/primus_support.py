@@ -9,10 +9,13 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -83,6 +86,64 @@ def locate_binaries(products: tuple[str, ...] = ("primus-testserver", "primus-de
 
 
 # --------------------------------------------------------------------------- server processes
+
+
+@dataclass
+class AutobahnRun:
+    """What one kosoku run reported: every case by id, its exit code, output and duration."""
+
+    cases: dict[str, dict[str, Any]]
+    returncode: int
+    output: str
+    elapsed: float
+
+    @property
+    def behaviors(self) -> Counter[str]:
+        return Counter(entry["behavior"] for entry in self.cases.values())
+
+    @property
+    def closes(self) -> Counter[str]:
+        return Counter(entry["behaviorClose"] for entry in self.cases.values())
+
+    def with_behavior(self, *behaviors: str) -> list[str]:
+        """Case ids whose behavior is one of ``behaviors``, in case order."""
+        return sorted(
+            (cid for cid, entry in self.cases.items() if entry["behavior"] in behaviors),
+            key=lambda cid: [int(part) for part in cid.split(".")],
+        )
+
+    def summary(self, title: str, outdir: Path) -> str:
+        return (
+            f"{title}: {len(self.cases)} cases in {self.elapsed:.1f}s, exit {self.returncode}; "
+            f"behavior {dict(sorted(self.behaviors.items()))}; close {dict(sorted(self.closes.items()))}; "
+            f"report {outdir}/index.html"
+        )
+
+
+def run_kosoku(port: int, outdir: Path, *, include: list[str] = (), exclude: list[str] = (),
+               timeout: float) -> AutobahnRun:
+    """Runs the Autobahn cases (kosoku, pinned in requirements.txt) against 127.0.0.1:``port``
+    and reads its ``index.json``; fails the test when kosoku is missing or wrote no report."""
+    import pytest
+
+    exe = shutil.which("kosoku") or str(Path(sys.executable).parent / "kosoku")
+    if not Path(exe).exists():
+        pytest.fail("kosoku is not installed (pip install -r Interop/requirements.txt)")
+    shutil.rmtree(outdir, ignore_errors=True)
+    cmd = [exe, f"127.0.0.1:{port}", "-o", str(outdir)]
+    for pattern in include:
+        cmd += ["-i", pattern]
+    for pattern in exclude:
+        cmd += ["-x", pattern]
+    started = time.monotonic()
+    proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, timeout=timeout)
+    elapsed = time.monotonic() - started
+    index_path = outdir / "index.json"
+    assert index_path.exists(), f"kosoku wrote no report (exit {proc.returncode}):\n{proc.stdout[-4000:]}"
+    index = json.loads(index_path.read_text())
+    cases = {cid: entry for agent in index.values() for cid, entry in agent.items()}
+    return AutobahnRun(cases=cases, returncode=proc.returncode, output=proc.stdout, elapsed=elapsed)
 
 
 @dataclass

@@ -14,20 +14,14 @@ from __future__ import annotations
 import json
 import os
 import random
-import shutil
 import string
-import subprocess
-import sys
-import time
-from collections import Counter
-from pathlib import Path
 
 import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory
 from websockets.sync.client import connect
 
-from primus_support import REPORTS_DIR, SUMMARY_LINES, ServerProcess
+from primus_support import REPORTS_DIR, SUMMARY_LINES, ServerProcess, run_kosoku
 
 # Case numbers within each 12.x / 13.x group (see kosoku's case12_x_x.py, MSG_SIZES): 1 is 16
 # bytes, 4 is 1 KiB, 6 is 8 KiB, 11 is 8 KiB auto-fragmented into 256-byte frames.
@@ -36,13 +30,6 @@ AUTOBAHN_INCLUDES = [f"{group}.{n}" for group in
                      [f"12.{j}" for j in range(1, 6)] + [f"13.{j}" for j in range(1, 8)]
                      for n in SUBSET_SIZES]
 AUTOBAHN_TIMEOUT = 1800  # seconds; the subset takes well under a minute, the full set ~15
-
-
-def _kosoku() -> list[str]:
-    exe = shutil.which("kosoku") or str(Path(sys.executable).parent / "kosoku")
-    if not Path(exe).exists():
-        pytest.fail("kosoku is not installed (pip install -r Interop/requirements.txt)")
-    return [exe]
 
 
 def _deflate(**options: object) -> list[ClientPerMessageDeflateFactory]:
@@ -122,42 +109,16 @@ def test_inflated_size_over_max_length_closes_with_1009(start_testserver) -> Non
 def test_autobahn_compression_cases(start_testserver) -> None:  # noqa: ANN001
     server: ServerProcess = start_testserver("--raw", "--compression", "--pathname", "/")
     outdir = REPORTS_DIR / "autobahn-compression"
-    shutil.rmtree(outdir, ignore_errors=True)
     full = os.environ.get("PRIMUS_AUTOBAHN_COMPRESSION") == "full"
-    includes = ["12.*", "13.*"] if full else AUTOBAHN_INCLUDES
-    cmd = [*_kosoku(), f"127.0.0.1:{server.port}", "-o", str(outdir)]
-    for pattern in includes:
-        cmd += ["-i", pattern]
-    started = time.monotonic()
-    proc = subprocess.run(
-        cmd,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        timeout=AUTOBAHN_TIMEOUT,
-    )
-    elapsed = time.monotonic() - started
-    index_path = outdir / "index.json"
-    assert index_path.exists(), f"kosoku wrote no report (exit {proc.returncode}):\n{proc.stdout[-4000:]}"
-    index = json.loads(index_path.read_text())
-    cases = {cid: entry for agent in index.values() for cid, entry in agent.items()}
-
-    behaviors = Counter(entry["behavior"] for entry in cases.values())
-    closes = Counter(entry["behaviorClose"] for entry in cases.values())
-    failed = sorted(
-        (cid for cid, e in cases.items() if e["behavior"] in ("FAILED", "ERROR", "UNIMPLEMENTED")),
-        key=lambda c: [int(p) for p in c.split(".")],
-    )
-    SUMMARY_LINES.append(
-        f"Autobahn permessage-deflate ({'12.* 13.*' if full else 'subset of 12.* 13.*'}): "
-        f"{len(cases)} cases in {elapsed:.1f}s, exit {proc.returncode}; "
-        f"behavior {dict(sorted(behaviors.items()))}; close {dict(sorted(closes.items()))}; "
-        f"report {outdir}/index.html"
-    )
-
-    assert len(cases) == (216 if full else len(AUTOBAHN_INCLUDES)), sorted(cases)
+    run = run_kosoku(server.port, outdir, include=["12.*", "13.*"] if full else AUTOBAHN_INCLUDES,
+                     timeout=AUTOBAHN_TIMEOUT)
     # UNIMPLEMENTED would mean the server declined the offer: count it as a failure here.
-    assert not failed, f"Autobahn cases FAILED or not compressed: {failed}\n{proc.stdout[-4000:]}"
-    assert proc.returncode == 0, f"kosoku exited {proc.returncode}:\n{proc.stdout[-4000:]}"
+    failed = run.with_behavior("FAILED", "ERROR", "UNIMPLEMENTED")
+    SUMMARY_LINES.append(
+        run.summary(f"Autobahn permessage-deflate ({'12.* 13.*' if full else 'subset of 12.* 13.*'})", outdir)
+    )
+
+    assert len(run.cases) == (216 if full else len(AUTOBAHN_INCLUDES)), sorted(run.cases)
+    assert not failed, f"Autobahn cases FAILED or not compressed: {failed}\n{run.output[-4000:]}"
+    assert run.returncode == 0, f"kosoku exited {run.returncode}:\n{run.output[-4000:]}"
     assert server.alive(), "the server died during the Autobahn run"

@@ -8,28 +8,13 @@ Interop/reports/autobahn/ (gitignored): index.json plus one JSON/HTML file per c
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
-import sys
-import time
-from collections import Counter
-from pathlib import Path
-
 import pytest
 import websocket
 
-from primus_support import REPORTS_DIR, SUMMARY_LINES, ServerProcess
+from primus_support import REPORTS_DIR, SUMMARY_LINES, ServerProcess, run_kosoku
 
 AUTOBAHN_EXCLUDES = ["9.*", "12.*", "13.*"]
 AUTOBAHN_TIMEOUT = 240  # seconds; the run takes about 11 s
-
-
-def _kosoku() -> list[str]:
-    exe = shutil.which("kosoku") or str(Path(sys.executable).parent / "kosoku")
-    if not Path(exe).exists():
-        pytest.fail("kosoku is not installed (pip install -r Interop/requirements.txt)")
-    return [exe]
 
 
 def test_raw_echoes_text_as_text(start_testserver) -> None:  # noqa: ANN001
@@ -69,46 +54,18 @@ def test_raw_sends_no_primus_heartbeat(start_testserver) -> None:  # noqa: ANN00
 def test_autobahn_conformance(start_testserver) -> None:  # noqa: ANN001
     server: ServerProcess = start_testserver("--raw", "--pathname", "/")
     outdir = REPORTS_DIR / "autobahn"
-    shutil.rmtree(outdir, ignore_errors=True)
-    cmd = [*_kosoku(), f"127.0.0.1:{server.port}", "-o", str(outdir)]
-    for pattern in AUTOBAHN_EXCLUDES:
-        cmd += ["-x", pattern]
-    started = time.monotonic()
-    proc = subprocess.run(
-        cmd,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        timeout=AUTOBAHN_TIMEOUT,
-    )
-    elapsed = time.monotonic() - started
-    index_path = outdir / "index.json"
-    assert index_path.exists(), f"kosoku wrote no report (exit {proc.returncode}):\n{proc.stdout[-4000:]}"
-    index = json.loads(index_path.read_text())
-    cases = {cid: entry for agent in index.values() for cid, entry in agent.items()}
-
-    behaviors = Counter(entry["behavior"] for entry in cases.values())
-    closes = Counter(entry["behaviorClose"] for entry in cases.values())
-    failed = sorted(
-        (cid for cid, e in cases.items() if e["behavior"] in ("FAILED", "ERROR")),
-        key=lambda c: [int(p) for p in c.split(".")],
-    )
+    run = run_kosoku(server.port, outdir, exclude=AUTOBAHN_EXCLUDES, timeout=AUTOBAHN_TIMEOUT)
+    failed = run.with_behavior("FAILED", "ERROR")
     not_ok = sorted(
-        ((cid, e["behavior"], e["behaviorClose"]) for cid, e in cases.items()
+        ((cid, e["behavior"], e["behaviorClose"]) for cid, e in run.cases.items()
          if e["behavior"] != "OK" or e["behaviorClose"] != "OK"),
         key=lambda t: [int(p) for p in t[0].split(".")],
     )
-
-    SUMMARY_LINES.append(
-        f"Autobahn (kosoku, excluding {' '.join(AUTOBAHN_EXCLUDES)}): {len(cases)} cases "
-        f"in {elapsed:.1f}s, exit {proc.returncode}; behavior {dict(sorted(behaviors.items()))}; "
-        f"close {dict(sorted(closes.items()))}; report {outdir}/index.html"
-    )
+    SUMMARY_LINES.append(run.summary(f"Autobahn (kosoku, excluding {' '.join(AUTOBAHN_EXCLUDES)})", outdir))
     for cid, beh, close in not_ok:
         SUMMARY_LINES.append(f"  {cid}: {beh} (close: {close})")
 
-    assert cases, "the Autobahn report lists no case"
-    assert not failed, f"Autobahn cases FAILED: {failed}\n{proc.stdout[-4000:]}"
-    assert proc.returncode == 0, f"kosoku exited {proc.returncode}:\n{proc.stdout[-4000:]}"
+    assert run.cases, "the Autobahn report lists no case"
+    assert not failed, f"Autobahn cases FAILED: {failed}\n{run.output[-4000:]}"
+    assert run.returncode == 0, f"kosoku exited {run.returncode}:\n{run.output[-4000:]}"
     assert server.alive(), "the server died during the Autobahn run"
