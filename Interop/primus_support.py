@@ -88,6 +88,23 @@ def locate_binaries(products: tuple[str, ...] = ("primus-testserver", "primus-de
 # --------------------------------------------------------------------------- server processes
 
 
+def engineio_sparks(server: "ServerProcess") -> list[str]:
+    """The open spark ids of a ``primus-testserver --transformer engine.io``, asked over an
+    Engine.IO WebSocket session of its own (which is one of them)."""
+    ws = websocket.create_connection(
+        f"ws://127.0.0.1:{server.port}/primus/?EIO=4&transport=websocket", timeout=5
+    )
+    try:
+        assert ws.recv().startswith("0{")
+        ws.send('4{"testserver":"sparks"}')
+        while True:
+            frame = ws.recv()
+            if frame.startswith("4{"):
+                return json.loads(frame[1:])["sparks"]
+    finally:
+        ws.close()
+
+
 @dataclass
 class AutobahnRun:
     """What one kosoku run reported: every case by id, its exit code, output and duration."""

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from primus_support import ServerProcess
+from primus_support import ServerProcess, engineio_sparks as sparks
 
 # In CI (CI=true) a missing client is a failure, never a silent skip.
 if os.environ.get("CI") == "true":
@@ -73,25 +73,6 @@ def run_client(python: str, scenario: str, url: str, transports: str, timeout: f
     )
     assert proc.returncode == 0, f"client failed ({proc.returncode}):\n{proc.stderr[-4000:]}"
     return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
-def sparks(server: ServerProcess) -> list[str]:
-    """The server's open spark ids, asked over a plain WebSocket session."""
-    import websocket  # websocket-client
-
-    ws = websocket.create_connection(
-        f"ws://127.0.0.1:{server.port}/primus/?EIO=4&transport=websocket", timeout=5
-    )
-    try:
-        assert ws.recv().startswith("0{")
-        ws.send('4{"testserver":"sparks"}')
-        while True:
-            frame = ws.recv()
-            if frame.startswith("4{"):
-                ids = json.loads(frame[1:])["sparks"]
-                return ids
-    finally:
-        ws.close()
 
 
 @pytest.mark.parametrize(("python", "transports", "expected"), ALL)

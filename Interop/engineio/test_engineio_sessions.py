@@ -1,0 +1,111 @@
+"""Engine.IO sessions never outlive their clients: 10,000 opened and abandoned leave none behind.
+
+Each session is a polling handshake (``GET /primus/?EIO=4&transport=polling``) and nothing more:
+the client never polls again, as a closed browser tab or a crashed process would. The server must
+drop each one within ``pingInterval + pingTimeout`` (here 10 s + 5 s, long enough that all of them are open at once), ending its spark, freeing
+its timer and its registry entry. The test counts the server's sparks before, while and after,
+and reports the server's resident memory at each point.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+import time
+
+import pytest
+
+from primus_support import SUMMARY_LINES, ServerProcess, engineio_sparks as sparks
+
+SESSIONS = 10_000
+WORKERS = 8
+PING_INTERVAL_MS = 10_000
+PING_TIMEOUT_MS = 5_000
+
+
+def rss_kib(server: ServerProcess) -> int:
+    assert server.proc is not None
+    with open(f"/proc/{server.proc.pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def open_sessions(port: int, count: int) -> list[str]:
+    """``count`` handshakes over ``WORKERS`` keep-alive connections; returns the sids."""
+    sids: list[str] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+
+    def worker(share: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        try:
+            for _ in range(share):
+                conn.request("GET", "/primus/?EIO=4&transport=polling")
+                response = conn.getresponse()
+                body = response.read().decode()
+                if response.status != 200 or not body.startswith("0{"):
+                    with lock:
+                        errors.append(f"{response.status} {body[:200]}")
+                    return
+                with lock:
+                    sids.append(json.loads(body[1:])["sid"])
+        except Exception as exc:  # noqa: BLE001 - reported below with the rest
+            with lock:
+                errors.append(repr(exc))
+        finally:
+            conn.close()
+
+    shares = [count // WORKERS + (1 if i < count % WORKERS else 0) for i in range(WORKERS)]
+    threads = [threading.Thread(target=worker, args=(share,)) for share in shares]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, f"{len(errors)} handshakes failed, first: {errors[0]}"
+    return sids
+
+
+@pytest.mark.timeout(300)
+def test_ten_thousand_abandoned_sessions_leave_nothing_behind(start_testserver) -> None:  # noqa: ANN001
+    server: ServerProcess = start_testserver(
+        "--transformer", "engine.io",
+        "--ping-interval", str(PING_INTERVAL_MS),
+        "--ping-timeout", str(PING_TIMEOUT_MS),
+    )
+    before = rss_kib(server)
+    started = time.monotonic()
+    sids = open_sessions(server.port, SESSIONS)
+    opened_in = time.monotonic() - started
+    assert len(set(sids)) == SESSIONS
+
+    # Some are already gone when the handshakes took longer than the heartbeat window; the ones
+    # still open are our abandoned sessions (plus the session that asks).
+    during = rss_kib(server)
+    still_open = set(sparks(server)) & set(sids)
+
+    deadline = time.monotonic() + 90
+    left = still_open
+    while time.monotonic() < deadline:
+        left = set(sparks(server)) & set(sids)
+        if not left:
+            break
+        time.sleep(0.5)
+    gone_after = time.monotonic() - started
+    after = rss_kib(server)
+
+    SUMMARY_LINES.append(
+        f"Engine.IO abandoned sessions: {SESSIONS} polling handshakes in {opened_in:.1f}s, "
+        f"{len(still_open)} still open right after; all gone {gone_after:.1f}s after the first; "
+        f"server VmRSS {before} -> {during} -> {after} KiB"
+    )
+    assert not left, f"{len(left)} abandoned sessions still open after 90 s"
+    # The sessions that asked for the list close too: in the end a fresh one sees only itself.
+    remaining = sparks(server)
+    while len(remaining) != 1 and time.monotonic() < deadline + 10:
+        time.sleep(0.2)
+        remaining = sparks(server)
+    assert len(remaining) == 1, remaining
+    assert server.alive()
