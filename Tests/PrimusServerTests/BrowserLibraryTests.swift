@@ -22,6 +22,28 @@ struct BrowserLibraryTests {
         #expect(library.contains(PrimusSpec.protocolVersion))
     }
 
+    @Test(arguments: PrimusTransformer.all.map(\.name))
+    func everyTransformerHasABrowserClient(name: String) throws {
+        var configuration = PrimusConfiguration()
+        configuration.transformer = try PrimusTransformer(named: name)
+        let library = Primus(configuration: configuration).library()
+        #expect(library.contains("transformer: \"\(name)\""))
+        #expect(!library.contains("has no browser client in this build"))
+    }
+
+    @Test func engineIOLibraryCarriesTheEngineIOClientOnly() {
+        var configuration = PrimusConfiguration()
+        configuration.transformer = .engineIO
+        let library = Primus(configuration: configuration).library()
+        #expect(library.contains("Primus.prototype.client = function engineio()"))
+        #expect(library.contains("EIO=4&transport="))
+        #expect(!library.contains("function websockets()"))
+
+        let websockets = Primus().library()
+        #expect(websockets.contains("Primus.prototype.client = function websockets()"))
+        #expect(!websockets.contains("function engineio()"))
+    }
+
     @Test func saveWritesExactlyTheLibrary() throws {
         let primus = Primus()
         let path = "/tmp/primus-library-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).js"

@@ -6,7 +6,8 @@ enum BrowserClientTransports {
     /// `Primus.prototype.client` per transformer name: runs once per client with `this` = the
     /// client; handles `outgoing::open|data|reconnect|end` and emits `incoming::open|data|error|end`.
     static let clients: [String: String] = [
-        "websockets": websockets
+        "websockets": websockets,
+        "engine.io": engineIO,
     ]
 
     /// The native WebSocket (browsers, Node 22+), else Node's `ws` module. One Primus message per
