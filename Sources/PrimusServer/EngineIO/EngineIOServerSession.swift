@@ -29,6 +29,10 @@ final class EngineIOServerSession: SparkTransport {
 
     private var requests: [EngineIOSessionStateMachine.RequestID: PendingRequest] = [:]
     private var nextRequestID: EngineIOSessionStateMachine.RequestID = 0
+    /// The `POST` whose packets are being processed. Its payload was accepted, so it is answered
+    /// `ok` even when one of its messages ends the session (the reference server answers after
+    /// handling the data); a `400` would read as a transport error to the client.
+    private var deliveringPost: EngineIOSessionStateMachine.RequestID?
     /// Connections whose closing is already watched (each is watched once, not once per poll).
     private var watchedConnections: Set<ObjectIdentifier> = []
 
@@ -91,7 +95,9 @@ final class EngineIOServerSession: SparkTransport {
         } catch {
             payload = .failure(error)
         }
+        deliveringPost = id
         perform(machine.postReceived(id, payload: payload, now: .now()))
+        deliveringPost = nil
         flushIfNeeded()
         rescheduleTimer()
     }
@@ -280,8 +286,9 @@ final class EngineIOServerSession: SparkTransport {
         timerDeadline = nil
         let leftover = requests
         requests = [:]
-        for request in leftover.values {
-            request.promise.succeed(EngineIOResponses.error(.unknownSession, headers: request.headers))
+        for (id, request) in leftover {
+            let accepted = id == deliveringPost
+            request.promise.succeed(accepted ? EngineIOResponses.ok(headers: request.headers) : EngineIOResponses.error(.unknownSession, headers: request.headers))
         }
         probe?.execute { $0.close(code: 1000) }
         probe = nil
