@@ -3,7 +3,7 @@ public import NIOHTTP1
 public import NIOSSL
 public import PrimusCore
 
-/// A wire protocol a ``PrimusClient`` can speak: WebSockets today, Engine.IO and SockJS later.
+/// A wire protocol a ``PrimusClient`` can speak: WebSockets and Engine.IO today, SockJS later.
 ///
 /// The seam sits below the client's lifecycle: a transport only opens one connection, carries
 /// messages and reports how the connection ended. Buffering, heartbeats, reconnects and events
@@ -110,10 +110,11 @@ public enum PrimusClientTransports {
     public static func named(_ name: String) throws(PrimusError) -> any PrimusClientTransport {
         switch name.lowercased() {
         case "websockets": return WebSocketClientTransport()
+        case "engine.io": return EngineIOClientTransport()
         default: throw PrimusError.unsupportedTransformer(name)
         }
     }
 
     /// Every transformer name that ``named(_:)`` accepts.
-    public static let names = ["websockets"]
+    public static let names = ["websockets", "engine.io"]
 }

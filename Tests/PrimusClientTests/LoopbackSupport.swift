@@ -1,3 +1,4 @@
+import Logging
 import NIOCore
 import PrimusClient
 import PrimusCore
@@ -24,10 +25,19 @@ final class LoopbackServer: Sendable {
     }
 
     /// Starts a server; `port: 0` picks a free one.
-    static func start(port: Int = 0, pingInterval: Duration? = .seconds(30), echo: Bool = false) async throws -> LoopbackServer {
+    static func start(
+        port: Int = 0,
+        pingInterval: Duration? = .seconds(30),
+        echo: Bool = false,
+        transformer: PrimusTransformer = .websockets,
+        engineIO: EngineIOOptions = EngineIOOptions(),
+        log: LogRecorder? = nil
+    ) async throws -> LoopbackServer {
         var configuration = PrimusConfiguration()
         configuration.pingInterval = pingInterval
-        let primus = Primus(configuration: configuration)
+        configuration.transformer = transformer
+        configuration.engineIO = engineIO
+        let primus = Primus(configuration: configuration, logger: log?.logger ?? Logger(label: "primus"))
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         let server = PrimusHTTPServer(primus: primus, host: "127.0.0.1", port: port, onListening: { address in
             continuation.yield(address.port ?? 0)
@@ -52,6 +62,8 @@ final class LoopbackServer: Sendable {
     }
 
     var url: String { "ws://127.0.0.1:\(port)" }
+    /// The `http:` URL, as Engine.IO clients are given.
+    var httpURL: String { "http://127.0.0.1:\(port)" }
     var received: [Received] { state.withLock { $0.received } }
     var receivedValues: [JSONValue] { received.map(\.value) }
     var sparks: [Spark] { state.withLock { $0.sparks } }
@@ -124,4 +136,48 @@ func fastConfiguration(_ adjust: (inout PrimusClientConfiguration) -> Void = { _
     configuration.timeout = .seconds(2)
     adjust(&configuration)
     return configuration
+}
+
+/// Keeps what a server logs (trace level included), to see what happened on its side: the
+/// Engine.IO transformer logs each upgrade probe and each completed upgrade with the session id.
+final class LogRecorder: Sendable {
+    struct Entry: Sendable {
+        var message: String
+        var metadata: [String: String]
+    }
+
+    private let entries = Mutex<[Entry]>([])
+
+    var logger: Logger {
+        var logger = Logger(label: "primus.test") { _ in RecordingLogHandler(recorder: self) }
+        logger.logLevel = .trace
+        return logger
+    }
+
+    fileprivate func append(_ entry: Entry) { entries.withLock { $0.append(entry) } }
+
+    /// Entries whose message is `message`, for the Engine.IO session `sid` when given.
+    func entries(_ message: String, sid: String? = nil) -> [Entry] {
+        entries.withLock { all in
+            all.filter { $0.message == message && (sid == nil || $0.metadata["primus.engineio.sid"] == sid) }
+        }
+    }
+}
+
+private struct RecordingLogHandler: LogHandler {
+    let recorder: LogRecorder
+    var metadata: Logger.Metadata = [:]
+    var metadataProvider: Logger.MetadataProvider?
+    var logLevel: Logger.Level = .trace
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        var flat: [String: String] = [:]
+        for (key, value) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 }) { flat[key] = "\(value)" }
+        recorder.append(LogRecorder.Entry(message: event.message.description, metadata: flat))
+    }
 }
