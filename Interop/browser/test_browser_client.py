@@ -7,8 +7,11 @@ asserted here.
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -17,6 +20,29 @@ from browser.conftest import BrowserPage
 from primus_support import free_port
 
 NOT_RECONNECT = {"reconnect", "reconnect scheduled", "reconnected", "reconnect failed", "reconnect timeout"}
+
+# The transformers whose browser client these behaviours run over. A test that takes the
+# `transformer` fixture runs once per transformer; the few that do not say why.
+TRANSFORMERS = ["websockets", "engine.io"]
+
+
+@pytest.fixture(params=TRANSFORMERS)
+def transformer(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def start(start_testserver, transformer: str):  # noqa: ANN001, ANN201
+    """``start(*flags)``: a primus-testserver running ``transformer`` with ``flags``."""
+    return lambda *flags: start_testserver("--transformer", transformer, *flags)
+
+
+def connection_url_prefix(transformer: str, port: int, query: str = "") -> str:
+    """The start of ``primus.socket.url``: the WebSocket, or the Engine.IO handshake (path with a
+    trailing slash, the user's query first)."""
+    if transformer == "websockets":
+        return f"ws://127.0.0.1:{port}/primus?{query}_primuscb="
+    return f"http://127.0.0.1:{port}/primus/?{query}_primuscb="
 
 
 def names(log: list[dict[str, Any]], *, without: tuple[str, ...] = ()) -> list[str]:
@@ -30,8 +56,8 @@ def states(log: list[dict[str, Any]]) -> list[str]:
 # --------------------------------------------------------------------------- connecting
 
 
-def test_open_events_ready_states_and_url(page: BrowserPage, start_testserver) -> None:  # noqa: ANN001
-    server = start_testserver()
+def test_open_events_ready_states_and_url(page: BrowserPage, start, transformer: str) -> None:  # noqa: ANN001
+    server = start()
     page.harness(server)
     r = page.run(
         """async () => {
@@ -53,15 +79,17 @@ def test_open_events_ready_states_and_url(page: BrowserPage, start_testserver) -
         "readyStateChange", "readyStateChange", "open", "data", "readyStateChange", "close", "end",
     ]
     assert states(r["log"]) == ["opening", "open", "end"]
-    assert r["url"].startswith(f"ws://127.0.0.1:{server.port}/primus?foo=bar&name=%C3%A9t%C3%A9&_primuscb=")
+    assert r["url"].startswith(connection_url_prefix(transformer, server.port, "foo=bar&name=%C3%A9t%C3%A9&"))
+    if transformer == "engine.io":
+        assert "&EIO=4&transport=polling&t=" in r["url"] and r["url"].endswith("&b64=1")
     query = r["info"]["query"]
     assert query["foo"] == "bar" and query["name"] == "été"
     assert query["_primuscb"], "cache buster missing"
     assert r["readable"] is False and r["writable"] is False
 
 
-def test_echo_json_values_with_raw(page: BrowserPage, start_testserver) -> None:  # noqa: ANN001
-    server = start_testserver()
+def test_echo_json_values_with_raw(page: BrowserPage, start, transformer: str) -> None:  # noqa: ANN001
+    server = start()
     page.harness(server)
     values: list[Any] = [
         "hello", "", 0, 1.5, -42, 1e21, True, False, None, [], {},
@@ -91,8 +119,8 @@ def test_echo_json_values_with_raw(page: BrowserPage, start_testserver) -> None:
             assert got["raw"] == expected_raw
 
 
-def test_echo_utf8(page: BrowserPage, start_testserver) -> None:  # noqa: ANN001
-    server = start_testserver()
+def test_echo_utf8(page: BrowserPage, start, transformer: str) -> None:  # noqa: ANN001
+    server = start()
     page.harness(server)
     values = ["pongРУССКИЙ", "€€€", "日本語のテキスト", "emoji 😀 and 𝄞", "line\u2028para\u2029end",
               {"ключ": "значение", "€": ["ü", "ß"]}]
@@ -111,8 +139,8 @@ def test_echo_utf8(page: BrowserPage, start_testserver) -> None:  # noqa: ANN001
     assert r == values
 
 
-def test_writes_before_open_are_delivered_in_order(page: BrowserPage, start_testserver) -> None:  # noqa: ANN001
-    server = start_testserver()
+def test_writes_before_open_are_delivered_in_order(page: BrowserPage, start, transformer: str) -> None:  # noqa: ANN001
+    server = start()
     page.harness(server)
     r = page.run(
         """async () => {
@@ -134,8 +162,8 @@ def test_writes_before_open_are_delivered_in_order(page: BrowserPage, start_test
     assert r["got"] == [*range(11), "last"]
 
 
-def test_id_is_the_spark_id(page: BrowserPage, start_testserver) -> None:  # noqa: ANN001
-    server = start_testserver()
+def test_id_is_the_spark_id(page: BrowserPage, start, transformer: str) -> None:  # noqa: ANN001
+    server = start()
     page.harness(server)
     r = page.run(
         """async () => {
@@ -143,17 +171,21 @@ def test_id_is_the_spark_id(page: BrowserPage, start_testserver) -> None:  # noq
           const id = await new Promise((resolve) => primus.id(resolve));   // asked before open
           primus.write({ testserver: 'info' });
           const [info] = await H.once(primus, 'data');
+          const again = await new Promise((resolve) => primus.id(resolve)); // asked while open
+          const socketId = primus.socket.id || null;
           primus.end();
-          return { id, spark: info.id };
+          return { id, again, spark: info.id, socketId };
         }"""
     )
     assert isinstance(r["id"], str) and r["id"]
-    assert r["id"] == r["spark"]
+    assert r["id"] == r["spark"] == r["again"]
+    if transformer == "engine.io":
+        assert r["socketId"] == r["spark"]  # the Engine.IO session id is the spark id
 
 
-def test_default_url_and_global_for_an_unchanged_primus8_page(page: BrowserPage, start_testserver) -> None:  # noqa: ANN001
+def test_default_url_and_global_for_an_unchanged_primus8_page(page: BrowserPage, start, transformer: str) -> None:  # noqa: ANN001
     """A page on the server's origin that loads /primus/primus.js and uses Primus as documented."""
-    server = start_testserver()
+    server = start()
     page.page.goto(f"{server.http_url}/primus/spec")
     page.page.add_script_tag(url="/primus/primus.js")
     r = page.run(
@@ -179,15 +211,15 @@ def test_default_url_and_global_for_an_unchanged_primus8_page(page: BrowserPage,
     assert r["global"] == "function" and r["connect"] == "function"
     assert r["states"] == [1, 2, 3]
     assert r["pathname"] == "/primus" and r["version"] == "8.0.9"
-    assert r["url"].startswith(f"ws://127.0.0.1:{server.port}/primus?_primuscb=")
+    assert r["url"].startswith(connection_url_prefix(transformer, server.port))
     assert r["data"] == {"hello": "world"}
     assert r["instance"] is True
     assert r["reserved"] == [True, True, False]
     assert r["destroyed"] == 2
 
 
-def test_manual_client_connects_only_on_open(page: BrowserPage, start_testserver) -> None:  # noqa: ANN001
-    server = start_testserver()
+def test_manual_client_connects_only_on_open(page: BrowserPage, start, transformer: str) -> None:  # noqa: ANN001
+    server = start()
     page.harness(server)
     r = page.run(
         """async () => {
@@ -208,8 +240,8 @@ def test_manual_client_connects_only_on_open(page: BrowserPage, start_testserver
 # --------------------------------------------------------------------------- ending
 
 
-def test_server_end_ends_client_without_reconnect(page: BrowserPage, start_testserver) -> None:  # noqa: ANN001
-    server = start_testserver()
+def test_server_end_ends_client_without_reconnect(page: BrowserPage, start, transformer: str) -> None:  # noqa: ANN001
+    server = start()
     page.harness(server)
     r = page.run(
         """async () => {
@@ -229,8 +261,8 @@ def test_server_end_ends_client_without_reconnect(page: BrowserPage, start_tests
     assert r["state"] == 2
 
 
-def test_client_end(page: BrowserPage, start_testserver) -> None:  # noqa: ANN001
-    server = start_testserver()
+def test_client_end(page: BrowserPage, start, transformer: str) -> None:  # noqa: ANN001
+    server = start()
     page.harness(server)
     r = page.run(
         """async () => {
@@ -248,11 +280,14 @@ def test_client_end(page: BrowserPage, start_testserver) -> None:  # noqa: ANN00
     assert names(r["after"]) == ["readyStateChange", "close", "end"]
     assert states(r["after"]) == ["end"]
     assert r["state"] == 2 and r["readable"] is False and r["writable"] is False
-    assert r["socket"] in (2, 3)  # CLOSING or CLOSED
+    if transformer == "websockets":
+        assert r["socket"] in (2, 3)  # CLOSING or CLOSED
+    else:
+        assert r["socket"] == "closed"
 
 
-def test_end_inside_reconnect_scheduled_stops_reconnecting(page: BrowserPage, start_testserver) -> None:  # noqa: ANN001
-    server = start_testserver()
+def test_end_inside_reconnect_scheduled_stops_reconnecting(page: BrowserPage, start, transformer: str) -> None:  # noqa: ANN001
+    server = start()
     page.harness(server)
     r = page.run(
         """async () => {
@@ -274,8 +309,8 @@ def test_end_inside_reconnect_scheduled_stops_reconnecting(page: BrowserPage, st
 # --------------------------------------------------------------------------- reconnecting
 
 
-def test_server_end_reconnect_reconnects_in_order_and_flushes_buffer_once(page: BrowserPage, start_testserver) -> None:  # noqa: ANN001
-    server = start_testserver()
+def test_server_end_reconnect_reconnects_in_order_and_flushes_buffer_once(page: BrowserPage, start, transformer: str) -> None:  # noqa: ANN001
+    server = start()
     page.harness(server)
     r = page.run(
         """async () => {
@@ -309,8 +344,8 @@ def test_server_end_reconnect_reconnects_in_order_and_flushes_buffer_once(page: 
     assert r["firstId"] != r["secondId"]       # a reconnect is a new spark
 
 
-def test_server_restart_reconnects_and_delivers_offline_writes_once(page: BrowserPage, start_testserver, respawn) -> None:  # noqa: ANN001
-    server = start_testserver()
+def test_server_restart_reconnects_and_delivers_offline_writes_once(page: BrowserPage, start, transformer: str, respawn) -> None:  # noqa: ANN001
+    server = start()
     page.harness(server)
     page.run(
         """async () => {
@@ -351,8 +386,8 @@ def test_server_restart_reconnects_and_delivers_offline_writes_once(page: Browse
     assert r["got"] == ["while-down-1", "while-down-2"]
 
 
-def test_unreachable_server_errors_then_reconnect_fails(page: BrowserPage, start_testserver) -> None:  # noqa: ANN001
-    server = start_testserver()  # only to serve the library
+def test_unreachable_server_errors_then_reconnect_fails(page: BrowserPage, start, transformer: str) -> None:  # noqa: ANN001
+    server = start()  # only to serve the library
     page.harness(server)
     dead = f"http://127.0.0.1:{free_port()}"
     r = page.run(
@@ -382,9 +417,9 @@ def test_unreachable_server_errors_then_reconnect_fails(page: BrowserPage, start
     assert r["elapsed"] < 3000 and r["state"] == 2
 
 
-def test_hung_server_times_out_connect_and_reconnect_attempts(page: BrowserPage, start_testserver) -> None:  # noqa: ANN001
+def test_hung_server_times_out_connect_and_reconnect_attempts(page: BrowserPage, start, transformer: str) -> None:  # noqa: ANN001
     """A peer that accepts TCP but never answers the upgrade: 'timeout', then 'reconnect timeout's."""
-    server = start_testserver()
+    server = start()
     page.harness(server)
     hung = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     hung.bind(("127.0.0.1", 0))
@@ -414,34 +449,37 @@ def test_hung_server_times_out_connect_and_reconnect_attempts(page: BrowserPage,
 # --------------------------------------------------------------------------- heartbeats
 
 
-def test_heartbeats_with_short_interval_keep_the_connection(page: BrowserPage, start_testserver) -> None:  # noqa: ANN001
-    server = start_testserver("--ping-interval", "200")
+def test_heartbeats_with_short_interval_keep_the_connection(page: BrowserPage, start, transformer: str) -> None:  # noqa: ANN001
+    # Over Engine.IO every ping is a polling round trip (until the upgrade): a roomier interval.
+    interval = 200 if transformer == "websockets" else 1000
+    server = start("--ping-interval", str(interval))
     page.harness(server)
     r = page.run(
-        """async () => {
+        """async (interval) => {
           const primus = new Primus(H.server);
           const log = H.record(primus);
           const pongs = [];
           primus.on('outgoing::pong', (t) => pongs.push(t));
           await H.once(primus, 'open');
-          await H.sleep(2000);
+          await H.until(() => pongs.length >= 5, interval * 5 + 5000, 'five heartbeats');
           primus.write('still here');
           const [echo] = await H.once(primus, 'data');
           const result = { log: H.names(log), pongs, pingTimeout: primus.options.pingTimeout,
                            state: primus.readyState, echo };
           primus.end();
           return result;
-        }"""
+        }""",
+        interval,
     )
-    assert r["pingTimeout"] == 300  # compiled: 1.5 x the server's 200 ms
+    assert r["pingTimeout"] == interval * 3 // 2  # compiled: 1.5 x the server's interval
     assert len(r["pongs"]) >= 5, r["pongs"]
     assert all(isinstance(t, (int, float)) and t > 1e12 for t in r["pongs"])  # ms timestamps echoed
     assert r["log"] == ["readyStateChange", "readyStateChange", "open", "data"]
     assert r["state"] == 3 and r["echo"] == "still here"
 
 
-def test_missing_heartbeats_go_offline_and_reconnect(page: BrowserPage, start_testserver) -> None:  # noqa: ANN001
-    server = start_testserver("--ping-interval", "10000")
+def test_missing_heartbeats_go_offline_and_reconnect(page: BrowserPage, start, transformer: str) -> None:  # noqa: ANN001
+    server = start("--ping-interval", "10000")
     page.harness(server)
     r = page.run(
         """async () => {
@@ -462,8 +500,8 @@ def test_missing_heartbeats_go_offline_and_reconnect(page: BrowserPage, start_te
     ]
 
 
-def test_heartbeats_off_compiles_no_ping_timeout(page: BrowserPage, start_testserver) -> None:  # noqa: ANN001
-    server = start_testserver("--ping-interval", "0")
+def test_heartbeats_off_compiles_no_ping_timeout(page: BrowserPage, start, transformer: str) -> None:  # noqa: ANN001
+    server = start("--ping-interval", "0")
     page.harness(server)
     r = page.run("() => new Primus(H.server, { manual: true }).options.pingTimeout")
     assert r is False
@@ -472,8 +510,8 @@ def test_heartbeats_off_compiles_no_ping_timeout(page: BrowserPage, start_testse
 # --------------------------------------------------------------------------- options and API
 
 
-def test_queue_size_bounds_and_zero_disables_offline_buffer(page: BrowserPage, start_testserver) -> None:  # noqa: ANN001
-    server = start_testserver()
+def test_queue_size_bounds_and_zero_disables_offline_buffer(page: BrowserPage, start, transformer: str) -> None:  # noqa: ANN001
+    server = start()
     page.harness(server)
     r = page.run(
         """async () => {
@@ -495,8 +533,8 @@ def test_queue_size_bounds_and_zero_disables_offline_buffer(page: BrowserPage, s
     assert r["b"] == ["after open"]    # nothing was kept while not open
 
 
-def test_message_transformers(page: BrowserPage, start_testserver) -> None:  # noqa: ANN001
-    server = start_testserver()
+def test_message_transformers(page: BrowserPage, start, transformer: str) -> None:  # noqa: ANN001
+    server = start()
     page.harness(server)
     r = page.run(
         """async () => {
@@ -521,8 +559,8 @@ def test_message_transformers(page: BrowserPage, start_testserver) -> None:  # n
     assert "transformer" in r["invalid"]
 
 
-def test_strategy_false_and_options_defaults(page: BrowserPage, start_testserver) -> None:  # noqa: ANN001
-    server = start_testserver()
+def test_strategy_false_and_options_defaults(page: BrowserPage, start, transformer: str) -> None:  # noqa: ANN001
+    server = start()
     page.harness(server)
     r = page.run(
         """async () => {
@@ -550,8 +588,8 @@ def test_strategy_false_and_options_defaults(page: BrowserPage, start_testserver
     assert r["removed"] == "The `ping` and `pong` options have been removed"
 
 
-def test_browser_offline_then_online(page: BrowserPage, start_testserver) -> None:  # noqa: ANN001
-    server = start_testserver()
+def test_browser_offline_then_online(page: BrowserPage, start, transformer: str) -> None:  # noqa: ANN001
+    server = start()
     page.harness(server)
     page.run(
         """async () => {
@@ -577,6 +615,7 @@ def test_browser_offline_then_online(page: BrowserPage, start_testserver) -> Non
     assert r["got"] == ["typed offline"]
 
 
+# Not per transformer: this client never opens a connection, so its transport never runs.
 def test_manual_client_stays_closed_when_the_browser_comes_online(page: BrowserPage, start_testserver) -> None:  # noqa: ANN001
     """Primus #708: a client that never opened must not connect on the 'online' event."""
     server = start_testserver()
@@ -589,6 +628,7 @@ def test_manual_client_stays_closed_when_the_browser_comes_online(page: BrowserP
     assert r == {"events": ["offline", "online"], "state": 2}
 
 
+# Not per transformer: the context check runs before any transport code.
 @pytest.mark.parametrize("calls", ["open", "write", "end"])
 def test_methods_check_their_context(page: BrowserPage, start_testserver, calls: str) -> None:  # noqa: ANN001
     server = start_testserver()
@@ -602,3 +642,205 @@ def test_methods_check_their_context(page: BrowserPage, start_testserver, calls:
         calls,
     )
     assert message == f"Primus#{calls}'s context should called with a Primus instance"
+
+
+# --------------------------------------------------------------------------- Engine.IO transport
+# What only the engine.io client does: polling, the upgrade to WebSocket, `websockets: false`,
+# its own ping timeout. The network traffic is what Chromium reports to Playwright.
+
+
+class Traffic:
+    """The page's Engine.IO traffic in order: HTTP requests (with bodies) and WebSockets (with
+    frames), each as one entry of ``log``; plus the requests still in flight."""
+
+    def __init__(self, page: Any) -> None:
+        self.log: list[tuple[str, ...]] = []
+        self.sockets: list[Any] = []
+        self.in_flight: set[Any] = set()
+        page.on("request", self._request)
+        page.on("requestfinished", lambda request: self.in_flight.discard(request))
+        page.on("requestfailed", lambda request: self.in_flight.discard(request))
+        page.on("websocket", self._websocket)
+
+    def _request(self, request: Any) -> None:
+        if "EIO=" not in request.url:
+            return
+        self.in_flight.add(request)
+        self.log.append(("http", request.method, request.url, request.post_data or ""))
+
+    def _websocket(self, ws: Any) -> None:
+        self.sockets.append(ws)
+        self.log.append(("ws-open", ws.url))
+        ws.on("framesent", lambda payload: self.log.append(("sent", str(payload))))
+        ws.on("framereceived", lambda payload: self.log.append(("received", str(payload))))
+        ws.on("close", lambda _ws: self.log.append(("ws-close", ws.url)))
+
+    def http(self) -> list[tuple[str, ...]]:
+        return [entry for entry in self.log if entry[0] == "http"]
+
+    def frames(self, direction: str) -> list[str]:
+        return [entry[1] for entry in self.log if entry[0] == direction]
+
+    def wait(self, page: BrowserPage, predicate: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
+        """Lets the page run (its events reach us meanwhile) until ``predicate()`` holds."""
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            assert time.monotonic() < deadline, f"timed out waiting for {what}: {self.log[-12:]}"
+            page.page.wait_for_timeout(50)
+
+
+def start_engineio(start_testserver, *flags: str):  # noqa: ANN001, ANN201
+    return start_testserver("--transformer", "engine.io", "--ping-interval", "1000", *flags)
+
+
+def test_engineio_handshakes_on_polling_then_upgrades_to_websocket(page: BrowserPage, start_testserver) -> None:  # noqa: ANN001
+    server = start_engineio(start_testserver)
+    traffic = Traffic(page.page)
+    page.harness(server)
+    r = page.run(
+        """async () => {
+          window.primus = new Primus(H.server + '/?room=a');
+          window.got = H.collect(primus);
+          await H.once(primus, 'open');
+          const first = primus.socket.transport;
+          await H.until(() => primus.socket.transport === 'websocket', 10000, 'the upgrade');
+          primus.write('over the websocket');
+          await H.until(() => got.length >= 1, 5000, 'echo');
+          return { first, sid: primus.socket.id, got, avoid: primus.AVOID_WEBSOCKETS };
+        }"""
+    )
+    assert r["first"] == "polling" and r["avoid"] is False
+    assert r["got"] == ["over the websocket"]
+    sid = r["sid"]
+    # The server's next ping and our pong travel over the WebSocket too.
+    traffic.wait(page, lambda: "2" in traffic.frames("received") and "3" in traffic.frames("sent"), "a ping over the WebSocket")
+
+    method, url = traffic.http()[0][1:3]
+    assert method == "GET"
+    assert url.startswith(f"http://127.0.0.1:{server.port}/primus/?room=a&_primuscb=")
+    assert "&EIO=4&transport=polling&t=" in url and url.endswith("&b64=1") and "sid=" not in url
+    assert len(traffic.sockets) == 1
+    ws_url = traffic.sockets[0].url
+    assert ws_url.startswith(f"ws://127.0.0.1:{server.port}/primus/?room=a&_primuscb=")
+    assert f"&EIO=4&transport=websocket&sid={sid}&t=" in ws_url
+    assert traffic.frames("sent")[:2] == ["2probe", "5"]
+    assert traffic.frames("received")[0] == "3probe"
+    assert '4"over the websocket"' in traffic.frames("sent")
+    assert '4"over the websocket"' in traffic.frames("received")
+    # Once `5` went out, polling is over: no request after it.
+    upgraded = traffic.log.index(("sent", "5"))
+    assert not [entry for entry in traffic.log[upgraded:] if entry[0] == "http"]
+    # Every poll after the handshake carried the sid and no b64.
+    for _, _, poll_url, _ in traffic.http()[1:]:
+        assert f"&sid={sid}&" in poll_url and "b64" not in poll_url
+    page.run("() => primus.end()")
+
+
+def test_engineio_websockets_false_stays_on_polling(page: BrowserPage, start_testserver) -> None:  # noqa: ANN001
+    """Primus's `websockets: false` (checklist 97): engine.io polls and never opens a WebSocket,
+    while the default client upgrades right after the handshake (previous test)."""
+    server = start_engineio(start_testserver)
+    traffic = Traffic(page.page)
+    page.harness(server)
+    r = page.run(
+        """async () => {
+          window.primus = new Primus(H.server, { websockets: false });
+          const got = H.collect(primus);
+          const pongs = [];
+          primus.on('outgoing::pong', (t) => pongs.push(t));
+          await H.once(primus, 'open');
+          primus.write('polled');
+          primus.write({ n: 2 });
+          await H.until(() => got.length >= 2, 5000, 'echoes');
+          await H.until(() => pongs.length >= 2, 10000, 'two Primus heartbeats');
+          return { got, avoid: primus.AVOID_WEBSOCKETS, transport: primus.socket.transport, state: primus.readyState };
+        }"""
+    )
+    # Two Engine.IO pings answered on polling as well: the session has been up for a while.
+    traffic.wait(page, lambda: sum(1 for e in traffic.http() if e[1] == "POST" and e[3] == "3") >= 2, "two polled pongs")
+    assert r == {"got": ["polled", {"n": 2}], "avoid": True, "transport": "polling", "state": 3}
+    assert traffic.sockets == []
+    assert all("transport=polling" in e[2] for e in traffic.http())
+    posted = [e[3] for e in traffic.http() if e[1] == "POST"]
+    assert any('4"polled"' in body.split("\x1e") for body in posted), posted
+    page.run("() => primus.end()")
+
+
+@pytest.mark.parametrize("websockets", [True, False], ids=["upgraded", "polling"])
+def test_engineio_end_leaves_no_request_or_socket(page: BrowserPage, start_testserver, websockets: bool) -> None:  # noqa: ANN001
+    server = start_engineio(start_testserver)
+    traffic = Traffic(page.page)
+    page.harness(server)
+    page.run(
+        """async (websockets) => {
+          window.primus = new Primus(H.server, { websockets });
+          await H.once(primus, 'open');
+          const transport = websockets ? 'websocket' : 'polling';
+          await H.until(() => primus.socket.transport === transport, 10000, transport);
+          primus.write('x');
+          await H.once(primus, 'data');
+        }""",
+        websockets,
+    )
+    mark = len(traffic.log)
+    r = page.run("() => { const socket = primus.socket; primus.end(); return { state: socket.readyState, timers: Object.keys(primus.timers.timers) }; }")
+    assert r == {"state": "closed", "timers": []}
+    traffic.wait(page, lambda: not traffic.in_flight, "every request to finish or be aborted")
+    traffic.wait(page, lambda: all(ws.is_closed() for ws in traffic.sockets), "the WebSocket to close")
+    after = traffic.log[mark:]
+    if websockets:
+        assert [e[0] for e in after if e[0] != "received"] == ["ws-close"]
+    else:
+        # The poll is aborted; one last POST says goodbye (`1`), and nothing else is sent.
+        assert [e[1:4:2] for e in after if e[0] == "http"] == [("POST", "1")]
+    # No timer is left to restart anything: the next server ping would be due within a second.
+    count = len(traffic.log)
+    page.run("() => H.sleep(1500)")
+    assert [e for e in traffic.log[count:] if e[0] in ("http", "ws-open", "sent")] == []
+
+
+@pytest.mark.parametrize("websockets", [True, False], ids=["upgraded", "polling"])
+def test_engineio_ping_timeout_reports_the_connection_gone(page: BrowserPage, start_testserver, websockets: bool) -> None:  # noqa: ANN001
+    """No Engine.IO ping for pingInterval + pingTimeout: the connection is gone and the client
+    reconnects. Primus's own heartbeat check is off here (`pingTimeout: false`), so only the
+    Engine.IO watchdog can notice the server, frozen with SIGSTOP, has stopped pinging."""
+    server = start_engineio(start_testserver, "--ping-timeout", "1000")
+    page.harness(server)
+    page.run(
+        """async (websockets) => {
+          window.primus = new Primus(H.server, { websockets, pingTimeout: false, reconnect: { min: 200, max: 1000, retries: 100 } });
+          window.log = H.record(primus);
+          await H.once(primus, 'open');
+          const transport = websockets ? 'websocket' : 'polling';
+          await H.until(() => primus.socket.transport === transport, 10000, transport);
+          window.mark = log.length;
+          window.firstId = primus.socket.id;
+        }""",
+        websockets,
+    )
+    assert server.proc is not None
+    os.kill(server.proc.pid, signal.SIGSTOP)
+    try:
+        waited = page.run(
+            """async () => {
+              const started = Date.now();
+              await H.until(() => H.names(log.slice(mark)).includes('close'), 10000, 'close without pings');
+              return Date.now() - started;
+            }"""
+        )
+    finally:
+        os.kill(server.proc.pid, signal.SIGCONT)
+    r = page.run(
+        """async () => {
+          await H.until(() => H.names(log.slice(mark)).includes('open'), 15000, 'reopened');
+          const result = { after: H.names(log.slice(mark), ['readyStateChange', 'error']), same: primus.socket.id === firstId };
+          primus.end();
+          return result;
+        }"""
+    )
+    assert waited <= 2000 + 3000, waited  # pingInterval + pingTimeout, with room for a busy machine
+    events = r["after"]
+    assert events[:2] == ["close", "reconnect scheduled"], events
+    assert "offline" not in events  # not Primus's heartbeat: that one is off
+    assert events[-3:] == ["reconnect", "reconnected", "open"], events
+    assert r["same"] is False

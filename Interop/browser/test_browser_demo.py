@@ -9,6 +9,8 @@ import shutil
 import time
 from collections.abc import Callable
 
+import pytest
+
 from browser.conftest import BrowserPage
 from primus_support import REPO_ROOT, REPORTS_DIR, PrimusClient
 
@@ -43,9 +45,13 @@ def wait_texts(page: BrowserPage, texts: list[str], timeout: int = 10_000) -> No
     )
 
 
-def test_demo_chat_between_two_pages(browser_page: Callable[[], BrowserPage], start_demo) -> None:  # noqa: ANN001
-    demo = start_demo()
+@pytest.mark.parametrize("transformer", ["websockets", "engine.io"])
+def test_demo_chat_between_two_pages(browser_page: Callable[[], BrowserPage], start_demo, transformer: str) -> None:  # noqa: ANN001
+    demo = start_demo("--transformer", transformer)
     alice, bob = browser_page(), browser_page()
+    engineio_urls: list[str] = []
+    alice.page.on("request", lambda request: engineio_urls.append(request.url) if "EIO=4" in request.url else None)
+    alice.page.on("websocket", lambda ws: engineio_urls.append(ws.url) if "EIO=4" in ws.url else None)
     alice.page.set_viewport_size({"width": 900, "height": 700})
     open_chat(alice, f"{demo.http_url}/", "Alice")
     open_chat(bob, f"{demo.http_url}/", "Bob")
@@ -63,6 +69,13 @@ def test_demo_chat_between_two_pages(browser_page: Callable[[], BrowserPage], st
     assert messages(alice) == expected
     assert messages(bob) == expected
     assert alice.run("() => document.querySelector('script[src]').getAttribute('src')") == "/primus/primus.js"
+    if transformer == "engine.io":
+        # The page spoke Engine.IO: a polling handshake, then the upgrade.
+        assert engineio_urls[0].startswith(f"{demo.http_url}/primus/?_primuscb="), engineio_urls
+        assert "&transport=polling&" in engineio_urls[0]
+        assert any(u.startswith(f"ws://127.0.0.1:{demo.port}/primus/?") and "&transport=websocket&sid=" in u for u in engineio_urls), engineio_urls
+        return  # the screenshot comes from the websockets run
+    assert engineio_urls == []
 
     REPORTS_DIR.mkdir(parents=True, exist_ok=True)
     shot = REPORTS_DIR / "demo.png"
