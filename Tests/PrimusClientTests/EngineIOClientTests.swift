@@ -226,6 +226,23 @@ struct EngineIOClientTests {
         upgrading.end()
     }
 
+    @Test(arguments: [false, true])
+    func clientEndClosesTheServerSessionPromptly(websockets: Bool) async throws {
+        let server = try await engineIOServer()
+        defer { Task { await server.stop() } }
+        let client = try PrimusClient(server.httpURL, configuration: engineIOConfiguration(websockets: websockets))
+        let recorder = EventRecorder(client)
+        try await recorder.waitFor("open", timeout: .seconds(10))
+        let spark = try await server.spark()
+        client.write("last words")
+        client.end()
+        try await recorder.waitFor("end")
+        // Well within the server's 3 s Engine.IO ping timeout: the client said goodbye.
+        try await eventually("the spark ends", timeout: .seconds(2)) { spark.readyState == .closed }
+        try await eventually("the session is gone", timeout: .seconds(2)) { server.primus.engineIOSessionCount == 0 }
+        #expect(server.receivedValues == ["last words"])
+    }
+
     @Test func discoveryPicksEngineIO() async throws {
         let server = try await engineIOServer()
         defer { Task { await server.stop() } }

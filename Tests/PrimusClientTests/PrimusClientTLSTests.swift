@@ -15,7 +15,9 @@ struct PrimusClientTLSTests {
     static let openssl = ["/usr/bin/openssl", "/usr/local/bin/openssl", "/opt/homebrew/bin/openssl"]
         .first { FileManager.default.isExecutableFile(atPath: $0) }
 
-    @Test(.enabled(if: openssl != nil)) func wssConnectsVerifiesTheCertificateAndCarriesMessages() async throws {
+    /// Over plain WebSockets, and over Engine.IO (polling over `https:`, then the upgrade to `wss:`).
+    @Test(.enabled(if: openssl != nil), arguments: ["websockets", "engine.io"])
+    func wssConnectsVerifiesTheCertificateAndCarriesMessages(transformer: String) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("primus-tls-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -39,7 +41,7 @@ struct PrimusClientTLSTests {
             certificateChain: certificates.map { .certificate($0) },
             privateKey: .privateKey(key)
         ))
-        let primus = Primus()
+        let primus = Primus(configuration: try PrimusConfiguration(transformer: transformer))
         let received = ReceivedValues()
         primus.onConnection { spark in
             spark.onMessage { message in
@@ -59,6 +61,7 @@ struct PrimusClientTLSTests {
         let port = try #require(listener.localAddress?.port)
 
         var configuration = fastConfiguration()
+        configuration.transport = try PrimusClientTransports.named(transformer)
         configuration.tlsConfiguration.trustRoots = .certificates(certificates)
         let client = try PrimusClient("wss://localhost:\(port)/?secure=yes", configuration: configuration)
         let recorder = EventRecorder(client)
@@ -69,7 +72,12 @@ struct PrimusClientTLSTests {
         client.end()
 
         // A client that does not trust the certificate never opens.
-        let untrusting = try PrimusClient("wss://localhost:\(port)", configuration: fastConfiguration { $0.strategy = .none })
+        let transport = try PrimusClientTransports.named(transformer)
+        let untrustingConfiguration = fastConfiguration {
+            $0.strategy = .none
+            $0.transport = transport
+        }
+        let untrusting = try PrimusClient("wss://localhost:\(port)", configuration: untrustingConfiguration)
         let refused = EventRecorder(untrusting)
         try await refused.waitFor("end")
         #expect(refused.lifecycle == ["error", "close", "end"])
