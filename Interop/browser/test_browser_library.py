@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 
+import pytest
 import requests
 
 JS_TYPE = "text/javascript; charset=utf-8"
@@ -61,14 +62,19 @@ def test_library_is_compiled_for_its_server(start_testserver) -> None:  # noqa: 
     off = start_testserver("--ping-interval", "0")
     assert compiled(requests.get(f"{off.http_url}/primus/primus.js", timeout=5).text, "pingTimeout") == "false"
 
+    assert "Primus.prototype.client = function websockets()" in default
+    engineio = requests.get(f"{start_testserver('--transformer', 'engine.io').http_url}/primus/primus.js", timeout=5).text
+    assert compiled(engineio, "transformer") == '"engine.io"'
+    assert "Primus.prototype.client = function engineio()" in engineio
+    assert "function websockets()" not in engineio and "has no browser client" not in engineio
 
-def test_library_is_a_commonjs_module_in_node(start_testserver, tmp_path) -> None:  # noqa: ANN001
+
+@pytest.mark.parametrize("transformer", ["websockets", "engine.io"])
+def test_library_is_a_commonjs_module_in_node(start_testserver, tmp_path, transformer: str) -> None:  # noqa: ANN001
     node = shutil.which("node") or shutil.which("nodejs")
     if node is None:
-        import pytest
-
         pytest.skip("node is not installed")
-    server = start_testserver()
+    server = start_testserver("--transformer", transformer)
     path = tmp_path / "primus.js"
     path.write_bytes(requests.get(f"{server.http_url}/primus/primus.js", timeout=5).content)
     script = (

@@ -1,6 +1,6 @@
 // The browser client's JavaScript, part 2: one transport client per transformer and one
-// encoder/decoder pair per parser. Each later transformer adds its client here, keyed by the
-// transformer's name; `BrowserLibraryCompiler` picks the one the server runs.
+// encoder/decoder pair per parser, keyed by name; `BrowserLibraryCompiler` picks the ones the
+// server runs. A larger client lives in its own file (`BrowserClientEngineIO.swift`).
 
 enum BrowserClientTransports {
     /// `Primus.prototype.client` per transformer name: runs once per client with `this` = the
