@@ -85,6 +85,8 @@ def test_demo_chat_between_two_pages(browser_page: Callable[[], BrowserPage], st
         shutil.copyfile(shot, REPO_ROOT / "docs" / "demo.png")
 
 
+# Websockets only: its watcher is the Python Primus client over a plain WebSocket (a server
+# restart under engine.io is covered by test_browser_client.py's restart test).
 def test_demo_survives_server_restart_and_sends_offline_messages(browser_page: Callable[[], BrowserPage], start_demo, respawn) -> None:  # noqa: ANN001
     demo = start_demo()
     alice, bob = browser_page(), browser_page()
