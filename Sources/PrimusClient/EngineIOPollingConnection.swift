@@ -65,14 +65,6 @@ final class EngineIOPollingConnection {
         channel = nil
     }
 
-    /// Drops the TCP connection (the next request makes a new one), keeping the object usable.
-    func disconnect() {
-        current = nil
-        attempt &+= 1
-        channel?.close(promise: nil)
-        channel = nil
-    }
-
     // MARK: - Private
 
     private func connect(then head: HTTPRequestHead, body: ByteBuffer?) {
