@@ -88,7 +88,7 @@ def test_open_events_ready_states_and_url(page: BrowserPage, start, transformer:
     assert r["readable"] is False and r["writable"] is False
 
 
-def test_echo_json_values_with_raw(page: BrowserPage, start, transformer: str) -> None:  # noqa: ANN001
+def test_echo_json_values_with_raw(page: BrowserPage, start) -> None:  # noqa: ANN001
     server = start()
     page.harness(server)
     values: list[Any] = [
@@ -119,7 +119,7 @@ def test_echo_json_values_with_raw(page: BrowserPage, start, transformer: str) -
             assert got["raw"] == expected_raw
 
 
-def test_echo_utf8(page: BrowserPage, start, transformer: str) -> None:  # noqa: ANN001
+def test_echo_utf8(page: BrowserPage, start) -> None:  # noqa: ANN001
     server = start()
     page.harness(server)
     values = ["pongРУССКИЙ", "€€€", "日本語のテキスト", "emoji 😀 and 𝄞", "line\u2028para\u2029end",
@@ -139,7 +139,7 @@ def test_echo_utf8(page: BrowserPage, start, transformer: str) -> None:  # noqa:
     assert r == values
 
 
-def test_writes_before_open_are_delivered_in_order(page: BrowserPage, start, transformer: str) -> None:  # noqa: ANN001
+def test_writes_before_open_are_delivered_in_order(page: BrowserPage, start) -> None:  # noqa: ANN001
     server = start()
     page.harness(server)
     r = page.run(
@@ -218,7 +218,7 @@ def test_default_url_and_global_for_an_unchanged_primus8_page(page: BrowserPage,
     assert r["destroyed"] == 2
 
 
-def test_manual_client_connects_only_on_open(page: BrowserPage, start, transformer: str) -> None:  # noqa: ANN001
+def test_manual_client_connects_only_on_open(page: BrowserPage, start) -> None:  # noqa: ANN001
     server = start()
     page.harness(server)
     r = page.run(
@@ -240,7 +240,7 @@ def test_manual_client_connects_only_on_open(page: BrowserPage, start, transform
 # --------------------------------------------------------------------------- ending
 
 
-def test_server_end_ends_client_without_reconnect(page: BrowserPage, start, transformer: str) -> None:  # noqa: ANN001
+def test_server_end_ends_client_without_reconnect(page: BrowserPage, start) -> None:  # noqa: ANN001
     server = start()
     page.harness(server)
     r = page.run(
@@ -286,7 +286,7 @@ def test_client_end(page: BrowserPage, start, transformer: str) -> None:  # noqa
         assert r["socket"] == "closed"
 
 
-def test_end_inside_reconnect_scheduled_stops_reconnecting(page: BrowserPage, start, transformer: str) -> None:  # noqa: ANN001
+def test_end_inside_reconnect_scheduled_stops_reconnecting(page: BrowserPage, start) -> None:  # noqa: ANN001
     server = start()
     page.harness(server)
     r = page.run(
@@ -309,7 +309,7 @@ def test_end_inside_reconnect_scheduled_stops_reconnecting(page: BrowserPage, st
 # --------------------------------------------------------------------------- reconnecting
 
 
-def test_server_end_reconnect_reconnects_in_order_and_flushes_buffer_once(page: BrowserPage, start, transformer: str) -> None:  # noqa: ANN001
+def test_server_end_reconnect_reconnects_in_order_and_flushes_buffer_once(page: BrowserPage, start) -> None:  # noqa: ANN001
     server = start()
     page.harness(server)
     r = page.run(
@@ -344,7 +344,7 @@ def test_server_end_reconnect_reconnects_in_order_and_flushes_buffer_once(page: 
     assert r["firstId"] != r["secondId"]       # a reconnect is a new spark
 
 
-def test_server_restart_reconnects_and_delivers_offline_writes_once(page: BrowserPage, start, transformer: str, respawn) -> None:  # noqa: ANN001
+def test_server_restart_reconnects_and_delivers_offline_writes_once(page: BrowserPage, start, respawn) -> None:  # noqa: ANN001
     server = start()
     page.harness(server)
     page.run(
@@ -386,7 +386,7 @@ def test_server_restart_reconnects_and_delivers_offline_writes_once(page: Browse
     assert r["got"] == ["while-down-1", "while-down-2"]
 
 
-def test_unreachable_server_errors_then_reconnect_fails(page: BrowserPage, start, transformer: str) -> None:  # noqa: ANN001
+def test_unreachable_server_errors_then_reconnect_fails(page: BrowserPage, start) -> None:  # noqa: ANN001
     server = start()  # only to serve the library
     page.harness(server)
     dead = f"http://127.0.0.1:{free_port()}"
@@ -417,7 +417,7 @@ def test_unreachable_server_errors_then_reconnect_fails(page: BrowserPage, start
     assert r["elapsed"] < 3000 and r["state"] == 2
 
 
-def test_hung_server_times_out_connect_and_reconnect_attempts(page: BrowserPage, start, transformer: str) -> None:  # noqa: ANN001
+def test_hung_server_times_out_connect_and_reconnect_attempts(page: BrowserPage, start) -> None:  # noqa: ANN001
     """A peer that accepts TCP but never answers the upgrade: 'timeout', then 'reconnect timeout's."""
     server = start()
     page.harness(server)
@@ -478,7 +478,7 @@ def test_heartbeats_with_short_interval_keep_the_connection(page: BrowserPage, s
     assert r["state"] == 3 and r["echo"] == "still here"
 
 
-def test_missing_heartbeats_go_offline_and_reconnect(page: BrowserPage, start, transformer: str) -> None:  # noqa: ANN001
+def test_missing_heartbeats_go_offline_and_reconnect(page: BrowserPage, start) -> None:  # noqa: ANN001
     server = start("--ping-interval", "10000")
     page.harness(server)
     r = page.run(
@@ -500,7 +500,7 @@ def test_missing_heartbeats_go_offline_and_reconnect(page: BrowserPage, start, t
     ]
 
 
-def test_heartbeats_off_compiles_no_ping_timeout(page: BrowserPage, start, transformer: str) -> None:  # noqa: ANN001
+def test_heartbeats_off_compiles_no_ping_timeout(page: BrowserPage, start) -> None:  # noqa: ANN001
     server = start("--ping-interval", "0")
     page.harness(server)
     r = page.run("() => new Primus(H.server, { manual: true }).options.pingTimeout")
@@ -510,7 +510,7 @@ def test_heartbeats_off_compiles_no_ping_timeout(page: BrowserPage, start, trans
 # --------------------------------------------------------------------------- options and API
 
 
-def test_queue_size_bounds_and_zero_disables_offline_buffer(page: BrowserPage, start, transformer: str) -> None:  # noqa: ANN001
+def test_queue_size_bounds_and_zero_disables_offline_buffer(page: BrowserPage, start) -> None:  # noqa: ANN001
     server = start()
     page.harness(server)
     r = page.run(
@@ -559,7 +559,7 @@ def test_message_transformers(page: BrowserPage, start, transformer: str) -> Non
     assert "transformer" in r["invalid"]
 
 
-def test_strategy_false_and_options_defaults(page: BrowserPage, start, transformer: str) -> None:  # noqa: ANN001
+def test_strategy_false_and_options_defaults(page: BrowserPage, start) -> None:  # noqa: ANN001
     server = start()
     page.harness(server)
     r = page.run(
