@@ -11,15 +11,12 @@ public import PrimusCore
 /// the stream, so keep one per connection and use it from one thread at a time.
 public struct PerMessageDeflateCompressor {
     private var stream: DeflateStream?
-    private let noContextTakeover: Bool
-    private let maxWindowBits: Int
+    private let window: WindowSettings
 
     /// A compressor that keeps (or, with `noContextTakeover`, resets) its LZ77 window between
     /// messages and refers at most `2^maxWindowBits` bytes back (8...15).
     public init(noContextTakeover: Bool, maxWindowBits: Int) {
-        precondition(PerMessageDeflateParameters.windowBits.contains(maxWindowBits), "window bits must be in 8...15")
-        self.noContextTakeover = noContextTakeover
-        self.maxWindowBits = maxWindowBits
+        window = WindowSettings(noContextTakeover: noContextTakeover, maxWindowBits: maxWindowBits)
     }
 
     /// Whether the zlib stream is allocated (it is from the first message on).
@@ -38,7 +35,7 @@ public struct PerMessageDeflateCompressor {
             return empty
         }
         if stream == nil {
-            stream = try DeflateStream.make(windowBits: maxWindowBits)
+            stream = try DeflateStream.make(windowBits: window.maxWindowBits)
         }
         let stream = self.stream!
         var output = try stream.compress(message, allocator: allocator)
@@ -47,7 +44,7 @@ public struct PerMessageDeflateCompressor {
             throw .encodingFailed("deflate did not end on a sync flush")
         }
         output.moveWriterIndex(to: output.writerIndex - 4)
-        if noContextTakeover { stream.reset() }
+        if window.noContextTakeover { stream.reset() }
         return output
     }
 }
@@ -70,15 +67,12 @@ public struct PerMessageDeflateDecompressor {
     }
 
     private var stream: InflateStream?
-    private let noContextTakeover: Bool
-    private let maxWindowBits: Int
+    private let window: WindowSettings
 
     /// A decompressor for a peer that keeps (or, with `noContextTakeover`, resets) its window
     /// between messages and refers at most `2^maxWindowBits` bytes back (8...15).
     public init(noContextTakeover: Bool, maxWindowBits: Int) {
-        precondition(PerMessageDeflateParameters.windowBits.contains(maxWindowBits), "window bits must be in 8...15")
-        self.noContextTakeover = noContextTakeover
-        self.maxWindowBits = maxWindowBits
+        window = WindowSettings(noContextTakeover: noContextTakeover, maxWindowBits: maxWindowBits)
     }
 
     /// Whether the zlib stream is allocated (it is from the first compressed message on).
@@ -92,16 +86,28 @@ public struct PerMessageDeflateDecompressor {
     /// the connection must fail.
     public mutating func decompress(_ payload: ByteBuffer, isFinal: Bool, into output: inout ByteBuffer, limit: Int) -> Outcome {
         if stream == nil {
-            guard let created = InflateStream.make(windowBits: maxWindowBits) else { return .invalidData }
+            guard let created = InflateStream.make(windowBits: window.maxWindowBits) else { return .invalidData }
             stream = created
         }
         let stream = self.stream!
         var outcome = payload.withUnsafeReadableBytes { stream.inflate($0, into: &output, limit: limit) }
         if outcome == .inflated, isFinal {
             outcome = withUnsafeBytes(of: UInt32(0x0000_FFFF).bigEndian) { stream.inflate($0, into: &output, limit: limit) }
-            if outcome == .inflated, noContextTakeover { stream.reset() }
+            if outcome == .inflated, window.noContextTakeover { stream.reset() }
         }
         return outcome
+    }
+}
+
+/// What one direction negotiated: whether the window resets after each message, and its size.
+private struct WindowSettings {
+    let noContextTakeover: Bool
+    let maxWindowBits: Int
+
+    init(noContextTakeover: Bool, maxWindowBits: Int) {
+        precondition(PerMessageDeflateParameters.windowBits.contains(maxWindowBits), "window bits must be in 8...15")
+        self.noContextTakeover = noContextTakeover
+        self.maxWindowBits = maxWindowBits
     }
 }
 
