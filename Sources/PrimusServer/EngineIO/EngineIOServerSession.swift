@@ -217,8 +217,7 @@ final class EngineIOServerSession: SparkTransport {
                 perform(machine.flush())
             }
         case .writeToWebSocket(let packet):
-            let frame = EngineIOPacketCodec.encodeFrame(packet, version: version)
-            webSocket?.execute { $0.write([frame]) }
+            webSocket?.write(EngineIOPacketCodec.encodeFrame(packet, version: version))
         case .close(let actions):
             logger.debug("engine.io buffer overflow", metadata: ["primus.engineio.sid": "\(sid)"])
             perform(actions)

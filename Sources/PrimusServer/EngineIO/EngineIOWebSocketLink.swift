@@ -28,7 +28,13 @@ final class EngineIOWebSocketLink: WebSocketMessageSink {
         let id = self.id
         do {
             let packet = try EngineIOPacketCodec.decodeFrame(message, version: version)
-            session?.execute { $0.webSocketPacket(packet, from: id) }
+            // The hot path: a session opened on this WebSocket lives on its loop, so the packet
+            // goes straight in, without a closure per message.
+            if let session, session.eventLoop.inEventLoop {
+                session.session.value.webSocketPacket(packet, from: id)
+            } else {
+                session?.execute { $0.webSocketPacket(packet, from: id) }
+            }
         } catch {
             session?.execute { $0.webSocketFailed(id, error) }
         }
@@ -47,6 +53,10 @@ final class EngineIOWebSocketLink: WebSocketMessageSink {
     func write(_ messages: [TransportMessage]) {
         guard let transport else { return }
         for message in messages { transport.send(message) }
+    }
+
+    func write(_ message: TransportMessage) {
+        transport?.send(message)
     }
 
     func close(code: UInt16) {
@@ -72,6 +82,17 @@ struct EngineIOWebSocketLinkHandle: Sendable {
         self.id = link.id
         self.eventLoop = eventLoop
         self.link = NIOLoopBound(link, eventLoop: eventLoop)
+    }
+
+    /// Writes one frame: directly when called on the link's loop (the session of a WebSocket
+    /// opened directly shares it), else hopped there.
+    func write(_ frame: TransportMessage) {
+        if eventLoop.inEventLoop {
+            link.value.write(frame)
+        } else {
+            let link = self.link
+            eventLoop.execute { link.value.write(frame) }
+        }
     }
 
     func execute(_ body: @escaping @Sendable (EngineIOWebSocketLink) -> Void) {
