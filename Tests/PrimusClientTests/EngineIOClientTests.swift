@@ -168,16 +168,18 @@ struct EngineIOClientTests {
 
     @Test(arguments: [false, true])
     func primusAndEngineIOHeartbeatsKeepTheConnectionAlive(websockets: Bool) async throws {
-        // Primus pings every second and the client gives up after 2.5 s without one; Engine.IO
-        // pings every second underneath. Surviving 4 s needs both to flow both ways.
-        let server = try await engineIOServer(pingInterval: .seconds(1))
+        // Primus pings every 2 s and drops a spark that has not answered by the next tick; the
+        // client gives up after 5 s without a ping; Engine.IO pings every second underneath.
+        // Surviving 5 s needs both to flow both ways. (The margins are wide because the client
+        // tests also run under ThreadSanitizer, in parallel, on two cores.)
+        let server = try await engineIOServer(pingInterval: .seconds(2))
         defer { Task { await server.stop() } }
         let client = try PrimusClient(server.httpURL, configuration: engineIOConfiguration(websockets: websockets) {
-            $0.pingTimeout = .milliseconds(2500)
+            $0.pingTimeout = .seconds(5)
         })
         let recorder = EventRecorder(client)
         try await recorder.waitFor("open", timeout: .seconds(10))
-        try await Task.sleep(for: .seconds(4))
+        try await Task.sleep(for: .seconds(5))
         client.write("still here")
         try await eventually("the message", timeout: .seconds(10)) { server.received.count == 1 }
         #expect(recorder.lifecycle == ["open"])

@@ -154,13 +154,14 @@ struct PrimusClientLoopbackTests {
     }
 
     @Test func pingsKeepTheConnectionAlive() async throws {
-        // A generous interval: a loaded machine must not make a pong miss its tick.
-        let server = try await LoopbackServer.start(pingInterval: .seconds(1))
+        // A generous interval: a loaded machine (these tests also run under ThreadSanitizer, in
+        // parallel, on two cores) must not make a pong miss its tick.
+        let server = try await LoopbackServer.start(pingInterval: .seconds(2))
         defer { Task { await server.stop() } }
-        let client = try PrimusClient(server.url, configuration: fastConfiguration { $0.pingTimeout = .seconds(5) })
+        let client = try PrimusClient(server.url, configuration: fastConfiguration { $0.pingTimeout = .seconds(6) })
         let recorder = EventRecorder(client)
         try await recorder.waitFor("open")
-        try await Task.sleep(for: .milliseconds(3300))  // three server ticks, each needing a pong
+        try await Task.sleep(for: .milliseconds(4500))  // two server ticks, each needing a pong
         #expect(recorder.count(of: "offline") == 0)
         #expect(server.sparks.count == 1 && server.sparks[0].readyState == .open)  // the server got its pongs
         client.end()
