@@ -132,8 +132,11 @@ func eventually(_ what: String, timeout: Duration = .seconds(5), _ condition: @S
 /// A configuration with short delays for loopback tests.
 func fastConfiguration(_ adjust: (inout PrimusClientConfiguration) -> Void = { _ in }) -> PrimusClientConfiguration {
     var configuration = PrimusClientConfiguration()
-    configuration.reconnect = .init(minDelay: .milliseconds(20), maxDelay: .milliseconds(200), retries: 30, attemptTimeout: .seconds(2))
-    configuration.timeout = .seconds(2)
+    // Short delays between attempts; connects themselves get time to spare, since a loaded
+    // machine (ThreadSanitizer, parallel tests, two cores) can take seconds to finish one. Tests
+    // about timeouts set their own.
+    configuration.reconnect = .init(minDelay: .milliseconds(20), maxDelay: .milliseconds(200), retries: 30, attemptTimeout: .seconds(5))
+    configuration.timeout = .seconds(5)
     adjust(&configuration)
     return configuration
 }
