@@ -166,6 +166,7 @@ public struct EngineIOSessionStateMachine: Sendable {
     /// The noop delay while a probe is in progress.
     public static let upgradeNoopDelay = TimeAmount.milliseconds(100)
 
+    /// The timing and limits the session was opened with (the handshake announces them).
     public let configuration: Configuration
     private var state: State
     private var heartbeat: Heartbeat
