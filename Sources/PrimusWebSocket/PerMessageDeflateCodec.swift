@@ -113,17 +113,57 @@ private struct WindowSettings {
 
 // MARK: - zlib streams
 
-/// A raw deflate `z_stream`. zlib keeps pointers into the struct, so it lives at a fixed address.
-private final class DeflateStream {
-    private let stream: UnsafeMutablePointer<z_stream>
+/// A `z_stream` at a fixed address (zlib keeps pointers into the struct), set up by one of
+/// zlib's init functions and ended with the matching end function when its owner goes.
+private final class ZStream {
+    enum Kind { case deflate, inflate }
 
-    private init(stream: UnsafeMutablePointer<z_stream>) {
-        self.stream = stream
+    let pointer: UnsafeMutablePointer<z_stream>
+    private let kind: Kind
+
+    private init(pointer: UnsafeMutablePointer<z_stream>, kind: Kind) {
+        self.pointer = pointer
+        self.kind = kind
+    }
+
+    /// A stream set up by `initialize`, or the zlib result that made it fail.
+    static func make(_ kind: Kind, initialize: (UnsafeMutablePointer<z_stream>) -> Int32) -> Result<ZStream, ZlibResult> {
+        let pointer = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
+        pointer.initialize(to: z_stream())
+        let result = initialize(pointer)
+        guard result == Z_OK else {
+            pointer.deinitialize(count: 1)
+            pointer.deallocate()
+            return .failure(ZlibResult(code: result))
+        }
+        return .success(ZStream(pointer: pointer, kind: kind))
+    }
+
+    deinit {
+        switch kind {
+        case .deflate: deflateEnd(pointer)
+        case .inflate: inflateEnd(pointer)
+        }
+        pointer.deinitialize(count: 1)
+        pointer.deallocate()
+    }
+}
+
+/// A zlib status code other than `Z_OK`.
+private struct ZlibResult: Error {
+    var code: Int32
+}
+
+/// A raw deflate stream.
+private final class DeflateStream {
+    private let owner: ZStream
+    private var stream: UnsafeMutablePointer<z_stream> { owner.pointer }
+
+    private init(owner: ZStream) {
+        self.owner = owner
     }
 
     static func make(windowBits: Int) throws(PrimusError) -> DeflateStream {
-        let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
-        stream.initialize(to: z_stream())
         // zlib's raw deflate cannot make 256-byte windows (it asks for 9 at least). Huffman-only
         // coding never refers back, so its output honours any window the peer asked for.
         let strategy = windowBits < 9 ? Z_HUFFMAN_ONLY : Z_DEFAULT_STRATEGY
@@ -132,19 +172,13 @@ private final class DeflateStream {
         // slides: with a 512-byte window that made compressing JSON four times slower. Scaling it
         // with the window keeps the speed and saves memory (9 bits: about 16 KiB rather than 136 KiB).
         let memoryLevel = Int32(min(8, windowBits - 5))
-        let result = CPrimusZlib_deflateInit2(stream, Z_DEFAULT_COMPRESSION, -Int32(windowBits), memoryLevel, strategy)
-        guard result == Z_OK else {
-            stream.deinitialize(count: 1)
-            stream.deallocate()
-            throw .encodingFailed("deflateInit2 failed (\(result))")
+        let made = ZStream.make(.deflate) {
+            CPrimusZlib_deflateInit2($0, Z_DEFAULT_COMPRESSION, -Int32(windowBits), memoryLevel, strategy)
         }
-        return DeflateStream(stream: stream)
-    }
-
-    deinit {
-        deflateEnd(stream)
-        stream.deinitialize(count: 1)
-        stream.deallocate()
+        switch made {
+        case .success(let owner): return DeflateStream(owner: owner)
+        case .failure(let result): throw .encodingFailed("deflateInit2 failed (\(result.code))")
+        }
     }
 
     func reset() {
@@ -179,31 +213,22 @@ private final class DeflateStream {
     }
 }
 
-/// A raw inflate `z_stream`, at a fixed address like ``DeflateStream``.
+/// A raw inflate stream.
 private final class InflateStream {
-    private let stream: UnsafeMutablePointer<z_stream>
+    private let owner: ZStream
+    private var stream: UnsafeMutablePointer<z_stream> { owner.pointer }
 
-    private init(stream: UnsafeMutablePointer<z_stream>) {
-        self.stream = stream
+    private init(owner: ZStream) {
+        self.owner = owner
     }
 
     static func make(windowBits: Int) -> InflateStream? {
-        let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
-        stream.initialize(to: z_stream())
         // A peer promising 8 bits may still produce 9 (zlib's deflate cannot do 8), so inflate
         // with at least 9; a wider window accepts everything a narrower one would.
-        guard CPrimusZlib_inflateInit2(stream, -Int32(max(windowBits, 9))) == Z_OK else {
-            stream.deinitialize(count: 1)
-            stream.deallocate()
+        guard case .success(let owner) = ZStream.make(.inflate, initialize: { CPrimusZlib_inflateInit2($0, -Int32(max(windowBits, 9))) }) else {
             return nil
         }
-        return InflateStream(stream: stream)
-    }
-
-    deinit {
-        inflateEnd(stream)
-        stream.deinitialize(count: 1)
-        stream.deallocate()
+        return InflateStream(owner: owner)
     }
 
     func reset() {
