@@ -144,7 +144,8 @@ struct PrimusClientLoopbackTests {
         let client = try PrimusClient(server.url, configuration: fastConfiguration { $0.pingTimeout = .milliseconds(150) })
         let recorder = EventRecorder(client)
         try await recorder.waitFor("offline")
-        try await recorder.waitFor("online")
+        // "open" follows "online": wait for it too, or the check below can run between the two.
+        try await recorder.waitFor("open", count: 2)
         #expect(Array(recorder.lifecycle.prefix(8)) == [
             "open", "offline", "close", "reconnect scheduled", "reconnect", "reconnected", "online", "open",
         ])
