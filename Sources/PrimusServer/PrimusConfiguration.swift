@@ -53,6 +53,9 @@ public struct PrimusConfiguration: Sendable {
     /// Options of the `engine.io` transformer (heartbeat, upgrades, EIO=3, sessions, CORS).
     public var engineIO = EngineIOOptions()
 
+    /// Bounds on buffers, waits, request heads, connections and sparks (see ``PrimusLimits``).
+    public var limits = PrimusLimits()
+
     /// Creates the default configuration.
     public init() {}
 

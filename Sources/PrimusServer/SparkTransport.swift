@@ -18,4 +18,12 @@ protocol SparkTransport: AnyObject {
 
     /// Reads again.
     func resumeReading()
+
+    /// Whether the peer is keeping up: `false` while more than the spark's outbound budget
+    /// (``PrimusLimits/maxBufferedBytes``) waits to go out. A transport that changes its answer
+    /// tells its sink with ``WebSocketMessageSink/transportWritabilityChanged(_:)``.
+    var isWritable: Bool { get }
+
+    /// Bytes written by the spark and not yet taken by the operating system (or by a poll).
+    var bufferedAmount: Int { get }
 }

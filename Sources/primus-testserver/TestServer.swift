@@ -27,6 +27,20 @@ struct TestServer: AsyncParsableCommand {
     @Flag(name: .customLong("allow-eio3"), help: "engine.io: serve Engine.IO 3 clients (EIO=3) too.") var allowEIO3 = false
     @Flag(help: "Accept WebSocket permessage-deflate (RFC 7692) offers, with or without --raw.") var compression = false
 
+    // Limits and timeouts (PrimusLimits); unset flags keep the library's defaults.
+    @Option(name: .customLong("max-buffered-bytes"), help: "Outbound budget per spark in bytes.") var maxBufferedBytes: Int?
+    @Option(name: .customLong("when-over-budget"), help: "end, drop-newest or wait.") var whenOverBudget: String?
+    @Option(name: .customLong("write-stall-timeout"), help: "Milliseconds a spark may stay over its budget.") var writeStallTimeout: Int?
+    @Option(name: .customLong("close-timeout"), help: "Milliseconds a close may take before the socket is dropped.") var closeTimeout: Int?
+    @Option(name: .customLong("headers-timeout"), help: "Milliseconds to send a complete request head.") var headersTimeout: Int?
+    @Option(name: .customLong("body-timeout"), help: "Milliseconds to send a request body.") var bodyTimeout: Int?
+    @Option(name: .customLong("keep-alive-timeout"), help: "Milliseconds an idle keep-alive connection is kept.") var keepAliveTimeout: Int?
+    @Option(name: .customLong("max-header-count"), help: "Most header fields per request.") var maxHeaderCount: Int?
+    @Option(name: .customLong("max-header-bytes"), help: "Most header bytes per request.") var maxHeaderBytes: Int?
+    @Option(name: .customLong("max-connections"), help: "Most TCP connections open at once.") var maxConnections: Int?
+    @Option(name: .customLong("max-sparks"), help: "Most sparks open at once.") var maxSparks: Int?
+    @Option(name: .customLong("max-sparks-per-address"), help: "Most sparks one address may hold.") var maxSparksPerAddress: Int?
+
     func run() async throws {
         if raw, transformer.lowercased() != PrimusTransformer.engineIO.name { return try await runRaw() }
         var configuration = try PrimusConfiguration(transformer: transformer, parser: parser)
@@ -38,6 +52,7 @@ struct TestServer: AsyncParsableCommand {
         configuration.engineIO.allowEIO3 = allowEIO3
         configuration.engineIO.rawEcho = raw  // --raw --transformer engine.io: echo message packets
         configuration.compression = compression
+        configuration.limits = try limits()
         let primus = Primus(configuration: configuration)
         primus.onConnection { spark in
             spark.onMessage { message in TestServer.handle(message, on: spark) }
@@ -45,6 +60,31 @@ struct TestServer: AsyncParsableCommand {
         var server = PrimusHTTPServer(primus: primus, host: host, port: port, onListening: TestServer.announce)
         server.maxRequestBodyLength = max(server.maxRequestBodyLength, configuration.maxLength + 1)  // polling bodies
         try await server.run()
+    }
+
+    /// The limits named by flags, over the defaults.
+    func limits() throws -> PrimusLimits {
+        var limits = PrimusLimits()
+        if let maxBufferedBytes { limits.maxBufferedBytes = maxBufferedBytes }
+        if let whenOverBudget {
+            switch whenOverBudget {
+            case "end": limits.whenOverBudget = .end
+            case "drop-newest": limits.whenOverBudget = .dropNewest
+            case "wait": limits.whenOverBudget = .wait
+            default: throw ValidationError("--when-over-budget takes end, drop-newest or wait, not \(whenOverBudget)")
+            }
+        }
+        if let writeStallTimeout { limits.writeStallTimeout = .milliseconds(writeStallTimeout) }
+        if let closeTimeout { limits.closeTimeout = .milliseconds(closeTimeout) }
+        if let headersTimeout { limits.headersTimeout = .milliseconds(headersTimeout) }
+        if let bodyTimeout { limits.bodyTimeout = .milliseconds(bodyTimeout) }
+        if let keepAliveTimeout { limits.keepAliveTimeout = .milliseconds(keepAliveTimeout) }
+        if let maxHeaderCount { limits.maxHeaderCount = maxHeaderCount }
+        if let maxHeaderBytes { limits.maxHeaderBytes = maxHeaderBytes }
+        if let maxConnections { limits.maxConnections = maxConnections }
+        if let maxSparks { limits.maxSparks = maxSparks }
+        if let maxSparksPerAddress { limits.maxSparksPerAddress = maxSparksPerAddress }
+        return limits
     }
 
     static func handle(_ message: SparkMessage, on spark: Spark) {

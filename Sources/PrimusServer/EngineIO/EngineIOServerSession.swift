@@ -193,6 +193,10 @@ final class EngineIOServerSession: SparkTransport {
         rescheduleTimer()
     }
 
+    var isWritable: Bool { true }  // placeholder until polling buffers are counted in bytes (issue 9)
+
+    var bufferedAmount: Int { 0 }
+
     func pauseReading() {
         machine.pauseReading()
         webSocket?.execute { $0.pauseReading() }

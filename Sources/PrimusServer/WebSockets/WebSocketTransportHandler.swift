@@ -13,6 +13,13 @@ protocol WebSocketMessageSink: AnyObject {
     func transportPing()
     /// The connection is gone.
     func transportClosed()
+    /// The transport's ``SparkTransport/isWritable`` changed (the peer fell behind or caught up).
+    func transportWritabilityChanged(_ isWritable: Bool)
+}
+
+extension WebSocketMessageSink {
+    /// Sinks without an outbound budget (the raw echo) ignore writability.
+    func transportWritabilityChanged(_ isWritable: Bool) {}
 }
 
 extension Spark: WebSocketMessageSink {}
@@ -154,6 +161,12 @@ final class WebSocketTransportHandler<Sink: WebSocketMessageSink>: ChannelDuplex
         var payload = context.channel.allocator.buffer(capacity: 2)
         payload.writeInteger(code)
         closeAfterWriting(WebSocketFrame(fin: true, opcode: .connectionClose, data: payload), context: context)
+    }
+
+    var isWritable: Bool { context?.channel.isWritable ?? true }
+
+    var bufferedAmount: Int {
+        (try? context?.channel.syncOptions?.getOption(.bufferedWritableBytes)) ?? 0
     }
 
     func pauseReading() {
