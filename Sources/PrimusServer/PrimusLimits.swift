@@ -38,16 +38,20 @@ public struct PrimusLimits: Sendable, Hashable {
 
     // MARK: HTTP
 
-    /// How long a client may take to send a complete request head, from the first byte of the
-    /// request (or from the connection's accept) (default 15 s, Node's `headersTimeout` idea);
-    /// after that the connection is closed (`408` when nothing was answered yet).
+    /// How long a client may take to send a complete request head, counted from the connection's
+    /// accept or from the end of the previous response (default 15 s, Node's `headersTimeout`
+    /// idea). A connection that sent part of a head is then answered `408` and closed; one that
+    /// sent nothing is closed. This is what ends slowloris connections and idle sockets.
     public var headersTimeout: Duration = .seconds(15)
 
-    /// How long a client may take to send a request body after its head (default 30 s).
+    /// How long a client may take to send a request body after its head (default 30 s); then
+    /// `408` and close.
     public var bodyTimeout: Duration = .seconds(30)
 
-    /// How long an idle keep-alive connection (no request in progress, nothing pending) is kept
-    /// open (default 5 s, as Node's `keepAliveTimeout`).
+    /// How long an idle keep-alive connection (no byte of a new request, no answer pending) is
+    /// kept open after a response (default 5 s, as Node's `keepAliveTimeout`); then it is closed.
+    /// A request waiting for its answer (an engine.io long-poll) is not idle. None of the HTTP
+    /// timeouts apply once a connection is upgraded to WebSocket.
     public var keepAliveTimeout: Duration = .seconds(5)
 
     /// The most header fields one request may carry (default 100); more get `431`.
@@ -60,9 +64,13 @@ public struct PrimusLimits: Sendable, Hashable {
     /// The longest request target (default 8 KiB); longer gets `414`.
     public var maxRequestTargetLength: Int = 8 * 1024
 
-    /// The most TCP connections open at once (default `nil`: the process's open-file limit less a
-    /// reserve of 64). When full, the connection that has been idle longest without a request in
-    /// progress is dropped to make room; when none is idle, the new connection is closed.
+    /// The most TCP connections open at once on a ``PrimusHTTPServer`` (default `nil`: the soft
+    /// open-file limit, `RLIMIT_NOFILE`, less a reserve of 64). When full, the connection that has
+    /// been idle longest (it never sent a byte, or it is an idle keep-alive) is dropped to make
+    /// room; when none is idle, the new connection is closed at once. Upgraded (WebSocket)
+    /// connections count but are never dropped for this. Listeners owned by a framework, which
+    /// call ``PrimusHTTPServer/configure(channel:primus:fallback:maxBodyLength:)``, cap
+    /// connections themselves.
     public var maxConnections: Int? = nil
 
     // MARK: Sparks

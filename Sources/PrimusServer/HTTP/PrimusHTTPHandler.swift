@@ -5,7 +5,9 @@ import PrimusCore
 /// Answers the plain HTTP requests of one connection: `<pathname>/spec`, the transformer's own
 /// HTTP endpoints, and the application's fallback for everything outside the pathname.
 ///
-/// Bodies are collected up to a limit (larger ones get `413`); responses go out in request order.
+/// Bodies are collected up to a limit (larger ones get `413`, from ``PrimusHTTPRequestGuard`` in
+/// front of it); responses go out in request order. A response that says `Connection: close`
+/// closes the connection once written.
 final class PrimusHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
@@ -91,7 +93,9 @@ final class PrimusHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         guard context.channel.isActive else { return }
         var headers = response.headers
         headers.replaceOrAdd(name: "content-length", value: String(response.body.readableBytes))
-        let keepAlive = request.isKeepAlive
+        // An answer that says `Connection: close` (an engine.io refusal, or the application's)
+        // really ends the connection.
+        let keepAlive = request.isKeepAlive && !headers[canonicalForm: "connection"].contains { $0.lowercased() == "close" }
         if !keepAlive { headers.replaceOrAdd(name: "connection", value: "close") }
         let head = HTTPResponseHead(version: request.version, status: response.status, headers: headers)
         context.write(wrapOutboundOut(.head(head)), promise: nil)

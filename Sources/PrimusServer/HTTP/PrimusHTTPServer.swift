@@ -61,13 +61,19 @@ public struct PrimusHTTPServer: Service {
         let primus = self.primus
         let fallback = self.fallback
         let maxBody = self.maxRequestBodyLength
+        // One tracker per listener: it caps the connections and evicts the longest idle.
+        let tracker = PrimusConnectionTracker(limits: primus.configuration.limits)
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try PrimusHTTPServer.configure(channel: channel, primus: primus, fallback: fallback, maxBodyLength: maxBody)
+                    guard let tracked = tracker.admit(channel) else {
+                        try channel.pipeline.syncOperations.addHandler(RefusedConnectionHandler())
+                        return
+                    }
+                    try PrimusHTTPServer.configure(channel: channel, primus: primus, fallback: fallback, maxBodyLength: maxBody, tracked: tracked)
                 }
             }
         let channel = try await bootstrap.bind(host: host, port: port).get()
@@ -95,28 +101,44 @@ public struct PrimusHTTPServer: Service {
 
     /// Installs Primus's HTTP and upgrade handling on a fresh connection. Frameworks that own the
     /// listener call this from their own channel initializer.
+    ///
+    /// The connection gets the defenses of ``PrimusLimits``: head size limits (`414`, `431`), a
+    /// required `Host`, strict WebSocket handshakes, `Expect: 100-continue`, the headers, body and
+    /// keep-alive timeouts, and error answers that close the connection. The connection cap
+    /// (``PrimusLimits/maxConnections``) belongs to the listener, so it applies only under
+    /// ``run()``.
     public static func configure(
         channel: any Channel,
         primus: Primus,
         fallback: @escaping PrimusHTTPFallback = { _ in .notFound },
         maxBodyLength: Int = 1 << 20
     ) throws {
+        try configure(channel: channel, primus: primus, fallback: fallback, maxBodyLength: maxBodyLength, tracked: nil)
+    }
+
+    static func configure(
+        channel: any Channel,
+        primus: Primus,
+        fallback: @escaping PrimusHTTPFallback,
+        maxBodyLength: Int,
+        tracked: TrackedConnection?
+    ) throws {
         // Engine.IO polling POSTs carry messages: they may be as long as a message may be.
         let bodyLimit = primus.configuration.transformer == .engineIO
             ? max(maxBodyLength, primus.configuration.maxLength + 1) : maxBodyLength
-        let httpHandler = PrimusHTTPHandler(primus: primus, fallback: fallback, maxBodyLength: bodyLimit)
-        let upgraders = primus.transformer.upgraders(for: primus)
-        try channel.pipeline.syncOperations.configureHTTPServerPipeline(
-            withServerUpgrade: (
-                upgraders: upgraders,
-                completionHandler: { context in
-                    // Once upgraded, the connection speaks frames, not HTTP.
-                    _ = context.pipeline.removeHandler(name: PrimusHTTPServer.httpHandlerName)
-                }
-            ),
-            withErrorHandling: true
+        try PrimusHTTPPipeline.install(
+            on: channel,
+            limits: primus.configuration.limits,
+            maxBodyLength: bodyLimit,
+            upgraders: primus.transformer.upgraders(for: primus),
+            tracked: tracked,
+            application: PrimusHTTPHandler(primus: primus, fallback: fallback, maxBodyLength: bodyLimit),
+            name: PrimusHTTPServer.httpHandlerName,
+            upgradeCompleted: { context in
+                // Once upgraded, the connection speaks frames, not HTTP.
+                _ = context.pipeline.syncOperations.removeHandler(name: PrimusHTTPServer.httpHandlerName)
+            }
         )
-        try channel.pipeline.syncOperations.addHandler(httpHandler, name: PrimusHTTPServer.httpHandlerName)
     }
 
     static let httpHandlerName = "primus.http"

@@ -9,8 +9,15 @@ import PrimusCore
 package enum RawWebSocketEcho {
     /// Installs HTTP with an upgrade at `pathname` (prefix match) whose connections echo every
     /// message; other requests get `404`. With `compression`, permessage-deflate offers are
-    /// accepted as by the `websockets` transformer.
-    package static func configure(channel: any Channel, pathname: String, maxLength: Int, compression: Bool = false) throws {
+    /// accepted as by the `websockets` transformer. The HTTP side has the same defenses as
+    /// ``PrimusHTTPServer`` (head limits, strict handshakes, timeouts from `limits`).
+    package static func configure(
+        channel: any Channel,
+        pathname: String,
+        maxLength: Int,
+        compression: Bool = false,
+        limits: PrimusLimits = PrimusLimits()
+    ) throws {
         let upgrader = NIOWebSocketServerUpgrader(
             maxFrameSize: WebSocketsTransformer.maxFrameSize(maxLength: maxLength, compression: compression),
             automaticErrorHandling: true,
@@ -30,14 +37,16 @@ package enum RawWebSocketEcho {
                 }
             }
         )
-        try channel.pipeline.syncOperations.configureHTTPServerPipeline(
-            withServerUpgrade: (
-                upgraders: [upgrader],
-                completionHandler: { context in _ = context.pipeline.removeHandler(name: "primus.raw.http") }
-            ),
-            withErrorHandling: true
+        try PrimusHTTPPipeline.install(
+            on: channel,
+            limits: limits,
+            maxBodyLength: 1 << 20,
+            upgraders: [upgrader],
+            tracked: nil,
+            application: NotFoundHandler(),
+            name: "primus.raw.http",
+            upgradeCompleted: { context in _ = context.pipeline.syncOperations.removeHandler(name: "primus.raw.http") }
         )
-        try channel.pipeline.syncOperations.addHandler(NotFoundHandler(), name: "primus.raw.http")
     }
 
     private final class EchoSink: WebSocketMessageSink {
@@ -51,12 +60,22 @@ package enum RawWebSocketEcho {
     private final class NotFoundHandler: ChannelInboundHandler, RemovableChannelHandler {
         typealias InboundIn = HTTPServerRequestPart
         typealias OutboundOut = HTTPServerResponsePart
+        private var keepAlive = true
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-            guard case .end = unwrapInboundIn(data) else { return }
-            let head = HTTPResponseHead(version: .http1_1, status: .notFound, headers: ["content-length": "0"])
-            context.write(wrapOutboundOut(.head(head)), promise: nil)
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            switch unwrapInboundIn(data) {
+            case .head(let head): keepAlive = head.isKeepAlive
+            case .body: break
+            case .end:
+                var headers: HTTPHeaders = ["content-length": "0"]
+                if !keepAlive { headers.add(name: "connection", value: "close") }
+                context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .notFound, headers: headers))), promise: nil)
+                let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+                if !keepAlive {
+                    let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+                    written.whenComplete { _ in loopBound.value.close(promise: nil) }
+                }
+            }
         }
     }
 }

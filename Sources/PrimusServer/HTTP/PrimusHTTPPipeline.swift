@@ -1,0 +1,60 @@
+import NIOCore
+import NIOHTTP1
+
+/// Builds the HTTP/1 server pipeline with Primus's defenses, for ``PrimusHTTPServer`` and the
+/// raw echo server alike:
+///
+/// ```
+/// connection guard → response encoder → request decoder → pipelining → header validation
+///     → request guard → upgrade → application
+/// ```
+///
+/// NIO's `configureHTTPServerPipeline` cannot place a handler between its decoder and its
+/// upgrader, nor remove one on upgrade, so the pipeline is assembled here. The guards replace
+/// NIO's `HTTPServerProtocolErrorHandler`, which answers a malformed request but never closes.
+enum PrimusHTTPPipeline {
+    /// Installs the HTTP handlers, then `application` (named `name`) behind them.
+    ///
+    /// - Parameters:
+    ///   - limits: head limits and timeouts.
+    ///   - maxBodyLength: the longest body accepted (`413` and close beyond it).
+    ///   - upgraders: protocol upgraders for the connection's first request.
+    ///   - tracked: the connection's entry in the listener's tracker, if it has one.
+    ///   - upgradeCompleted: called once the connection has switched protocols.
+    static func install(
+        on channel: any Channel,
+        limits: PrimusLimits,
+        maxBodyLength: Int,
+        upgraders: [any HTTPServerProtocolUpgrader],
+        tracked: TrackedConnection?,
+        application: any RemovableChannelHandler,
+        name: String,
+        upgradeCompleted: @escaping (ChannelHandlerContext) -> Void
+    ) throws {
+        let rules = HTTPRequestHeadRules(limits: limits, maxBodyLength: maxBodyLength)
+        let connectionGuard = PrimusHTTPConnectionGuard(limits: limits, tracked: tracked)
+        let encoder = HTTPResponseEncoder()
+        let decoder = ByteToMessageHandler(
+            HTTPRequestDecoder(leftOverBytesStrategy: upgraders.isEmpty ? .dropBytes : .forwardBytes, limitConfiguration: rules.decoderLimits)
+        )
+        let pipelining = HTTPServerPipelineHandler()
+        let validator = NIOHTTPResponseHeadersValidator()
+        let requestGuard = PrimusHTTPRequestGuard(rules: rules, connection: connectionGuard)
+        var handlers: [any ChannelHandler] = [connectionGuard, encoder, decoder, pipelining, validator, requestGuard]
+        if !upgraders.isEmpty {
+            handlers.append(
+                HTTPServerUpgradeHandler(
+                    upgraders: upgraders,
+                    httpEncoder: encoder,
+                    // Removed in this order: the guards before the decoder, which hands the
+                    // bytes after the handshake on as raw bytes when it leaves.
+                    extraHTTPHandlers: [connectionGuard, requestGuard, decoder, pipelining, validator],
+                    upgradeCompletionHandler: upgradeCompleted
+                )
+            )
+        }
+        let sync = channel.pipeline.syncOperations
+        try sync.addHandlers(handlers)
+        try sync.addHandler(application, name: name)
+    }
+}

@@ -1,0 +1,156 @@
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import PrimusCore
+@testable import PrimusServer
+
+/// A raw TCP client for the HTTP defense tests: it sends exactly the bytes it is told, collects
+/// what the server sends, and reports when the server ends the connection.
+final class RawHTTPClient: Sendable {
+    let channel: any Channel
+    private let received: NIOLockedValueBox<ByteBuffer>
+
+    private init(channel: any Channel, received: NIOLockedValueBox<ByteBuffer>) {
+        self.channel = channel
+        self.received = received
+    }
+
+    static func connect(port: Int, host: String = "127.0.0.1") async throws -> RawHTTPClient {
+        let received = NIOLockedValueBox(ByteBuffer())
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(Collector(received: received))
+                }
+            }
+            .connect(host: host, port: port).get()
+        return RawHTTPClient(channel: channel, received: received)
+    }
+
+    /// Everything received so far, as text.
+    var text: String { received.withLockedValue { String(buffer: $0) } }
+
+    /// Whether the connection is still open.
+    var isOpen: Bool { channel.isActive }
+
+    func send(_ text: String) async throws {
+        try await channel.writeAndFlush(ByteBuffer(string: text)).get()
+    }
+
+    /// Waits until the server ends the connection and returns all it sent; throws `TimedOut`
+    /// when the connection is still open after `timeout`.
+    @discardableResult
+    func readToEnd(timeout: TimeAmount = .seconds(5)) async throws -> String {
+        let timedOut = NIOLockedValueBox(false)
+        let channel = self.channel
+        let deadline = channel.eventLoop.scheduleTask(in: timeout) {
+            timedOut.withLockedValue { $0 = true }
+            channel.close(promise: nil)
+        }
+        try? await channel.closeFuture.get()
+        deadline.cancel()
+        if timedOut.withLockedValue({ $0 }) { throw TimedOut() }
+        return text
+    }
+
+    /// Waits until what was received contains `fragment`; throws `TimedOut` after `timeout`.
+    @discardableResult
+    func waitFor(_ fragment: String, timeout: Duration = .seconds(5)) async throws -> String {
+        let clock = ContinuousClock()
+        let end = clock.now + timeout
+        while clock.now < end {
+            let text = self.text
+            if text.contains(fragment) { return text }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        throw TimedOut()
+    }
+
+    func close() {
+        channel.close(promise: nil)
+    }
+
+    private final class Collector: ChannelInboundHandler {
+        typealias InboundIn = ByteBuffer
+        let received: NIOLockedValueBox<ByteBuffer>
+
+        init(received: NIOLockedValueBox<ByteBuffer>) {
+            self.received = received
+        }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            var buffer = unwrapInboundIn(data)
+            received.withLockedValue { _ = $0.writeBuffer(&buffer) }
+        }
+    }
+}
+
+/// Runs a ``PrimusHTTPServer`` with the given limits on a free loopback port for `body`.
+func withDefendedServer(
+    transformer: PrimusTransformer = .websockets,
+    limits: (inout PrimusLimits) -> Void = { _ in },
+    maxRequestBodyLength: Int = 1 << 20,
+    fallback: @escaping PrimusHTTPFallback = { _ in .notFound },
+    _ body: @Sendable (_ port: Int) async throws -> Void
+) async throws {
+    var configuration = PrimusConfiguration()
+    configuration.transformer = transformer
+    limits(&configuration.limits)
+    let primus = Primus(configuration: configuration)
+    let listening = MultiThreadedEventLoopGroup.singleton.any().makePromise(of: Int.self)
+    var configured = PrimusHTTPServer(primus: primus, port: 0, onListening: { listening.succeed($0.port ?? 0) }, fallback: fallback)
+    configured.maxRequestBodyLength = maxRequestBodyLength
+    let server = configured
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask {
+            do {
+                try await server.run()
+            } catch {
+                listening.fail(error)
+                throw error
+            }
+        }
+        let port = try await listening.futureResult.get()
+        do {
+            try await body(port)
+        } catch {
+            group.cancelAll()
+            throw error
+        }
+        group.cancelAll()
+    }
+}
+
+/// Runs the raw WebSocket echo (`primus-testserver --raw`) with the given limits for `body`.
+func withRawEchoServer(
+    limits: (inout PrimusLimits) -> Void = { _ in },
+    _ body: @Sendable (_ port: Int) async throws -> Void
+) async throws {
+    var configured = PrimusLimits()
+    limits(&configured)
+    let chosen = configured
+    let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+        .childChannelInitializer { channel in
+            channel.eventLoop.makeCompletedFuture {
+                try RawWebSocketEcho.configure(channel: channel, pathname: "/", maxLength: 1 << 20, limits: chosen)
+            }
+        }
+        .bind(host: "127.0.0.1", port: 0).get()
+    do {
+        try await body(server.localAddress?.port ?? 0)
+    } catch {
+        try? await server.close()
+        throw error
+    }
+    try await server.close()
+}
+
+/// A well-formed WebSocket handshake request, with `extra` header lines appended.
+func webSocketHandshake(path: String = "/primus", method: String = "GET", version: String = "HTTP/1.1", key: String = "dGhlIHNhbXBsZSBub25jZQ==", wsVersion: String = "13", host: Bool = true) -> String {
+    var text = "\(method) \(path) \(version)\r\n"
+    if host { text += "Host: 127.0.0.1\r\n" }
+    text += "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+    text += "Sec-WebSocket-Key: \(key)\r\nSec-WebSocket-Version: \(wsVersion)\r\n\r\n"
+    return text
+}
