@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -11,12 +12,19 @@ import Testing
     static let short = Duration.milliseconds(300)
     static let clock = ContinuousClock()
 
-    /// Short HTTP timeouts for the timeout tests; other tests keep long ones, so a close they
-    /// see is the behaviour under test, not a timer.
+    /// Short body and keep-alive timeouts for the timeout tests (the headers timeout stays long
+    /// enough for a loaded machine to send a request after connecting); other tests keep the
+    /// defaults, so a close they see is the behaviour under test, not a timer.
     static func shortTimeouts(_ limits: inout PrimusLimits) {
-        limits.headersTimeout = short
+        limits.headersTimeout = .seconds(2)
         limits.bodyTimeout = short
         limits.keepAliveTimeout = short
+    }
+
+    /// A short headers timeout too, for the tests of the headers timeout.
+    static func shortHeadersTimeout(_ limits: inout PrimusLimits) {
+        shortTimeouts(&limits)
+        limits.headersTimeout = .milliseconds(500)
     }
 
     static func statusLine(_ text: String) -> Substring {
@@ -27,7 +35,7 @@ import Testing
     // MARK: Timeouts
 
     @Test func aSlowlorisIsAnswered408AndClosedAfterTheHeadersTimeout() async throws {
-        try await withDefendedServer(limits: Self.shortTimeouts) { port in
+        try await withDefendedServer(limits: Self.shortHeadersTimeout) { port in
             let client = try await RawHTTPClient.connect(port: port)
             let started = Self.clock.now
             try await client.send("GET / HTTP/1.1\r\nHost: x\r\n")
@@ -42,17 +50,17 @@ import Testing
             drip.cancel()
             #expect(Self.statusLine(answer) == "HTTP/1.1 408 Request Timeout")
             #expect(answer.contains("Connection: close"))
-            #expect(Self.clock.now - started >= .milliseconds(250))
+            #expect(Self.clock.now - started >= .milliseconds(400))
         }
     }
 
     @Test func aConnectionThatNeverSendsIsClosedAfterTheHeadersTimeout() async throws {
-        try await withDefendedServer(limits: Self.shortTimeouts) { port in
+        try await withDefendedServer(limits: Self.shortHeadersTimeout) { port in
             let client = try await RawHTTPClient.connect(port: port)
             let started = Self.clock.now
             let answer = try await client.readToEnd()
             #expect(answer.isEmpty)
-            #expect(Self.clock.now - started >= .milliseconds(250))
+            #expect(Self.clock.now - started >= .milliseconds(400))
         }
     }
 
@@ -73,14 +81,11 @@ import Testing
     }
 
     @Test func aKeepAliveConnectionServesRequestsUntilItIdles() async throws {
-        try await withDefendedServer(limits: {
-            $0.keepAliveTimeout = Self.short
-            $0.headersTimeout = .seconds(30)
-        }) { port in
+        try await withDefendedServer(limits: { $0.keepAliveTimeout = .seconds(2) }) { port in
             let client = try await RawHTTPClient.connect(port: port)
             for round in 1...3 {
                 try await client.send("GET /\(round) HTTP/1.1\r\nHost: x\r\n\r\n")
-                try await Task.sleep(for: .milliseconds(150))  // each pause is under the timeout
+                try await Task.sleep(for: .milliseconds(50))  // each pause is well under the timeout
                 #expect(client.isOpen)
             }
             let all = try await client.readToEnd()
@@ -333,10 +338,12 @@ import Testing
     }
 
     @Test func aFullServerWithNothingIdleRefusesTheNewConnection() async throws {
+        let arrived = NIOLockedValueBox(0)
         try await withDefendedServer(
             limits: { $0.maxConnections = 2 },
             fallback: { _ in
-                try? await Task.sleep(for: .milliseconds(800))
+                arrived.withLockedValue { $0 += 1 }
+                try? await Task.sleep(for: .seconds(2))
                 return .text("done")
             }
         ) { port in
@@ -344,12 +351,14 @@ import Testing
             let second = try await RawHTTPClient.connect(port: port)
             try await first.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
             try await second.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-            try await Task.sleep(for: .milliseconds(100))  // both requests are in progress
+            // Both requests are in progress once the application has them.
+            while arrived.withLockedValue({ $0 }) < 2 { try await Task.sleep(for: .milliseconds(5)) }
             let refused = try await RawHTTPClient.connect(port: port)
             try? await refused.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-            #expect(try await refused.readToEnd(timeout: .milliseconds(500)).isEmpty)
+            #expect(try await refused.readToEnd().isEmpty)
             #expect(try await first.waitFor("done").hasPrefix("HTTP/1.1 200 OK"))
             #expect(try await second.waitFor("done").hasPrefix("HTTP/1.1 200 OK"))
+            #expect(arrived.withLockedValue { $0 } == 2)
             first.close()
             second.close()
         }

@@ -53,7 +53,13 @@ final class RawHTTPClient: Sendable {
         return text
     }
 
-    /// Waits until what was received contains `fragment`; throws `TimedOut` after `timeout`.
+    /// The server ended the connection before sending what was awaited.
+    struct ClosedEarly: Error {
+        var received: String
+    }
+
+    /// Waits until what was received contains `fragment`; throws `TimedOut` after `timeout`, or
+    /// `ClosedEarly` if the connection ends first.
     @discardableResult
     func waitFor(_ fragment: String, timeout: Duration = .seconds(5)) async throws -> String {
         let clock = ContinuousClock()
@@ -61,6 +67,7 @@ final class RawHTTPClient: Sendable {
         while clock.now < end {
             let text = self.text
             if text.contains(fragment) { return text }
+            if !isOpen { throw ClosedEarly(received: self.text) }
             try await Task.sleep(for: .milliseconds(5))
         }
         throw TimedOut()

@@ -29,7 +29,9 @@ public struct PrimusHTTPServer: Service {
     /// Whether clients are told to reconnect when the server shuts down (default `true`: a
     /// restart or redeploy looks like an outage to them, not like an end).
     public var reconnectOnShutdown = true
-    /// The longest request body accepted outside WebSockets (default 1 MiB).
+    /// The longest request body accepted outside WebSockets (default 1 MiB; engine.io polling
+    /// bodies may be as long as ``PrimusConfiguration/maxLength`` plus one). A longer declared or
+    /// received body is answered `413` and the connection is closed.
     public var maxRequestBodyLength = 1 << 20
 
     /// Creates a server.
