@@ -93,6 +93,9 @@ def test_ten_thousand_abandoned_sessions_leave_nothing_behind(start_testserver) 
         "--transformer", "engine.io",
         "--ping-interval", str(PING_INTERVAL_MS),
         "--ping-timeout", str(PING_TIMEOUT_MS),
+        # Every handshake comes from 127.0.0.1; the default per-address cap (10,000 sparks) would
+        # refuse the spark count query made while all of them are open.
+        "--max-sparks-per-address", str(4 * SESSIONS),
     )
     before = rss_kib(server)
     opened_in, open_at_once, gone_after = abandon_and_wait(server)

@@ -30,10 +30,13 @@ public final class Primus: Sendable {
 
     // The registry is touched once per connection and disconnection, never per message, so a lock
     // is the simplest correct choice.
-    private let registry = NIOLockedValueBox(Registry())
+    private let registry: NIOLockedValueBox<Registry>
 
     private struct Registry {
         var sparks: [String: Spark] = [:]
+        /// Which handshakes may open a spark (limits.maxSparks, maxSparksPerAddress). A spark is
+        /// admitted before it is registered and released when it ends.
+        var admission: SparkAdmission
         var connectionHandlers: [@Sendable (Spark) -> Void] = []
         var disconnectionHandlers: [@Sendable (Spark) -> Void] = []
         var connectionStream: (AsyncStream<Spark>, AsyncStream<Spark>.Continuation)?
@@ -47,6 +50,9 @@ public final class Primus: Sendable {
         self.configuration = configuration
         self.logger = logger
         self.transformer = makeServerTransformer(configuration.transformer)
+        self.registry = NIOLockedValueBox(
+            Registry(admission: SparkAdmission(maxSparks: configuration.limits.maxSparks, maxSparksPerAddress: configuration.limits.maxSparksPerAddress))
+        )
     }
 
     /// What `GET <pathname>/spec` answers.
@@ -114,9 +120,55 @@ public final class Primus: Sendable {
         continuation?.yield(spark)
     }
 
+    // MARK: - Admission
+
+    /// Decides whether a handshake from `address` may open the spark `id` (every transformer asks,
+    /// once per handshake, before it answers): `true` counts it until ``sparkEnded(_:)`` or
+    /// ``releaseAdmission(_:)``; `false` means answer `503`. When the server is full and another
+    /// address holds more sparks than this one, that address's newest spark is ended (silently,
+    /// so its client reconnects) to make room.
+    ///
+    /// - Parameters:
+    ///   - id: the new spark's id.
+    ///   - key: what the per-address limit counts, from ``ForwardedAddressResolver/admissionKey(peer:resolved:trusted:)``.
+    /// - Returns: whether it is admitted, and whether another spark was shed for it.
+    func admit(_ id: String, key: String) -> (admitted: Bool, shed: Bool) {
+        let (decision, victim) = registry.withLockedValue { registry -> (SparkAdmission.Decision, Spark?) in
+            guard !registry.shuttingDown else { return (.refuse(.serverFull), nil) }
+            let decision = registry.admission.admit(id, key: key)
+            guard case .acceptShedding(let victim) = decision else { return (decision, nil) }
+            return (decision, registry.sparks[victim])
+        }
+        switch decision {
+        case .accept:
+            return (true, false)
+        case .acceptShedding(let victimID):
+            logger.debug("spark shed for a newcomer", metadata: ["primus.spark.id": "\(victimID)", "primus.address": "\(key)"])
+            if let victim {
+                victim.end(reconnect: true)
+            } else {
+                transformer.shed(sparkID: victimID, primus: self)
+            }
+            return (true, true)
+        case .refuse(let refusal):
+            logger.debug("handshake refused", metadata: ["primus.address": "\(key)", "primus.reason": "\(refusal)"])
+            return (false, false)
+        }
+    }
+
+    /// Forgets an admitted id whose spark never opened or ended without ``sparkEnded(_:)`` (an
+    /// upgrade that failed, a session of the test server's raw mode). Idempotent.
+    func releaseAdmission(_ id: String) {
+        registry.withLockedValue { $0.admission.release(id) }
+    }
+
+    /// Sparks admitted and not yet released (tests check that none outlive their connections).
+    package var admittedSparks: Int { registry.withLockedValue { $0.admission.count } }
+
     /// Removes an ended spark and announces it. On the spark's event loop.
     func sparkEnded(_ spark: Spark) {
         let (handlers, continuation, waiters) = registry.withLockedValue { registry in
+            registry.admission.release(spark.id)
             guard registry.sparks.removeValue(forKey: spark.id) != nil else {
                 return ([@Sendable (Spark) -> Void](), AsyncStream<Spark>.Continuation?.none, [CheckedContinuation<Void, Never>]())
             }

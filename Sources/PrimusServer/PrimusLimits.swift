@@ -75,15 +75,18 @@ public struct PrimusLimits: Sendable, Hashable {
 
     // MARK: Sparks
 
-    /// The most sparks open at once, over every transformer (default 100,000). When full, a new
-    /// spark from an address holding fewer sparks than the busiest address makes that address
-    /// shed its newest spark; otherwise the handshake gets `503`.
+    /// The most sparks open at once, over every transformer (default 100,000; Engine.IO sessions
+    /// are sparks). When full, a new spark from an address holding fewer sparks than the busiest
+    /// address makes that address shed its newest spark (ended silently, so its client
+    /// reconnects); otherwise the handshake gets `503` (the Engine.IO error with `503` on the
+    /// `engine.io` transformer). One flooding address therefore cannot lock others out.
     public var maxSparks: Int = 100_000
 
     /// The most sparks one client address may hold at once (default 10,000); more handshakes from
     /// it get `503`. The address is the TCP peer's, or the forwarded client's when the peer is a
-    /// trusted proxy on a loopback or private network, or one listed in
-    /// ``PrimusConfiguration/trustedProxies``.
+    /// loopback or private-network proxy and ``PrimusConfiguration/trustedProxies`` is `.any`,
+    /// or a peer listed in `.addresses` (a client on the internet cannot dodge the limit with a
+    /// made-up `X-Forwarded-For`). A global IPv6 address counts by its /64 network.
     public var maxSparksPerAddress: Int = 10_000
 
     /// The defaults.

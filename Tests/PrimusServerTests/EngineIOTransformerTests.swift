@@ -114,7 +114,16 @@ struct EngineIOTransformerTests {
         }
     }
 
-    @Test func unparsableOrOversizedPostsAreRefused() async throws {
+    @Test func anUnparsablePostIsRefusedAndClosesTheSession() async throws {
+        try await withPrimusServer(engineIO) { port, primus in
+            let sid = try await handshake(port: port)
+            let garbage = try await request(port: port, method: "POST", polling + "&sid=\(sid)", body: "9garbage")
+            #expect(garbage.status == 400)
+            #expect(primus.engineIOSessionCount == 0)
+        }
+    }
+
+    @Test func aPostOverMaxPayloadGets413AndClosesTheSession() async throws {
         try await withPrimusServer({
             engineIO(&$0)
             $0.maxLength = 100
@@ -122,9 +131,64 @@ struct EngineIOTransformerTests {
             let sid = try await handshake(port: port)
             let large = try await request(port: port, method: "POST", polling + "&sid=\(sid)", body: "4" + String(repeating: "x", count: 200))
             #expect(large.status == 413)
-            let garbage = try await request(port: port, method: "POST", polling + "&sid=\(sid)", body: "9garbage")
-            #expect(garbage.status == 400)
+            #expect(primus.engineIOSessionCount == 0 && primus.connected == 0)
+            let after = try await request(port: port, polling + "&sid=\(sid)")
+            #expect(after.json?["code"] == 1)
+        }
+    }
+
+    @Test func pollingBodiesAndWebSocketMessagesShareOneLimitTheAnnouncedMaxPayload() async throws {
+        try await withPrimusServer({
+            engineIO(&$0)
+            $0.maxLength = 100
+        }, setup: echo) { port, _ in
+            let sid = try await handshake(port: port)
+            // `4` and a 97-character JSON string: exactly 100 bytes.
+            let atTheLimit = "4\"" + String(repeating: "x", count: 97) + "\""
+            let posted = try await request(port: port, method: "POST", polling + "&sid=\(sid)", body: atTheLimit)
+            #expect(posted.status == 200)
+            #expect(try await request(port: port, polling + "&sid=\(sid)").body == atTheLimit)
+
+            let socket = try await TestWebSocket.connect(port: port, target: "/primus/?EIO=4&transport=websocket")
+            let open = try #require(try await socket.nextText())
+            #expect(try EngineIOHandshake(json: String(open.dropFirst())).maxPayload == 100)
+            try await socket.send(atTheLimit)
+            #expect(try await socket.nextText() == atTheLimit)
+            try await socket.send("4\"" + String(repeating: "x", count: 98) + "\"")
+            #expect(try await socket.closeCode() == 1009)
+        }
+    }
+
+    @Test func aPostWhileAnotherIsHeldIsAnOverlapThatClosesTheSession() async throws {
+        try await withPrimusServer({
+            engineIO(&$0)
+            // Nobody reads the spark: after two messages it stops reading, so the next POST is
+            // held unanswered (the client's cue to slow down).
+            $0.maxBufferedMessages = 2
+        }) { port, primus in
+            let sid = try await handshake(port: port)
+            let first = try await request(port: port, method: "POST", polling + "&sid=\(sid)", body: "4\"a\"\u{1e}4\"b\"")
+            #expect(first.status == 200)
+            // One of these is held; the other overlaps it.
+            async let second = request(port: port, method: "POST", polling + "&sid=\(sid)", body: "4\"c\"")
+            async let third = request(port: port, method: "POST", polling + "&sid=\(sid)", body: "4\"d\"")
+            let answers = try await [second, third].sorted { $0.status < $1.status }
+            #expect(answers.map(\.status) == [200, 400])
+            #expect(answers[0].body == "ok")
+            #expect(answers[1].json?["code"] == 3)
             #expect(primus.engineIOSessionCount == 0)
+        }
+    }
+
+    @Test func jsonpAnswersAreJavaScript() async throws {
+        try await withPrimusServer({
+            engineIO(&$0)
+            $0.engineIO.allowEIO3 = true
+        }) { port, _ in
+            let open = try await request(port: port, "/primus/?EIO=3&transport=polling&j=0")
+            #expect(open.status == 200)
+            #expect(open.headers["content-type"] == "text/javascript; charset=UTF-8")
+            #expect(open.body.hasPrefix("___eio[0](\""))
         }
     }
 

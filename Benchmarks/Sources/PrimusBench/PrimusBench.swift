@@ -3,7 +3,7 @@ import NIOCore
 import NIOPosix
 
 let usage = """
-    usage: primus-bench [all|throughput|memory|codec|engineio] [options]
+    usage: primus-bench [all|throughput|memory|codec|engineio|polling-queue] [options]
            primus-bench server <raw|primus|engine.io>   (internal: one server process)
 
     Compares Primus (websockets transformer, JSON parser) with a raw NIOWebSocket echo server.
@@ -23,6 +23,8 @@ let usage = """
       --port P             load an already running server on 127.0.0.1:P instead of starting
                            one (throughput only, e.g. a server under valgrind; needs --only)
     engineio: throughput of primus, eio-websocket and eio-polling with the options above
+    polling-queue: an Engine.IO polling session's cost per packet for 10 to 10,000 packets
+                   (sans-I/O, one thread; not part of `all`)
     memory options:
       --idle N             idle connections (default 10000)
       --window N           concurrent handshakes while opening them (default 200)
@@ -60,7 +62,7 @@ struct Options {
         }
         while let argument = iterator.next() {
             switch argument {
-            case "all", "throughput", "memory", "codec", "engineio": mode = argument
+            case "all", "throughput", "memory", "codec", "engineio", "polling-queue": mode = argument
             case "--connections": connections = try int(argument)
             case "--in-flight": inFlight = try int(argument)
             case "--warmup": warmup = try seconds(argument)
@@ -132,6 +134,10 @@ struct PrimusBench {
 
         if options.mode == "all" || options.mode == "codec" {
             CodecBenchmark.run(iterations: 200_000)
+        }
+        if options.mode == "polling-queue" {
+            PollingQueueBenchmark.run()
+            return
         }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: options.clientThreads)
         do {

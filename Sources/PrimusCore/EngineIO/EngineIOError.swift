@@ -1,7 +1,8 @@
 public import NIOCore
 
 /// The errors an Engine.IO server answers requests with: `{"code":N,"message":"…"}` with
-/// HTTP 400 (403 for ``forbidden``), as the reference server (`server.ts`) words them. This is
+/// HTTP 400 (403 for ``forbidden``, 503 for ``tooManySessions``, 413 for ``payloadTooLarge``),
+/// as the reference server (`server.ts`) words them. This is
 /// the one place that maps them to codes and statuses.
 public struct EngineIOError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The JSON `code`: 0 to 5.
@@ -32,6 +33,9 @@ public struct EngineIOError: Error, Hashable, Sendable, CustomStringConvertible 
     public static let unsupportedProtocolVersion = EngineIOError(code: 5, message: "Unsupported protocol version")
     /// Code 3 with HTTP 503: the server holds as many sessions as it allows.
     public static let tooManySessions = EngineIOError(code: 3, message: "Too many sessions", httpStatus: 503)
+    /// HTTP 413: a polling body longer than the announced `maxPayload`. The session closes too.
+    /// Answered as plain text (`Payload Too Large`), as an HTTP layer would, not as JSON.
+    public static let payloadTooLarge = EngineIOError(code: 3, message: "Payload Too Large", httpStatus: 413)
 
     /// The response body.
     public var json: ByteBuffer {

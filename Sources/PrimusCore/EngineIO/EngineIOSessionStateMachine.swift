@@ -11,8 +11,15 @@ public import NIOCore
 ///     │  ▲                                 │ probe closed, other packet,
 ///     │  └─────────────────────────────────┘ upgrade timeout
 ///     └── close() without a pending poll ──▶ closing ── next poll / timeout ──▶ closed
-///  any state ── client `1`, ping timeout, transport gone, overlap, overflow ──▶ closed
+///  any state ── client `1`, ping timeout, transport gone, overlap, overflow, 413 ──▶ closed
 /// ```
+///
+/// Packets waiting for a poll live in a ring buffer beside the state (never in an enum payload,
+/// where each append would copy them): every queue operation is O(1) amortized, so a `POST` of
+/// 10,000 packets costs linear time. They are counted in bytes against
+/// ``Configuration/maxBufferedBytes`` (``isWritable``) and in packets against
+/// ``Configuration/maxBufferedPackets``. Pongs do not pile up: while one waits for a poll, it
+/// answers every further ping.
 ///
 /// Requests are named by ``RequestID``s the I/O layer picks, so that a duplicate `GET` can be
 /// refused while the pending one gets the close packet. Every request handed in is answered by
@@ -34,6 +41,10 @@ public struct EngineIOSessionStateMachine: Sendable {
         /// The most packets one poll answer carries; the rest wait for the next poll.
         /// python-engineio clients refuse payloads of more than 16 packets.
         public var maxPacketsPerPayload: Int
+        /// The outbound budget in bytes (default 1 MiB): once more than this waits for a poll the
+        /// session is not writable (``EngineIOSessionStateMachine/isWritable``) until no more
+        /// than half of it does. The layer above decides what a write does meanwhile.
+        public var maxBufferedBytes: Int
 
         /// Creates a configuration (the reference server's defaults).
         public init(
@@ -42,7 +53,8 @@ public struct EngineIOSessionStateMachine: Sendable {
             pingTimeout: TimeAmount = .milliseconds(20_000),
             upgradeTimeout: TimeAmount = .milliseconds(10_000),
             maxBufferedPackets: Int = 10_000,
-            maxPacketsPerPayload: Int = 16
+            maxPacketsPerPayload: Int = 16,
+            maxBufferedBytes: Int = 1 << 20
         ) {
             self.version = version
             self.pingInterval = pingInterval
@@ -50,6 +62,7 @@ public struct EngineIOSessionStateMachine: Sendable {
             self.upgradeTimeout = upgradeTimeout
             self.maxBufferedPackets = maxBufferedPackets
             self.maxPacketsPerPayload = max(maxPacketsPerPayload, 2)
+            self.maxBufferedBytes = maxBufferedBytes
         }
     }
 
@@ -71,7 +84,8 @@ public struct EngineIOSessionStateMachine: Sendable {
         case pingTimeout
         /// The WebSocket closed, or the pending poll's connection dropped.
         case transportClosed
-        /// The client broke the protocol (overlapping polls, an unparsable payload).
+        /// The client broke the protocol (overlapping polls or posts, an unparsable payload, a
+        /// payload over the limit).
         case transportError(String)
         /// More than `maxBufferedPackets` waited for a client that does not poll.
         case bufferOverflow
@@ -133,8 +147,8 @@ public struct EngineIOSessionStateMachine: Sendable {
         case refuse
     }
 
+    /// What a polling session waits for. The packets themselves are in ``outbox``.
     private struct Polling: Sendable {
-        var buffer: [EngineIOPacket] = []
         var pendingPoll: RequestID?
         /// While probed, a poll that finds nothing is released with a noop after a short delay
         /// (the reference server checks every 100 ms).
@@ -150,7 +164,8 @@ public struct EngineIOSessionStateMachine: Sendable {
         case polling(Polling)
         case upgrading(Polling, Upgrade)
         case websocket
-        case closing(Polling, deadline: NIODeadline)
+        /// Closed by the application: the buffered packets and the close packet wait for the next poll.
+        case closing(deadline: NIODeadline)
         case closed
     }
 
@@ -169,6 +184,8 @@ public struct EngineIOSessionStateMachine: Sendable {
     /// The timing and limits the session was opened with (the handshake announces them).
     public let configuration: Configuration
     private var state: State
+    /// The packets waiting for a poll (polling, upgrading and closing; empty otherwise).
+    private var outbox: EngineIOOutbox
     private var heartbeat: Heartbeat
     private var parkedPost: RequestID?
     private var readingPaused = false
@@ -177,6 +194,7 @@ public struct EngineIOSessionStateMachine: Sendable {
     public init(configuration: Configuration, transport: Transport, now: NIODeadline) {
         self.configuration = configuration
         self.state = transport == .polling ? .polling(Polling()) : .websocket
+        self.outbox = EngineIOOutbox(budget: configuration.maxBufferedBytes)
         switch configuration.version {
         case .v4: heartbeat = .pingDue(now + configuration.pingInterval)
         case .v3: heartbeat = .clientPingDue(now + configuration.pingInterval + configuration.pingTimeout)
@@ -204,12 +222,15 @@ public struct EngineIOSessionStateMachine: Sendable {
     }
 
     /// Packets waiting for the next poll.
-    public var bufferedPackets: Int {
-        switch state {
-        case .polling(let polling), .upgrading(let polling, _), .closing(let polling, _): return polling.buffer.count
-        case .websocket, .closed: return 0
-        }
-    }
+    public var bufferedPackets: Int { outbox.count }
+
+    /// Bytes waiting for the next poll (each packet's data and type digit).
+    public var bufferedBytes: Int { outbox.bytes }
+
+    /// Whether the client keeps up: `false` once more than ``Configuration/maxBufferedBytes``
+    /// waits for a poll, until no more than half of it does. Always `true` on a WebSocket (its
+    /// channel has its own budget).
+    public var isWritable: Bool { outbox.isWritable }
 
     /// When ``timerFired(now:)`` must next be called; `nil` once closed.
     public var nextDeadline: NIODeadline? {
@@ -220,7 +241,7 @@ public struct EngineIOSessionStateMachine: Sendable {
         switch state {
         case .closed:
             return nil
-        case .closing(_, let due):
+        case .closing(let due):
             return due
         case .upgrading(let polling, let upgrade):
             deadline = min(deadline, upgrade.deadline)
@@ -238,33 +259,21 @@ public struct EngineIOSessionStateMachine: Sendable {
         switch state {
         case .polling(var polling):
             if polling.pendingPoll != nil { return overlap(id, "poll") }
-            if !polling.buffer.isEmpty {
-                let packets = takeBatch(&polling)
-                state = .polling(polling)
-                return [.answerPoll(id, packets)]
-            }
+            if !outbox.isEmpty { return [.answerPoll(id, takeBatch())] }
             polling.pendingPoll = id
             state = .polling(polling)
             return []
         case .upgrading(var polling, let upgrade):
             if polling.pendingPoll != nil { return overlap(id, "poll") }
-            if !polling.buffer.isEmpty {
-                let packets = takeBatch(&polling)
-                state = .upgrading(polling, upgrade)
-                return [.answerPoll(id, packets)]
-            }
+            if !outbox.isEmpty { return [.answerPoll(id, takeBatch())] }
             polling.pendingPoll = id
             if upgrade.probed { polling.noopDue = now + Self.upgradeNoopDelay }
             state = .upgrading(polling, upgrade)
             return []
-        case .closing(var polling, let deadline):
-            if polling.buffer.count >= configuration.maxPacketsPerPayload {
-                let packets = takeBatch(&polling)
-                state = .closing(polling, deadline: deadline)
-                return [.answerPoll(id, packets)]
-            }
+        case .closing:
+            if outbox.count >= configuration.maxPacketsPerPayload { return [.answerPoll(id, takeBatch())] }
             state = .closed
-            return [.answerPoll(id, polling.buffer + [.close]), .closed(.serverClosed)]
+            return [.answerPoll(id, outbox.takeAll() + [.close]), .closed(.serverClosed)]
         case .websocket:
             // The session moved to a WebSocket: polling is over (TRANSPORT_MISMATCH).
             return [.reject(id, .badRequest)]
@@ -292,19 +301,15 @@ public struct EngineIOSessionStateMachine: Sendable {
     }
 
     /// A `POST` arrived with `payload` decoded (or not).
+    ///
+    /// A `POST` while another is unanswered (held by ``pauseReading()``) is an overlap: it gets
+    /// `400` and the session closes, as the reference server does.
     public mutating func postReceived(
         _ id: RequestID,
         payload: Result<[EngineIOPacket], EngineIODecodingError>,
         now: NIODeadline
     ) -> [Action] {
-        switch state {
-        case .polling, .upgrading:
-            break
-        case .websocket:
-            return [.reject(id, .badRequest)]
-        case .closing, .closed:
-            return [.reject(id, .unknownSession)]
-        }
+        if let refused = refusePost(id) { return refused }
         if parkedPost != nil { return overlap(id, "post") }
         let packets: [EngineIOPacket]
         switch payload {
@@ -313,6 +318,7 @@ public struct EngineIOSessionStateMachine: Sendable {
             return [.reject(id, .badRequest)] + closeNow(.transportError(error.reason), finalPoll: [.close])
         }
         var actions: [Action] = []
+        actions.reserveCapacity(packets.count + 1)
         for packet in packets {
             process(packet, now: now, into: &actions)
             if isClosed {
@@ -327,6 +333,24 @@ public struct EngineIOSessionStateMachine: Sendable {
             actions.append(.answerPost(id))
         }
         return actions
+    }
+
+    /// A `POST` whose body is longer than the session's `maxPayload`: it gets `413` and the
+    /// session closes, as the reference server does (`id` is `nil` when the HTTP layer already
+    /// answered it).
+    public mutating func postTooLarge(_ id: RequestID?) -> [Action] {
+        if let id, let refused = refusePost(id) { return refused }
+        let rejection: [Action] = id.map { [.reject($0, .payloadTooLarge)] } ?? []
+        return rejection + closeNow(.transportError("payload too large"), finalPoll: [.close])
+    }
+
+    /// The answer to a `POST` the session cannot take in its state, if any.
+    private func refusePost(_ id: RequestID) -> [Action]? {
+        switch state {
+        case .polling, .upgrading: return nil
+        case .websocket: return [.reject(id, .badRequest)]
+        case .closing, .closed: return [.reject(id, .unknownSession)]
+        }
     }
 
     // MARK: - Packets from the active transport
@@ -353,6 +377,9 @@ public struct EngineIOSessionStateMachine: Sendable {
             if case .clientPingDue = heartbeat {
                 heartbeat = .clientPingDue(now + configuration.pingInterval + configuration.pingTimeout)
             }
+            // A pong already waiting for the poll answers this ping too: a POST of 10,000 pings
+            // queues one pong, not 10,000.
+            guard outbox.pongs == 0 else { return }
             sendControl(EngineIOPacket(.pong, data: packet.data), into: &actions)
         case .pong:
             if configuration.version == .v4 {
@@ -393,7 +420,7 @@ public struct EngineIOSessionStateMachine: Sendable {
             state = .websocket
             var actions: [Action] = [.promoteProbe]
             if let pending = polling.pendingPoll { actions.append(.answerPoll(pending, [.noop])) }
-            if !polling.buffer.isEmpty { actions.append(.writeToWebSocket(polling.buffer)) }
+            if !outbox.isEmpty { actions.append(.writeToWebSocket(outbox.takeAll())) }
             return actions
         }
         polling.noopDue = nil
@@ -420,18 +447,10 @@ public struct EngineIOSessionStateMachine: Sendable {
     /// The application or the server sends `packet`.
     public mutating func send(_ packet: EngineIOPacket) -> SendAction {
         switch state {
-        case .polling(var polling):
-            guard polling.buffer.count < configuration.maxBufferedPackets else { return .close(closeNow(.bufferOverflow, finalPoll: [.close])) }
-            polling.buffer.append(packet)
-            let waiting = polling.pendingPoll != nil
-            state = .polling(polling)
-            return waiting ? .flushNeeded : .buffered
-        case .upgrading(var polling, let upgrade):
-            guard polling.buffer.count < configuration.maxBufferedPackets else { return .close(closeNow(.bufferOverflow, finalPoll: [.close])) }
-            polling.buffer.append(packet)
-            let waiting = polling.pendingPoll != nil
-            state = .upgrading(polling, upgrade)
-            return waiting ? .flushNeeded : .buffered
+        case .polling(let polling), .upgrading(let polling, _):
+            guard outbox.count < configuration.maxBufferedPackets else { return .close(closeNow(.bufferOverflow, finalPoll: [.close])) }
+            outbox.append(packet)
+            return polling.pendingPoll != nil ? .flushNeeded : .buffered
         case .websocket:
             return .writeToWebSocket(packet)
         case .closing, .closed:
@@ -443,45 +462,37 @@ public struct EngineIOSessionStateMachine: Sendable {
     public mutating func flush() -> [Action] {
         switch state {
         case .polling(var polling):
-            guard let pending = polling.pendingPoll, !polling.buffer.isEmpty else { return [] }
-            let packets = takeBatch(&polling)
+            guard let pending = polling.pendingPoll, !outbox.isEmpty else { return [] }
             polling.pendingPoll = nil
             state = .polling(polling)
-            return [.answerPoll(pending, packets)]
+            return [.answerPoll(pending, takeBatch())]
         case .upgrading(var polling, let upgrade):
-            guard let pending = polling.pendingPoll, !polling.buffer.isEmpty else { return [] }
-            let packets = takeBatch(&polling)
+            guard let pending = polling.pendingPoll, !outbox.isEmpty else { return [] }
             polling.pendingPoll = nil
             polling.noopDue = nil
             state = .upgrading(polling, upgrade)
-            return [.answerPoll(pending, packets)]
+            return [.answerPoll(pending, takeBatch())]
         default:
             return []
         }
     }
 
     /// A control packet goes out at once (no batching), ahead of buffered messages: a heartbeat
-    /// stuck behind a backlog of several poll answers would look like a dead client.
+    /// stuck behind a backlog of several poll answers would look like a dead client. It counts
+    /// against the same limits as messages.
     private mutating func sendControl(_ packet: EngineIOPacket, into actions: inout [Action]) {
         switch state {
-        case .polling(var polling) where !polling.buffer.isEmpty:
-            polling.buffer.insert(packet, at: 0)
-            state = .polling(polling)
+        case .polling, .upgrading:
+            guard outbox.count < configuration.maxBufferedPackets else {
+                actions.append(contentsOf: closeNow(.bufferOverflow, finalPoll: [.close]))
+                return
+            }
+            outbox.prepend(packet)
             actions.append(contentsOf: flush())
-            return
-        case .upgrading(var polling, let upgrade) where !polling.buffer.isEmpty:
-            polling.buffer.insert(packet, at: 0)
-            state = .upgrading(polling, upgrade)
-            actions.append(contentsOf: flush())
-            return
-        default:
+        case .websocket:
+            actions.append(.writeToWebSocket([packet]))
+        case .closing, .closed:
             break
-        }
-        switch send(packet) {
-        case .buffered, .dropped: break
-        case .flushNeeded: actions.append(contentsOf: flush())
-        case .writeToWebSocket(let packet): actions.append(.writeToWebSocket([packet]))
-        case .close(let closing): actions.append(contentsOf: closing)
         }
     }
 
@@ -509,18 +520,15 @@ public struct EngineIOSessionStateMachine: Sendable {
         switch state {
         case .polling(let polling), .upgrading(let polling, _):
             let probing = isUpgrading
-            if polling.pendingPoll != nil, polling.buffer.count < configuration.maxPacketsPerPayload {
-                return closeNow(.serverClosed, finalPoll: polling.buffer + [.close])
+            if polling.pendingPoll != nil, outbox.count < configuration.maxPacketsPerPayload {
+                return closeNow(.serverClosed, finalPoll: outbox.takeAll() + [.close])
             }
-            var waiting = polling
-            waiting.noopDue = nil
             var actions: [Action] = probing ? [.closeProbe] : []
-            if let pending = waiting.pendingPoll {
+            if let pending = polling.pendingPoll {
                 // More than one answer's worth: this poll takes a batch, the next ones the rest.
-                waiting.pendingPoll = nil
-                actions.append(.answerPoll(pending, takeBatch(&waiting)))
+                actions.append(.answerPoll(pending, takeBatch()))
             }
-            state = .closing(waiting, deadline: now + configuration.pingTimeout)
+            state = .closing(deadline: now + configuration.pingTimeout)
             if let post = parkedPost {
                 parkedPost = nil
                 actions.append(.answerPost(post))
@@ -535,9 +543,10 @@ public struct EngineIOSessionStateMachine: Sendable {
 
     /// Time passed: heartbeats, upgrade timeouts, the noop during a probe.
     public mutating func timerFired(now: NIODeadline) -> [Action] {
-        if case .closing(_, let deadline) = state {
+        if case .closing(let deadline) = state {
             guard deadline <= now else { return [] }
             state = .closed
+            outbox.removeAll()
             return [.closed(.serverClosed)]
         }
         guard !isClosed else { return [] }
@@ -569,15 +578,9 @@ public struct EngineIOSessionStateMachine: Sendable {
 
     // MARK: - Private
 
-    /// Takes the next poll answer's packets from the buffer.
-    private func takeBatch(_ polling: inout Polling) -> [EngineIOPacket] {
-        guard polling.buffer.count > configuration.maxPacketsPerPayload else {
-            defer { polling.buffer = [] }
-            return polling.buffer
-        }
-        let batch = Array(polling.buffer.prefix(configuration.maxPacketsPerPayload))
-        polling.buffer.removeFirst(configuration.maxPacketsPerPayload)
-        return batch
+    /// Takes the next poll answer's packets from the front of the outbox.
+    private mutating func takeBatch() -> [EngineIOPacket] {
+        outbox.take(upTo: configuration.maxPacketsPerPayload)
     }
 
     /// A second `GET` (or `POST`) while one is pending: refuse it and close the session; the
@@ -594,8 +597,8 @@ public struct EngineIOSessionStateMachine: Sendable {
         case .upgrading(let polling, _):
             actions.append(.closeProbe)
             if let pending = polling.pendingPoll { actions.append(.answerPoll(pending, finalPoll)) }
-        case .closing(let polling, _):
-            if let pending = polling.pendingPoll { actions.append(.answerPoll(pending, finalPoll)) }
+        case .closing:
+            break
         case .websocket:
             actions.append(.closeWebSocket)
         case .closed:
@@ -606,6 +609,7 @@ public struct EngineIOSessionStateMachine: Sendable {
             actions.append(.answerPost(post))
         }
         state = .closed
+        outbox.removeAll()
         actions.append(.closed(reason))
         return actions
     }

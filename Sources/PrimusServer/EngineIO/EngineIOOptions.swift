@@ -1,7 +1,9 @@
 public import NIOHTTP1
 
 /// Options of the `engine.io` transformer (``PrimusConfiguration/engineIO``). The defaults are the
-/// reference Engine.IO server's; the largest polling payload is ``PrimusConfiguration/maxLength``.
+/// reference Engine.IO server's. The largest polling body and WebSocket message is
+/// ``PrimusConfiguration/maxLength``, announced as `maxPayload`: a longer body gets `413` and
+/// closes the session, a longer message closes the WebSocket with 1009.
 ///
 /// ```swift
 /// var configuration = PrimusConfiguration()
@@ -27,7 +29,15 @@ public struct EngineIOOptions: Sendable {
     /// reference server).
     public var allowEIO3 = false
 
-    /// The most sessions held at once (default 100,000); handshakes beyond it get `503`.
+    /// The most Engine.IO sessions held at once, closing ones included (default 100,000, the
+    /// same as ``PrimusLimits/maxSparks``).
+    ///
+    /// Every session is a spark, so handshakes first pass the server's spark admission
+    /// (``PrimusLimits/maxSparks`` and ``PrimusLimits/maxSparksPerAddress``), which is fair: a
+    /// full server sheds the newest spark of the busiest address rather than refusing everyone.
+    /// This cap is a plain ceiling on top: beyond it handshakes get `503`, except one for which a
+    /// spark was just shed (that session is on its way out). Keep it at or above `maxSparks` so
+    /// that admission decides.
     public var maxSessions = 100_000
 
     /// Packets held for a polling client between its polls (default 10,000); one more closes the

@@ -35,8 +35,9 @@ enum EngineIOResponses {
         return PrimusHTTPResponse(status: .ok, headers: headers)
     }
 
-    /// `{"code":N,"message":"…"}`.
+    /// `{"code":N,"message":"…"}` (``EngineIOError/payloadTooLarge`` as plain text).
     static func error(_ error: EngineIOError, headers: HTTPHeaders) -> PrimusHTTPResponse {
+        if error == .payloadTooLarge { return payloadTooLarge(headers: headers) }
         var headers = headers
         headers.replaceOrAdd(name: "content-type", value: "application/json")
         return PrimusHTTPResponse(status: HTTPResponseStatus(statusCode: error.httpStatus), headers: headers, body: error.json)
@@ -73,7 +74,10 @@ enum EngineIOResponses {
         if let index = encoding.jsonpIndex {
             body = EngineIOPayloadCodec.wrapJSONP(body, index: index)
         }
-        let contentType = format == .v3Binary ? "application/octet-stream" : "text/plain; charset=UTF-8"
+        // JSONP answers are scripts, as the reference server's polling-jsonp transport says.
+        let contentType =
+            encoding.jsonpIndex != nil ? "text/javascript; charset=UTF-8"
+            : format == .v3Binary ? "application/octet-stream" : "text/plain; charset=UTF-8"
         headers.replaceOrAdd(name: "content-type", value: contentType)
         return PrimusHTTPResponse(status: .ok, headers: headers, body: body)
     }

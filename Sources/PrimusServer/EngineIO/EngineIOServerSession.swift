@@ -8,7 +8,12 @@ import PrimusCore
 /// (or the test server's echo) above it, which sees it as its ``SparkTransport``.
 ///
 /// A session ends with its transport: when it closes (for any reason), it leaves the registry,
-/// its timer is cancelled, every request it still holds is answered, and the spark ends.
+/// its timer is cancelled, every request it still holds is answered, its admission is released,
+/// and the spark ends.
+///
+/// Its outbound budget (``isWritable``, ``bufferedAmount``) is the bytes waiting for a poll while
+/// it polls, and its WebSocket's own budget once upgraded; either way the spark hears of a change
+/// through ``WebSocketMessageSink/transportWritabilityChanged(_:)``.
 final class EngineIOServerSession: SparkTransport {
     let sid: String
     let eventLoop: any EventLoop
@@ -16,6 +21,7 @@ final class EngineIOServerSession: SparkTransport {
 
     private var machine: EngineIOSessionStateMachine
     private let registry: EngineIOSessionRegistry
+    private let primus: Primus
     private let logger: Logger
     private let encoding: EngineIOResponses.PayloadEncoding
     private var sink: (any WebSocketMessageSink)?
@@ -38,6 +44,11 @@ final class EngineIOServerSession: SparkTransport {
 
     private var webSocket: EngineIOWebSocketLinkHandle?
     private var probe: EngineIOWebSocketLinkHandle?
+    /// What the WebSocket links last reported of their writability.
+    private var webSocketWritable = true
+    private var probeWritable = true
+    /// What the sink was last told.
+    private var reportedWritable = true
 
     private var timer: Scheduled<Void>?
     private var timerDeadline: NIODeadline?
@@ -50,7 +61,7 @@ final class EngineIOServerSession: SparkTransport {
         transport: EngineIOSessionStateMachine.Transport,
         encoding: EngineIOResponses.PayloadEncoding,
         registry: EngineIOSessionRegistry,
-        logger: Logger
+        primus: Primus
     ) {
         self.sid = sid
         self.eventLoop = eventLoop
@@ -58,7 +69,8 @@ final class EngineIOServerSession: SparkTransport {
         self.machine = EngineIOSessionStateMachine(configuration: configuration, transport: transport, now: .now())
         self.encoding = encoding
         self.registry = registry
-        self.logger = logger
+        self.primus = primus
+        self.logger = primus.logger
     }
 
     /// The handle other loops use; made on the session's loop.
@@ -71,22 +83,22 @@ final class EngineIOServerSession: SparkTransport {
         self.sink = sink
         sink.attach(transport: self)
         handleSend(machine.send(handshake.packet), batch: false)
-        rescheduleTimer()
+        settle()
     }
 
     // MARK: - HTTP requests
 
     /// A `GET`: answered now, or held until there is something to send.
     func poll(promise: EventLoopPromise<PrimusHTTPResponse>, headers: HTTPHeaders, connection: any Channel) {
-        let id = admit(promise: promise, headers: headers)
+        let id = hold(promise: promise, headers: headers)
         perform(machine.pollReceived(id, now: .now()))
         if requests[id] != nil { watch(connection, for: id) }
-        rescheduleTimer()
+        settle()
     }
 
     /// A `POST` carrying a payload.
     func post(promise: EventLoopPromise<PrimusHTTPResponse>, headers: HTTPHeaders, body: ByteBuffer, binaryContent: Bool) {
-        let id = admit(promise: promise, headers: headers)
+        let id = hold(promise: promise, headers: headers)
         let payload: Result<[EngineIOPacket], EngineIODecodingError>
         do {
             var body = body
@@ -99,10 +111,19 @@ final class EngineIOServerSession: SparkTransport {
         perform(machine.postReceived(id, payload: payload, now: .now()))
         deliveringPost = nil
         flushIfNeeded()
-        rescheduleTimer()
+        settle()
     }
 
-    private func admit(promise: EventLoopPromise<PrimusHTTPResponse>, headers: HTTPHeaders) -> EngineIOSessionStateMachine.RequestID {
+    /// A `POST` whose body is over `maxPayload`: `413`, and the session closes. `promise` is
+    /// `nil` when the HTTP layer refused the body itself.
+    func postTooLarge(promise: EventLoopPromise<PrimusHTTPResponse>?, headers: HTTPHeaders) {
+        logger.debug("engine.io payload too large", metadata: ["primus.engineio.sid": "\(sid)"])
+        let id = promise.map { hold(promise: $0, headers: headers) }
+        perform(machine.postTooLarge(id))
+        settle()
+    }
+
+    private func hold(promise: EventLoopPromise<PrimusHTTPResponse>, headers: HTTPHeaders) -> EngineIOSessionStateMachine.RequestID {
         nextRequestID &+= 1
         requests[nextRequestID] = PendingRequest(promise: promise, headers: headers)
         return nextRequestID
@@ -124,7 +145,7 @@ final class EngineIOServerSession: SparkTransport {
         watchedConnections.remove(identifier)
         guard requests.values.contains(where: { $0.connection == identifier }) else { return }
         perform(machine.pollAborted())
-        rescheduleTimer()
+        settle()
     }
 
     // MARK: - WebSockets
@@ -138,7 +159,7 @@ final class EngineIOServerSession: SparkTransport {
         case .refuse:
             link.execute { $0.close(code: 1000) }
         }
-        rescheduleTimer()
+        settle()
     }
 
     /// A WebSocket opened directly (no polling before it) carries the session from the start.
@@ -158,7 +179,7 @@ final class EngineIOServerSession: SparkTransport {
         } else {
             return
         }
-        rescheduleTimer()
+        settle()
     }
 
     func webSocketFailed(_ id: UInt64, _ error: EngineIODecodingError) {
@@ -168,7 +189,7 @@ final class EngineIOServerSession: SparkTransport {
         } else if let probe, probe.id == id {
             perform(machine.probePacketReceived(.noop, now: .now()))  // anything but 2probe or 5 ends the probe
         }
-        rescheduleTimer()
+        settle()
     }
 
     func webSocketClosed(_ id: UInt64) {
@@ -177,25 +198,47 @@ final class EngineIOServerSession: SparkTransport {
             perform(machine.webSocketClosed())
         } else if let probe, probe.id == id {
             self.probe = nil
+            probeWritable = true
             perform(machine.probeClosed())
         }
-        rescheduleTimer()
+        settle()
+    }
+
+    /// A WebSocket link's connection became writable or stopped being so.
+    func webSocketWritabilityChanged(_ id: UInt64, isWritable: Bool) {
+        if let webSocket, webSocket.id == id {
+            webSocketWritable = isWritable
+            reportWritability()
+        } else if let probe, probe.id == id {
+            probeWritable = isWritable
+        }
     }
 
     // MARK: - SparkTransport (from the spark, on this loop)
 
     func send(_ message: TransportMessage) {
         handleSend(machine.send(.message(message)), batch: true)
+        reportWritability()
     }
 
     func close(code: UInt16) {
         perform(machine.close(now: .now()))
-        rescheduleTimer()
+        settle()
     }
 
-    var isWritable: Bool { true }  // placeholder until polling buffers are counted in bytes (issue 9)
+    /// Polling: whether no more than the budget waits for a poll (with the hysteresis of
+    /// ``EngineIOSessionStateMachine/isWritable``). Upgraded: the WebSocket connection's answer.
+    var isWritable: Bool {
+        machine.isUpgraded ? webSocketWritable : machine.isWritable
+    }
 
-    var bufferedAmount: Int { 0 }
+    /// Polling: the bytes waiting for a poll. Upgraded: the WebSocket's, when it shares the
+    /// session's loop (a session opened on it); else `0` (its writability is still relayed).
+    var bufferedAmount: Int {
+        guard machine.isUpgraded else { return machine.bufferedBytes }
+        guard let webSocket, webSocket.eventLoop.inEventLoop else { return 0 }
+        return webSocket.link.value.bufferedAmount
+    }
 
     func pauseReading() {
         machine.pauseReading()
@@ -225,7 +268,7 @@ final class EngineIOServerSession: SparkTransport {
         case .close(let actions):
             logger.debug("engine.io buffer overflow", metadata: ["primus.engineio.sid": "\(sid)"])
             perform(actions)
-            rescheduleTimer()
+            settle()
         }
     }
 
@@ -235,6 +278,7 @@ final class EngineIOServerSession: SparkTransport {
         eventLoop.assumeIsolated().execute {
             self.flushScheduled = false
             self.flushIfNeeded()
+            self.reportWritability()
         }
     }
 
@@ -271,6 +315,7 @@ final class EngineIOServerSession: SparkTransport {
             probe = nil
         case .promoteProbe:
             webSocket = probe
+            webSocketWritable = probeWritable
             probe = nil
             logger.trace("engine.io upgraded", metadata: ["primus.engineio.sid": "\(sid)"])
         case .closeWebSocket:
@@ -284,6 +329,7 @@ final class EngineIOServerSession: SparkTransport {
     private func finish(_ reason: EngineIOSessionStateMachine.CloseReason) {
         logger.debug("engine.io session closed", metadata: ["primus.engineio.sid": "\(sid)", "primus.engineio.reason": "\(reason)"])
         registry.remove(sid)
+        primus.releaseAdmission(sid)
         timer?.cancel()
         timer = nil
         timerDeadline = nil
@@ -302,6 +348,22 @@ final class EngineIOServerSession: SparkTransport {
         sink?.transportClosed()
     }
 
+    // MARK: - After each input
+
+    /// Re-arms the timer and tells the sink if writability changed.
+    private func settle() {
+        rescheduleTimer()
+        reportWritability()
+    }
+
+    private func reportWritability() {
+        guard sink != nil else { return }
+        let writable = isWritable
+        guard writable != reportedWritable else { return }
+        reportedWritable = writable
+        sink?.transportWritabilityChanged(writable)
+    }
+
     // MARK: - Time
 
     private func rescheduleTimer() {
@@ -315,7 +377,7 @@ final class EngineIOServerSession: SparkTransport {
             self.timerDeadline = nil
             self.timer = nil
             self.perform(self.machine.timerFired(now: .now()))
-            self.rescheduleTimer()
+            self.settle()
         }
     }
 }

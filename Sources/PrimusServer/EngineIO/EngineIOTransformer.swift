@@ -1,4 +1,5 @@
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOWebSocket
@@ -10,8 +11,15 @@ import Synchronization
 /// WebSocket from the start. The session id is the spark id; the spark's headers, address and
 /// query are the handshake request's. Primus messages travel as Engine.IO message packets.
 ///
-/// Options are in ``PrimusConfiguration/engineIO``; the largest polling payload and WebSocket
-/// message is ``PrimusConfiguration/maxLength`` (`413` on polling, close code 1009 on WebSocket).
+/// Options are in ``PrimusConfiguration/engineIO``. The largest polling body and the largest
+/// WebSocket message are the same, ``PrimusConfiguration/maxLength``, announced as `maxPayload`:
+/// a longer body gets `413` and closes the session; a longer message closes the WebSocket with
+/// 1009 (as the reference server applies `maxHttpBufferSize` to both).
+///
+/// Every handshake, polling or WebSocket, is a spark and asks ``Primus/admit(_:key:)`` first
+/// (``PrimusLimits/maxSparks``, ``PrimusLimits/maxSparksPerAddress``, with fair shedding); a
+/// refused one gets the Engine.IO error with `503`. ``EngineIOOptions/maxSessions`` caps the
+/// session objects on top (closing sessions included).
 struct EngineIOTransformer: ServerTransformer {
     let registry = EngineIOSessionRegistry()
 
@@ -19,25 +27,47 @@ struct EngineIOTransformer: ServerTransformer {
 
     func upgraders(for primus: Primus) -> [any HTTPServerProtocolUpgrader & Sendable] {
         let registry = self.registry
+        // Upgraders are made per connection: this holds the session admitted for this
+        // connection's handshake between `shouldUpgrade` and the pipeline.
+        let admitted = NIOLockedValueBox<Admitted?>(nil)
         let upgrader = NIOWebSocketServerUpgrader(
-            // A text frame is the message plus its packet type digit.
-            maxFrameSize: max(primus.configuration.maxLength + 1, 125),
+            // The same limit as a polling body: the packet type digit counts, as on polling.
+            maxFrameSize: max(primus.configuration.maxLength, 125),
             automaticErrorHandling: true,
             shouldUpgrade: { channel, head in
-                channel.eventLoop.makeSucceededFuture(Self.acceptsUpgrade(head, primus: primus, registry: registry) ? HTTPHeaders() : nil)
+                let accepted = Self.acceptsUpgrade(head, channel: channel, primus: primus, registry: registry, admitted: admitted)
+                return channel.eventLoop.makeSucceededFuture(accepted ? HTTPHeaders() : nil)
             },
             upgradePipelineHandler: { channel, head in
-                channel.eventLoop.makeCompletedFuture {
-                    try Self.upgraded(channel: channel, head: head, primus: primus, registry: registry)
+                let reserved = admitted.withLockedValue { value in
+                    defer { value = nil }
+                    return value
+                }
+                return channel.eventLoop.makeCompletedFuture {
+                    try Self.upgraded(channel: channel, head: head, primus: primus, registry: registry, admitted: reserved)
                 }
             }
         )
         return [upgrader]
     }
 
+    /// A session id admitted for a handshake, and whether a spark was shed for it (then the
+    /// session cap gives way too: the shed session is on its way out).
+    struct Admitted: Sendable {
+        var sid: String
+        var shed: Bool
+    }
+
     /// Whether a WebSocket handshake may complete. A refused one reaches ``respond(to:primus:channel:)``
-    /// as a plain request, which answers with the Engine.IO error.
-    private static func acceptsUpgrade(_ head: HTTPRequestHead, primus: Primus, registry: EngineIOSessionRegistry) -> Bool {
+    /// as a plain request, which answers with the Engine.IO error. A handshake that opens a
+    /// session is admitted here, before the `101`.
+    private static func acceptsUpgrade(
+        _ head: HTTPRequestHead,
+        channel: any Channel,
+        primus: Primus,
+        registry: EngineIOSessionRegistry,
+        admitted: NIOLockedValueBox<Admitted?>
+    ) -> Bool {
         guard primus.owns(path: PrimusHTTPRequest(head: head).path) else { return false }
         let options = primus.configuration.engineIO
         guard
@@ -52,10 +82,22 @@ struct EngineIOTransformer: ServerTransformer {
         if let sid = request.sid {
             return options.allowUpgrades && registry.lookup(sid) != nil
         }
-        return (options.allowRequest?(head) ?? true) && registry.count < options.maxSessions
+        guard options.allowRequest?(head) ?? true,
+            let reserved = admitSession(key: primus.client(of: head, remote: channel.remoteAddress).key, primus: primus, registry: registry)
+        else { return false }
+        admitted.withLockedValue { $0 = reserved }
+        // An upgrade that fails before its session opens must not hold the admission.
+        channel.closeFuture.whenComplete { _ in primus.releaseAdmissionUnlessOpen(reserved.sid, registry: registry) }
+        return true
     }
 
-    private static func upgraded(channel: any Channel, head: HTTPRequestHead, primus: Primus, registry: EngineIOSessionRegistry) throws {
+    private static func upgraded(
+        channel: any Channel,
+        head: HTTPRequestHead,
+        primus: Primus,
+        registry: EngineIOSessionRegistry,
+        admitted: Admitted?
+    ) throws {
         let configuration = primus.configuration
         let request = try EngineIORequest(
             method: .get,
@@ -63,7 +105,8 @@ struct EngineIOTransformer: ServerTransformer {
             isUpgrade: true,
             allowEIO3: configuration.engineIO.allowEIO3
         )
-        let maxMessageLength = configuration.maxLength + 1
+        // The same rule as a polling body and the announced `maxPayload`.
+        let maxMessageLength = configuration.maxLength
         if let sid = request.sid {
             guard let session = registry.lookup(sid) else {
                 // Closed between the check and now: complete the handshake, then close.
@@ -83,7 +126,9 @@ struct EngineIOTransformer: ServerTransformer {
         // A session opened on WebSocket: no upgrades to offer.
         let version = request.version ?? .v4
         guard
+            let admitted,
             let session = Self.openSession(
+                admitted,
                 transport: .websocket,
                 version: version,
                 encoding: EngineIOResponses.PayloadEncoding(version: version, supportsBinary: true, jsonpIndex: nil),
@@ -98,7 +143,7 @@ struct EngineIOTransformer: ServerTransformer {
         let link = EngineIOWebSocketLink(id: EngineIOTransformer.nextLinkID(), version: version, session: session.makeHandle())
         try channel.pipeline.syncOperations.addHandler(WebSocketTransportHandler(sink: link, maxMessageLength: maxMessageLength))
         session.attachWebSocket(EngineIOWebSocketLinkHandle(link, eventLoop: channel.eventLoop))
-        Self.start(session, head: head, remote: channel.remoteAddress, upgrades: [], primus: primus)
+        Self.start(session, head: head, address: primus.client(of: head, remote: channel.remoteAddress).address, upgrades: [], primus: primus)
     }
 
     // MARK: - HTTP
@@ -139,7 +184,7 @@ struct EngineIOTransformer: ServerTransformer {
             session.execute { $0.poll(promise: promise, headers: headers, connection: channel) }
         case .post:
             guard request.body.readableBytes <= primus.configuration.maxLength else {
-                promise.succeed(EngineIOResponses.payloadTooLarge(headers: headers))
+                session.execute { $0.postTooLarge(promise: promise, headers: headers) }
                 break
             }
             let binary = request.headers.first(name: "content-type")?.lowercased().hasPrefix("application/octet-stream") ?? false
@@ -166,10 +211,13 @@ struct EngineIOTransformer: ServerTransformer {
         )
         let registry = self.registry
         let upgrades = primus.configuration.engineIO.allowUpgrades ? ["websocket"] : []
+        let client = primus.client(of: request.head, remote: request.remoteAddress)
         let promise = channel.eventLoop.makePromise(of: PrimusHTTPResponse.self)
         channel.eventLoop.execute {
             guard
+                let admitted = Self.admitSession(key: client.key, primus: primus, registry: registry),
                 let session = Self.openSession(
+                    admitted,
                     transport: .polling,
                     version: version,
                     encoding: encoding,
@@ -181,7 +229,7 @@ struct EngineIOTransformer: ServerTransformer {
                 promise.succeed(EngineIOResponses.error(.tooManySessions, headers: headers))
                 return
             }
-            Self.start(session, head: request.head, remote: request.remoteAddress, upgrades: upgrades, primus: primus)
+            Self.start(session, head: request.head, address: client.address, upgrades: upgrades, primus: primus)
             // The handshake request is the session's first poll: it carries the open packet.
             session.poll(promise: promise, headers: headers, connection: channel)
         }
@@ -190,7 +238,28 @@ struct EngineIOTransformer: ServerTransformer {
 
     // MARK: - Sessions
 
+    /// Admits a new session from the address `key` under a fresh id (see ``Primus/admit(_:key:)``),
+    /// or `nil` (answer `503`). With ``EngineIOOptions/maxSessions`` reached, only a handshake for
+    /// which a spark was shed gets in.
+    private static func admitSession(key: String, primus: Primus, registry: EngineIOSessionRegistry) -> Admitted? {
+        // Ids are random; a collision with a closing session is retried rather than trusted away.
+        for _ in 0..<3 {
+            let sid = primus.makeSparkID()
+            guard registry.lookup(sid) == nil else { continue }
+            let (admitted, shed) = primus.admit(sid, key: key)
+            guard admitted else { return nil }
+            guard shed || registry.count < primus.configuration.engineIO.maxSessions else {
+                primus.releaseAdmission(sid)
+                return nil
+            }
+            return Admitted(sid: sid, shed: shed)
+        }
+        return nil
+    }
+
+    /// Opens the admitted session (on `eventLoop`), or releases its admission and returns `nil`.
     private static func openSession(
+        _ admitted: Admitted,
         transport: EngineIOSessionStateMachine.Transport,
         version: EngineIOProtocolVersion,
         encoding: EngineIOResponses.PayloadEncoding,
@@ -205,30 +274,31 @@ struct EngineIOTransformer: ServerTransformer {
             pingTimeout: TimeAmount(options.pingTimeout),
             upgradeTimeout: TimeAmount(options.upgradeTimeout),
             maxBufferedPackets: options.maxBufferedPackets,
-            maxPacketsPerPayload: options.maxPacketsPerPayload
+            maxPacketsPerPayload: options.maxPacketsPerPayload,
+            maxBufferedBytes: primus.configuration.limits.maxBufferedBytes
         )
-        // Ids are random; a collision is retried rather than trusted away.
-        for _ in 0..<3 {
-            let session = EngineIOServerSession(
-                sid: primus.makeSparkID(),
-                eventLoop: eventLoop,
-                configuration: configuration,
-                transport: transport,
-                encoding: encoding,
-                registry: registry,
-                logger: primus.logger
-            )
-            if registry.insert(session.makeHandle(), limit: options.maxSessions) { return session }
-            if registry.count >= options.maxSessions { return nil }
+        let session = EngineIOServerSession(
+            sid: admitted.sid,
+            eventLoop: eventLoop,
+            configuration: configuration,
+            transport: transport,
+            encoding: encoding,
+            registry: registry,
+            primus: primus
+        )
+        // A shed session leaves the registry when it has closed: the newcomer does not wait for it.
+        guard registry.insert(session.makeHandle(), limit: admitted.shed ? .max : options.maxSessions) else {
+            primus.releaseAdmission(admitted.sid)
+            return nil
         }
-        return nil
+        return session
     }
 
     /// Sends the open packet and puts a spark (or the raw echo) on top of the session.
     private static func start(
         _ session: EngineIOServerSession,
         head: HTTPRequestHead,
-        remote: SocketAddress?,
+        address: SparkAddress,
         upgrades: [String],
         primus: Primus
     ) {
@@ -244,18 +314,20 @@ struct EngineIOTransformer: ServerTransformer {
             session.open(handshake: handshake, sink: EngineIOEchoSink())
             return
         }
-        let address = ForwardedAddressResolver.resolve(
-            remote: remote.flatMap { address in address.ipAddress.map { SparkAddress(ip: $0, port: address.port ?? 0, secure: false) } },
-            secureTransport: false,
-            header: { name in
-                let values = head.headers[name]
-                return values.isEmpty ? nil : values.joined(separator: ",")
-            },
-            trusted: configuration.trustedProxies
-        )
         let spark = Spark(id: session.sid, request: head, address: address, eventLoop: session.eventLoop, primus: primus)
         session.open(handshake: handshake, sink: spark)
         primus.register(spark)
+    }
+
+    // MARK: - Limits
+
+    func requestBodyTooLarge(_ head: HTTPRequestHead, primus: Primus) {
+        guard head.method == .POST, let sid = QueryParameters(requestURI: head.uri)["sid"], let session = registry.lookup(sid) else { return }
+        session.execute { $0.postTooLarge(promise: nil, headers: [:]) }
+    }
+
+    func shed(sparkID: String, primus: Primus) {
+        registry.lookup(sparkID)?.execute { $0.close(code: 1000) }
     }
 
     private static let linkCounter = Atomic<UInt64>(0)
@@ -280,5 +352,12 @@ extension Primus {
     /// Open Engine.IO sessions (tests check that none outlive their clients).
     package var engineIOSessionCount: Int {
         (transformer as? EngineIOTransformer)?.registry.count ?? 0
+    }
+
+    /// Releases the admission of a WebSocket handshake whose session never opened (the upgrade
+    /// failed or the connection dropped before it); an open session releases its own.
+    fileprivate func releaseAdmissionUnlessOpen(_ sid: String, registry: EngineIOSessionRegistry) {
+        guard registry.lookup(sid) == nil else { return }
+        releaseAdmission(sid)
     }
 }

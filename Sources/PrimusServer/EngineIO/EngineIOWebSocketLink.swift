@@ -42,6 +42,12 @@ final class EngineIOWebSocketLink: WebSocketMessageSink {
 
     func transportPing() {}
 
+    /// The connection's outbound budget filled or drained: the session relays it to its spark.
+    func transportWritabilityChanged(_ isWritable: Bool) {
+        let id = self.id
+        session?.execute { $0.webSocketWritabilityChanged(id, isWritable: isWritable) }
+    }
+
     func transportClosed() {
         transport = nil
         let id = self.id
@@ -62,6 +68,9 @@ final class EngineIOWebSocketLink: WebSocketMessageSink {
     func close(code: UInt16) {
         transport?.close(code: code)
     }
+
+    /// Bytes waiting on the connection (read on the link's loop).
+    var bufferedAmount: Int { transport?.bufferedAmount ?? 0 }
 
     func pauseReading() { transport?.pauseReading() }
 

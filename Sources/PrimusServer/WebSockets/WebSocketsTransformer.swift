@@ -8,11 +8,17 @@ import PrimusWebSocket
 /// The `websockets` transformer: RFC 6455 at the pathname, one Primus message per frame.
 ///
 /// Any upgrade under the pathname opens a spark (the query string is free-form); a plain HTTP
-/// request there is told `426 Upgrade Required`, as Primus's `ws` transformer does.
+/// request there is told `426 Upgrade Required`, as Primus's `ws` transformer does. A handshake
+/// that ``Primus/admit(_:key:)`` refuses (the server or its address holds as many sparks as the
+/// limits allow) is not upgraded and gets `503 Service Unavailable`.
 ///
 /// With ``PrimusConfiguration/compression`` on, a client's permessage-deflate offer (RFC 7692) is
 /// accepted in the `101` response and the connection's messages are compressed.
 struct WebSocketsTransformer: ServerTransformer {
+    /// Connections whose upgrade was refused by admission, until their request is answered `503`
+    /// (or they close). Touched only for refused handshakes and plain requests, never per message.
+    private let refusedUpgrades = NIOLockedValueBox<Set<ObjectIdentifier>>([])
+
     func upgraders(for primus: Primus) -> [any HTTPServerProtocolUpgrader & Sendable] {
         let compression = primus.configuration.compression
         // Upgraders are made per connection, so this holds at most one spark. A lock, not a
@@ -24,10 +30,17 @@ struct WebSocketsTransformer: ServerTransformer {
             shouldUpgrade: { channel, head in
                 let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? head.uri
                 guard primus.owns(path: path) else { return channel.eventLoop.makeSucceededFuture(nil) }
+                let (address, key) = primus.client(of: head, remote: channel.remoteAddress)
+                let id = primus.makeSparkID()
+                guard primus.admit(id, key: key).admitted else {
+                    // Not upgraded: the request goes on to `respond`, which answers 503.
+                    refuseUpgrade(on: channel)
+                    return channel.eventLoop.makeSucceededFuture(nil)
+                }
                 // The spark is announced before the 101 goes out, as Primus does in the same tick:
                 // a broadcast made once the client sees `open` must reach it. What is written
                 // before the pipeline is ready waits in the spark.
-                let spark = Self.makeSpark(channel: channel, head: head, primus: primus)
+                let spark = Spark(id: id, request: head, address: address, eventLoop: channel.eventLoop, primus: primus)
                 announced.withLockedValue { $0 = spark }
                 channel.closeFuture.whenComplete { _ in spark.transportClosed() }  // also if the upgrade fails
                 primus.register(spark)
@@ -50,21 +63,12 @@ struct WebSocketsTransformer: ServerTransformer {
         return [upgrader]
     }
 
-    /// A spark for an accepted handshake: address through trusted proxies, a fresh id.
-    static func makeSpark(channel: any Channel, head: HTTPRequestHead, primus: Primus) -> Spark {
-        let remote: SparkAddress? = channel.remoteAddress.flatMap { address in
-            address.ipAddress.map { SparkAddress(ip: $0, port: address.port ?? 0, secure: false) }
-        }
-        let address = ForwardedAddressResolver.resolve(
-            remote: remote,
-            secureTransport: false,
-            header: { name in
-                let values = head.headers[name]
-                return values.isEmpty ? nil : values.joined(separator: ",")
-            },
-            trusted: primus.configuration.trustedProxies
-        )
-        return Spark(id: primus.makeSparkID(), request: head, address: address, eventLoop: channel.eventLoop, primus: primus)
+    /// Remembers that `channel`'s upgrade was refused, until its request is answered.
+    private func refuseUpgrade(on channel: any Channel) {
+        let identifier = ObjectIdentifier(channel)
+        refusedUpgrades.withLockedValue { _ = $0.insert(identifier) }
+        let refused = refusedUpgrades
+        channel.closeFuture.whenComplete { _ in refused.withLockedValue { _ = $0.remove(identifier) } }
     }
 
     /// The largest frame read. One uncompressed frame can never be larger than a message (larger
@@ -87,7 +91,12 @@ struct WebSocketsTransformer: ServerTransformer {
         return ["Sec-WebSocket-Extensions": deflate.responseHeaderValue]
     }
 
+    /// `503` for a handshake that admission refused, `426 Upgrade Required` for anything else.
     func respond(to request: PrimusHTTPRequest, primus: Primus, channel: any Channel) async -> PrimusHTTPResponse {
-        .text("Upgrade Required", status: .upgradeRequired, contentType: "text/plain")
+        let identifier = ObjectIdentifier(channel)
+        if refusedUpgrades.withLockedValue({ $0.remove(identifier) != nil }) {
+            return .text("Service Unavailable", status: .serviceUnavailable, contentType: "text/plain")
+        }
+        return .text("Upgrade Required", status: .upgradeRequired, contentType: "text/plain")
     }
 }
