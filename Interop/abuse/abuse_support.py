@@ -19,6 +19,7 @@ import struct
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -1079,8 +1080,10 @@ def error_shapes_test(server: ServerProcess, shapes: dict[str, bytes], statuses:
     fds_before = fd_count(pid)
     stop = threading.Event()
     with Watch(server, probe or primus_echo_probe(server), stop=stop) as watch:
-        for name, request in shapes.items():
-            ending = exchange(server.port, request, timeout=CLOSE_AFTER_ERROR + 1.0)
+        with ThreadPoolExecutor(len(shapes)) as pool:  # each shape on its own connection, at once
+            endings = list(pool.map(lambda r: exchange(server.port, r, timeout=CLOSE_AFTER_ERROR + 1.0),
+                                    shapes.values()))
+        for name, ending in zip(shapes, endings):
             expect_error_then_close(checks, ending, statuses, name, CLOSE_AFTER_ERROR)
         held: list[list[HeldConnection]] = [[] for _ in shapes]
         attacks = [(name, idle_holder(server.port, conns, count=300 // len(shapes), first_bytes=request, rate=300))
@@ -1093,3 +1096,44 @@ def error_shapes_test(server: ServerProcess, shapes: dict[str, bytes], statuses:
             checks.note(stat.describe())
     watch.check(checks)
     checks.verify()
+
+
+# --------------------------------------------------------------------------- Engine.IO attacks
+
+
+def eio_target(sid: str, path: str = "/primus/") -> str:
+    return f"{path}?EIO=4&transport=polling&sid={sid}"
+
+
+def handshake_flooder(port: int, *, source: str, statuses: dict[int, int], lock: threading.Lock,
+                      post: bytes | None = None, cycle: float = 0.0) -> Attack:
+    """An attack: Engine.IO polling handshakes from ``source`` over a keep-alive connection, as
+    fast as the server answers (or one per ``cycle`` seconds), never polling again; with ``post``,
+    each new session first gets that body POSTed. Answers are counted by status in ``statuses``."""
+
+    def attack(stop: threading.Event, stats: AttackStats) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30, source_address=(source, 0))
+        try:
+            while not stop.is_set():
+                started = time.monotonic()
+                try:
+                    status, sid, body = eio_handshake(conn)
+                    with lock:
+                        statuses[status] = statuses.get(status, 0) + 1
+                    if sid is not None and post is not None:
+                        p_started = time.monotonic()
+                        p_status, _, p_body = eio_request(conn, "POST", eio_target(sid), post)
+                        stats.count(f"POST answered {p_status}")
+                        stats.maximum("slowest POST (ms)", int((time.monotonic() - p_started) * 1000))
+                except (OSError, http.client.HTTPException) as exc:
+                    stats.error(repr(exc))
+                    stats.count("request errors")
+                    conn.close()
+                    stop.wait(0.05)
+                    continue
+                if cycle:
+                    stop.wait(max(0.0, cycle - (time.monotonic() - started)))
+        finally:
+            conn.close()
+
+    return attack
