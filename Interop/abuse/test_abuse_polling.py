@@ -48,22 +48,29 @@ def timed_post(port: int, n: int) -> float:
 @pytest.mark.timeout(120)
 def test_a_post_of_9999_pings_costs_linear_time(start_testserver) -> None:  # noqa: ANN001
     """Per packet, a POST of 9,999 pings costs no more than 3x a POST of 1,000 (linear: ~1x;
-    the quadratic queue: ~10x), is answered within 1 s, and fresh clients are served meanwhile."""
+    the quadratic queue: ~10x), counted over a 10-packet POST (the HTTP round trip); it is
+    answered within 0.5 s (linear, debug build: ~0.1 s; quadratic: 0.8 s to 5 s), and fresh
+    clients are served meanwhile."""
     server: ServerProcess = start_testserver("--transformer", "engine.io")
     checks = Checks("engine.io POST of 9,999 pings")
     with Watch(server, engineio_echo_probe(server), probe_every=0.2) as watch:
+        base = min(timed_post(server.port, 10) for _ in range(3))
         small = min(timed_post(server.port, 1000) for _ in range(3))
         large = timed_post(server.port, 9999)
         if large < 2.0:  # a second try only when the first was not plainly quadratic
             large = min(large, timed_post(server.port, 9999))
         time.sleep(max(0.0, 2.0 - watch.elapsed()))
-    ratio = (large / 9999) / (small / 1000)
-    checks.note(f"POST of 1,000 pings {small * 1000:.1f} ms, of 9,999 pings {large * 1000:.1f} ms: "
-                f"{small / 1000 * 1e6:.1f} vs {large / 9999 * 1e6:.1f} us per packet (ratio {ratio:.1f})")
+    per_small = max(small - base, 1e-4) / 990
+    per_large = max(large - base, 1e-4) / 9989
+    ratio = per_large / per_small
+    checks.note(f"POST of 10 pings {base * 1000:.1f} ms, of 1,000 {small * 1000:.1f} ms, of 9,999 "
+                f"{large * 1000:.1f} ms: {per_small * 1e6:.1f} vs {per_large * 1e6:.1f} us per packet "
+                f"beyond the round trip (ratio {ratio:.1f})")
     checks.expect(ratio <= 3.0,
                   f"expected a flat cost per packet (9,999 pings at most 3x the per-packet cost of 1,000), "
-                  f"got {ratio:.1f}x ({small * 1000:.0f} ms for 1,000, {large * 1000:.0f} ms for 9,999)")
-    checks.expect(large <= 1.0, f"expected the POST of 9,999 pings answered within 1 s, it took {large:.2f}s")
+                  f"got {ratio:.1f}x ({small * 1000:.0f} ms for 1,000, {large * 1000:.0f} ms for 9,999, "
+                  f"{base * 1000:.0f} ms for 10)")
+    checks.expect(large <= 0.5, f"expected the POST of 9,999 pings answered within 0.5 s, it took {large:.2f}s")
     watch.check(checks, min_probes=3)
     checks.verify()
 
