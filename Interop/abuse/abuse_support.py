@@ -1010,16 +1010,18 @@ def slowloris(port: int, conns: list[HeldConnection], *, count: int, request: by
 
 
 def idle_holder(port: int, conns: list[HeldConnection], *, count: int, rate: float = 1000.0,
-                first_bytes: bytes = b"", reconnect: bool = True) -> Attack:
+                first_bytes: bytes = b"", opening: threading.Event | None = None) -> Attack:
     """An attack: keeps ``count`` TCP connections open that send ``first_bytes`` (default:
     nothing) and then stay idle, opening at most ``rate`` per second; when the server drops one,
-    another takes its place (with ``reconnect``). Every connection opened is left in ``conns``."""
+    another takes its place, as long as ``opening`` is set (default: always). Clearing it lets
+    a test look at what the server still holds while the attacker holds what it has. Every
+    connection opened is left in ``conns``; all are closed when the attack stops."""
 
     def attack(stop: threading.Event, stats: AttackStats) -> None:
         try:
             while not stop.is_set():
                 open_now = [c for c in conns if c.ended is None]
-                missing = count - len(open_now) if (reconnect or not conns) else 0
+                missing = count - len(open_now) if (opening is None or opening.is_set()) else 0
                 started = time.monotonic()
                 for _ in range(max(0, missing)):
                     if stop.is_set():
@@ -1086,11 +1088,15 @@ def error_shapes_test(server: ServerProcess, shapes: dict[str, bytes], statuses:
         for name, ending in zip(shapes, endings):
             expect_error_then_close(checks, ending, statuses, name, CLOSE_AFTER_ERROR)
         held: list[list[HeldConnection]] = [[] for _ in shapes]
-        attacks = [(name, idle_holder(server.port, conns, count=300 // len(shapes), first_bytes=request, rate=300))
+        opening = threading.Event()
+        opening.set()
+        attacks = [(name, idle_holder(server.port, conns, count=300 // len(shapes), first_bytes=request,
+                                      rate=200 / len(shapes), opening=opening))
                    for (name, request), conns in zip(shapes.items(), held)]
         with attacking(*attacks, stop=stop) as stats:
             stop.wait(ATTACK_SECONDS)
-            time.sleep(CLOSE_AFTER_ERROR)  # the close deadline of the last ones opened
+            opening.clear()  # the attacker holds what it has; the server must have let go
+            time.sleep(CLOSE_AFTER_ERROR + 0.5)
             fd_growth_check(checks, pid, fds_before, 32, "error answers repeated")
         for stat in stats:
             checks.note(stat.describe())

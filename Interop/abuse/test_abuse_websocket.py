@@ -74,9 +74,12 @@ def test_unmasked_frames_fail_the_connection_with_1002(start_testserver) -> None
         # The same from 200 connections that send unmasked frames and never answer the close.
         conns: list[HeldConnection] = []
         request = ws_upgrade_request() + UNMASKED * 10
-        with attacking(("unmasked frames", idle_holder(server.port, conns, count=200, first_bytes=request, rate=300)),
-                       stop=stop) as (stats,):
+        opening = threading.Event()
+        opening.set()
+        attack = idle_holder(server.port, conns, count=200, first_bytes=request, rate=200, opening=opening)
+        with attacking(("unmasked frames", attack), stop=stop) as (stats,):
             stop.wait(3.0)
+            opening.clear()  # the attacker holds what it has and never answers a close
             time.sleep(1.0 + 1.0)  # close timeout + slack for the last ones
             fd_growth_check(checks, pid, fds_before, 32, "unmasked frames repeated")
         checks.note(stats.describe())
