@@ -505,7 +505,7 @@ Attack = Callable[[threading.Event, AttackStats], None]
 
 @contextmanager
 def attacking(*attacks: tuple[str, Attack], stop: threading.Event | None = None,
-              join_timeout: float = 10.0) -> Iterator[list[AttackStats]]:
+              join_timeout: float = 30.0) -> Iterator[list[AttackStats]]:
     """Runs each ``(name, attack)`` in a thread of its own until the block ends (or ``stop`` is
     set early, e.g. by a watch whose hard ceiling was passed)."""
     stop = stop or threading.Event()
@@ -526,10 +526,11 @@ def attacking(*attacks: tuple[str, Attack], stop: threading.Event | None = None,
         yield stats
     finally:
         stop.set()
-        for thread in threads:
-            thread.join(join_timeout)
-            if thread.is_alive():
-                raise AssertionError(f"{thread.name} did not stop within {join_timeout}s")
+        deadline = time.monotonic() + join_timeout
+        for thread, stat in zip(threads, stats):
+            thread.join(max(0.0, deadline - time.monotonic()))
+            if thread.is_alive():  # a request the server sits on; the thread is a daemon
+                stat.error(f"the attack thread was still blocked {join_timeout:.0f}s after being told to stop")
 
 
 def stream_forever(sock: socket.socket, chunk: bytes, stop: threading.Event, stats: AttackStats) -> str:
@@ -869,7 +870,7 @@ class Watch:
             peak = max(peak, self.hwm_end)
         return peak
 
-    def check(self, checks: Checks, *, min_probes: int = 3) -> None:
+    def check(self, checks: Checks, *, min_probes: int = 2) -> None:
         """Adds the memory bound and the fresh-client deadline to ``checks``."""
         self.finish()
         peak, last = self.peak(), (self.samples[-1][1] if self.samples else self.baseline)

@@ -165,7 +165,7 @@ def test_jsonp_answers_are_javascript(start_testserver) -> None:  # noqa: ANN001
         ctype = headers.get("content-type", "")
         checks.expect(ctype.lower().replace(" ", "") == "text/javascript;charset=utf-8",
                       f"expected Content-Type text/javascript; charset=UTF-8 on a JSONP answer, got {ctype!r}")
-        time.sleep(max(0.0, 1.5 - watch.elapsed()))
+        time.sleep(max(0.0, 2.0 - watch.elapsed()))
     watch.check(checks)
     checks.verify()
 
@@ -234,6 +234,6 @@ def test_expect_100_continue_is_answered(start_testserver) -> None:  # noqa: ANN
             checks.expect(ending.how in ("eof", "reset"), f"expected the socket closed after the 413, it was {ending.describe()}")
         finally:
             sock.close()
-        time.sleep(max(0.0, 1.5 - watch.elapsed()))
+        time.sleep(max(0.0, 2.0 - watch.elapsed()))
     watch.check(checks)
     checks.verify()
