@@ -450,6 +450,9 @@ def main() -> int:
         print()
         print(f"churned {churn.total()} of {args.connections} connections: {dict(sorted(churn.done.items()))}; "
               f"failed: {dict(sorted(churn.failed.items()))}")
+        if churn.total() < args.connections * 0.95:
+            print(f"  (the workers could not keep up with {args.connections} connections in {load_time:.0f}s: "
+                  f"raise --workers or --duration)")
         for error in churn.errors[:5]:
             print(f"  e.g. {error}")
         for stat in attack_stats:
