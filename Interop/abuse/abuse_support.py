@@ -1025,7 +1025,7 @@ def idle_holder(port: int, conns: list[HeldConnection], *, count: int, rate: flo
                 missing = count - len(open_now) if (opening is None or opening.is_set()) else 0
                 started = time.monotonic()
                 for _ in range(max(0, missing)):
-                    if stop.is_set():
+                    if stop.is_set() or (opening is not None and not opening.is_set()):
                         break
                     try:
                         sock = connect(port, timeout=2.0)
@@ -1056,7 +1056,9 @@ def idle_holder(port: int, conns: list[HeldConnection], *, count: int, rate: flo
 # --------------------------------------------------------------------------- error answers
 
 # Servers of the error-answer tests: no timeout closes the socket for them within the test.
-NO_IDLE_TIMEOUTS = ("--headers-timeout", "30000", "--keep-alive-timeout", "30000")
+# The close timeout is short: after an error answer the server half-closes and drains what the
+# peer still sends, then drops the socket when the peer closes or after --close-timeout.
+NO_IDLE_TIMEOUTS = ("--headers-timeout", "30000", "--keep-alive-timeout", "30000", "--close-timeout", "1000")
 # After an error answer the socket must be closed within this.
 CLOSE_AFTER_ERROR = 1.5
 # How long the held-connection attacks of the error-answer tests run.

@@ -32,9 +32,16 @@ final class PrimusHTTPConnectionGuard: ChannelInboundHandler, RemovableChannelHa
     /// Whether the request being received may still be in its request line, as far as the bytes
     /// read tell: a decoder overflow there is a target too long (`414`), not headers (`431`).
     private(set) var inRequestLine = true
+    /// Bytes of the current request's line read so far (up to its line feed).
+    private var requestLineBytes = 0
+    private let maxRequestTargetLength: Int
+    /// Whether the current request's line is longer than a target may be: a decoder overflow is
+    /// then the target's (`414`), even when the whole head arrived in one read.
+    var requestLineTooLong: Bool { requestLineBytes > maxRequestTargetLength }
 
     init(limits: PrimusLimits, tracked: TrackedConnection?, now: NIODeadline = .now()) {
         self.closeTimeout = TimeAmount(limits.closeTimeout)
+        self.maxRequestTargetLength = limits.maxRequestTargetLength
         self.tracked = tracked
         self.timeline = HTTPConnectionTimeline(timeouts: .init(limits: limits), acceptedAt: now)
     }
@@ -75,8 +82,17 @@ final class PrimusHTTPConnectionGuard: ChannelInboundHandler, RemovableChannelHa
                 timeline.bytesReceived(now: .now())
                 tracked?.setIdle(since: nil)
                 inRequestLine = true
+                requestLineBytes = 0
             }
-            if unwrapInboundIn(data).readableBytesView.contains(UInt8(ascii: "\n")) { inRequestLine = false }
+            if inRequestLine {
+                let bytes = unwrapInboundIn(data).readableBytesView
+                if let end = bytes.firstIndex(of: UInt8(ascii: "\n")) {
+                    requestLineBytes += end - bytes.startIndex
+                    inRequestLine = false
+                } else {
+                    requestLineBytes += bytes.count
+                }
+            }
         }
         context.fireChannelRead(data)
     }
@@ -101,6 +117,7 @@ final class PrimusHTTPConnectionGuard: ChannelInboundHandler, RemovableChannelHa
         timeline.requestEnded(now: .now())
         tracked?.setIdle(since: timeline.idleSince)
         inRequestLine = true
+        requestLineBytes = 0
     }
 
     func responseStarted() {
@@ -233,7 +250,7 @@ final class PrimusHTTPRequestGuard: ChannelDuplexHandler, RemovableChannelHandle
             return
         }
         // NIO's decoder stops for good after a malformed request: the connection must end.
-        connection.refuse(HTTPRequestHeadRules.refusal(for: parserError, inRequestLine: connection.inRequestLine))
+        connection.refuse(HTTPRequestHeadRules.refusal(for: parserError, inRequestLine: connection.inRequestLine || connection.requestLineTooLong))
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
