@@ -20,6 +20,14 @@ protocol ServerTransformer: Sendable {
     /// reference server does for a payload over `maxPayload`.
     func requestBodyTooLarge(_ head: HTTPRequestHead, primus: Primus)
 
+    /// A request under the pathname began: its head arrived, its body may still be on its way.
+    /// Engine.IO notices overlapping `POST`s of one session from here, as the reference does.
+    func requestBegan(_ head: HTTPRequestHead, primus: Primus)
+
+    /// A request that began never reached ``respond(to:primus:channel:)`` nor
+    /// ``requestBodyTooLarge(_:primus:)``: its connection closed before the body was complete.
+    func requestAbandoned(_ head: HTTPRequestHead, primus: Primus)
+
     /// Ends the admitted id `sparkID` that is not a registered spark (a session of the test
     /// server's raw mode), shed by ``Primus/admit(_:key:)`` to make room.
     func shed(sparkID: String, primus: Primus)
@@ -28,6 +36,12 @@ protocol ServerTransformer: Sendable {
 extension ServerTransformer {
     /// Transformers without HTTP sessions have nothing to close.
     func requestBodyTooLarge(_ head: HTTPRequestHead, primus: Primus) {}
+
+    /// Transformers without HTTP sessions do not track requests.
+    func requestBegan(_ head: HTTPRequestHead, primus: Primus) {}
+
+    /// Transformers without HTTP sessions do not track requests.
+    func requestAbandoned(_ head: HTTPRequestHead, primus: Primus) {}
 
     /// Transformers whose every admitted id is a spark have nothing else to shed.
     func shed(sparkID: String, primus: Primus) {}

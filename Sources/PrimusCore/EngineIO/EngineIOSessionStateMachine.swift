@@ -335,6 +335,20 @@ public struct EngineIOSessionStateMachine: Sendable {
         return actions
     }
 
+    /// A second `POST` began arriving while another `POST` of the session was still being received
+    /// or unanswered: an overlap, as the reference server treats it (it tracks the request from
+    /// its head). The session closes; the `POST`s are answered when they reach it (the session is
+    /// gone by then).
+    public mutating func postOverlapped() -> [Action] {
+        switch state {
+        case .polling, .upgrading: return closeNow(.transportError("post overlap"), finalPoll: [.close])
+        case .websocket, .closing, .closed: return []
+        }
+    }
+
+    /// Whether a `POST` is held unanswered (``pauseReading()``).
+    public var holdsPost: Bool { parkedPost != nil }
+
     /// A `POST` whose body is longer than the session's `maxPayload`: it gets `413` and the
     /// session closes, as the reference server does (`id` is `nil` when the HTTP layer already
     /// answered it).

@@ -96,8 +96,29 @@ final class EngineIOServerSession: SparkTransport {
         settle()
     }
 
+    /// `POST`s of this session whose head arrived and whose body has not been handed in yet.
+    private var postsArriving = 0
+
+    /// A `POST` naming this session began (its head arrived; the body may take a while). One that
+    /// begins while another is arriving or held unanswered is an overlap: the session closes.
+    func postBegan() {
+        if postsArriving > 0 || machine.holdsPost {
+            logger.debug("engine.io post overlap", metadata: ["primus.engineio.sid": "\(sid)"])
+            perform(machine.postOverlapped())
+            settle()
+        }
+        postsArriving += 1
+    }
+
+    /// A `POST` that began never delivered its body (the connection went away, or the HTTP layer
+    /// refused it).
+    func postAbandoned() {
+        postsArriving = max(0, postsArriving - 1)
+    }
+
     /// A `POST` carrying a payload.
     func post(promise: EventLoopPromise<PrimusHTTPResponse>, headers: HTTPHeaders, body: ByteBuffer, binaryContent: Bool) {
+        postsArriving = max(0, postsArriving - 1)
         let id = hold(promise: promise, headers: headers)
         let payload: Result<[EngineIOPacket], EngineIODecodingError>
         do {
@@ -118,6 +139,7 @@ final class EngineIOServerSession: SparkTransport {
     /// `nil` when the HTTP layer refused the body itself.
     func postTooLarge(promise: EventLoopPromise<PrimusHTTPResponse>?, headers: HTTPHeaders) {
         logger.debug("engine.io payload too large", metadata: ["primus.engineio.sid": "\(sid)"])
+        postsArriving = max(0, postsArriving - 1)
         let id = promise.map { hold(promise: $0, headers: headers) }
         perform(machine.postTooLarge(id))
         settle()

@@ -322,8 +322,24 @@ struct EngineIOTransformer: ServerTransformer {
     // MARK: - Limits
 
     func requestBodyTooLarge(_ head: HTTPRequestHead, primus: Primus) {
-        guard head.method == .POST, let sid = QueryParameters(requestURI: head.uri)["sid"], let session = registry.lookup(sid) else { return }
+        guard head.method == .POST, let session = Self.namedSession(head, registry: registry) else { return }
         session.execute { $0.postTooLarge(promise: nil, headers: [:]) }
+    }
+
+    func requestBegan(_ head: HTTPRequestHead, primus: Primus) {
+        guard head.method == .POST, let session = Self.namedSession(head, registry: registry) else { return }
+        session.execute { $0.postBegan() }
+    }
+
+    func requestAbandoned(_ head: HTTPRequestHead, primus: Primus) {
+        guard head.method == .POST, let session = Self.namedSession(head, registry: registry) else { return }
+        session.execute { $0.postAbandoned() }
+    }
+
+    /// The session a polling request names by its `sid`, if open.
+    private static func namedSession(_ head: HTTPRequestHead, registry: EngineIOSessionRegistry) -> EngineIOSessionHandle? {
+        guard let sid = QueryParameters(requestURI: head.uri)["sid"] else { return nil }
+        return registry.lookup(sid)
     }
 
     func shed(sparkID: String, primus: Primus) {

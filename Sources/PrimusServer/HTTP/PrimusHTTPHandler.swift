@@ -18,6 +18,9 @@ final class PrimusHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var head: HTTPRequestHead?
     private var body = ByteBuffer()
     private var bodyTooLarge = false
+    /// The head of a request under the pathname whose body is still arriving: the transformer was
+    /// told it began, and is told when it ends without reaching it.
+    private var begun: HTTPRequestHead?
 
     init(primus: Primus, fallback: @escaping PrimusHTTPFallback, maxBodyLength: Int) {
         self.primus = primus
@@ -31,6 +34,10 @@ final class PrimusHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             self.head = head
             self.body.clear()
             self.bodyTooLarge = false
+            if primus.owns(path: PrimusHTTPRequest(head: head).path) {
+                begun = head
+                primus.transformer.requestBegan(head, primus: primus)
+            }
         case .body(var chunk):
             if body.readableBytes + chunk.readableBytes > maxBodyLength {
                 bodyTooLarge = true
@@ -40,13 +47,25 @@ final class PrimusHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .end:
             guard let head else { return }
             self.head = nil
+            let begun = self.begun
+            self.begun = nil
             if bodyTooLarge {
+                // Engine.IO closes the session a too-large POST names, whichever layer refused it.
+                if let begun { primus.transformer.requestBodyTooLarge(begun, primus: primus) }
                 respond(.text("Payload Too Large", status: .payloadTooLarge, contentType: "text/plain"), to: head, context: context)
                 return
             }
             let request = PrimusHTTPRequest(head: head, body: body, remoteAddress: context.channel.remoteAddress)
             route(request, context: context)
         }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if let begun {
+            self.begun = nil
+            primus.transformer.requestAbandoned(begun, primus: primus)
+        }
+        context.fireChannelInactive()
     }
 
     private func route(_ request: PrimusHTTPRequest, context: ChannelHandlerContext) {

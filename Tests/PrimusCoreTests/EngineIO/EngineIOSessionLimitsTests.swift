@@ -128,6 +128,15 @@ struct EngineIOSessionLimitsTests {
         )
     }
 
+    @Test func aPostThatBeginsWhileAnotherArrivesClosesTheSession() {
+        var session = machine()
+        _ = session.pollReceived(1, now: start)
+        #expect(!session.holdsPost)
+        #expect(session.postOverlapped() == [.answerPoll(1, [.close]), .closed(.transportError("post overlap"))])
+        #expect(session.postReceived(2, payload: .success([.message("late")]), now: start) == [.reject(2, .unknownSession)])
+        #expect(session.postOverlapped() == [])
+    }
+
     @Test func aClosedSessionHoldsNothing() {
         var session = machine()
         for _ in 0..<50 { _ = session.send(text(10)) }
