@@ -133,12 +133,13 @@ struct TestServer: AsyncParsableCommand {
         let pathname = pathname.hasPrefix("/") ? pathname : "/" + pathname
         let maxLength = maxLength
         let compression = compression
+        let limits = try limits()
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try RawWebSocketEcho.configure(channel: channel, pathname: pathname, maxLength: maxLength, compression: compression)
+                    try RawWebSocketEcho.configure(channel: channel, pathname: pathname, maxLength: maxLength, compression: compression, limits: limits)
                 }
             }
             .bind(host: host, port: port).get()
