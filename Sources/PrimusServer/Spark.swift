@@ -231,7 +231,7 @@ public final class Spark: Sendable {
     }
 
     /// Sends any `Encodable` value, encoded by the server's parser, once there is room for it;
-    /// as ``send(_:)-(JSONValue)``.
+    /// otherwise as the `JSONValue` overload.
     public func send<T: Encodable>(_ value: T) async throws {
         try await sendAwaited(primus.configuration.parser.encode(encodable: value))
     }
@@ -371,11 +371,6 @@ public final class Spark: Sendable {
         let waiting = state.value.waitingSends
         state.value.waitingSends = []
         state.value.overBudgetHandlers = []
-        for held in waiting {
-            guard case .waiting(let continuation) = held.box.value else { continue }
-            held.box.value = .done
-            continuation.resume(throwing: PrimusError.sparkClosed)
-        }
         let inbox = state.value.inbox
         state.value.inbox = .finished
         if case .stream(let source) = inbox { source.finish() }
@@ -383,6 +378,12 @@ public final class Spark: Sendable {
         state.value.endHandlers = []
         state.value.errorHandlers = []
         primus.sparkEnded(self)
+        // After the server forgot the spark, so a failed send sees it gone.
+        for held in waiting {
+            guard case .waiting(let continuation) = held.box.value else { continue }
+            held.box.value = .done
+            continuation.resume(throwing: PrimusError.sparkClosed)
+        }
         for handler in handlers { handler() }
     }
 

@@ -173,6 +173,31 @@ struct FlowControlTests {
         }
     }
 
+    @Test func anAwaitedSendWaitingForAClientThatNeverReadsFailsWhenTheStallTimeoutEndsIt() async throws {
+        let finished = Signal()
+        let failure = NIOLockedValueBox<(any Error)?>(nil)
+        try await withFlowServer({ $0.limits = smallLimits(.wait, stall: .seconds(1)) }, setup: { primus in
+            primus.onConnection { spark in
+                Task {
+                    do {
+                        for _ in 0..<1000 { try await spark.send(JSONValue.string(String(repeating: "p", count: 16 * 1024))) }
+                    } catch {
+                        failure.withLockedValue { $0 = error }
+                    }
+                    finished.fire()
+                }
+            }
+        }) { port, primus in
+            let peer = try await SlowReader.connect(port: port)
+            try await finished.wait(timeout: .seconds(20))
+            let error = try #require(failure.withLockedValue { $0 } as? PrimusError)
+            #expect(error == .sparkClosed)
+            #expect(primus.connected == 0)
+            peer.startReading()
+            try await peer.closed(timeout: .seconds(10))
+        }
+    }
+
     @Test func anAwaitedSendUnderTheEndPolicyEndsTheSparkAndSaysWhy() async throws {
         let finished = Signal()
         let failure = NIOLockedValueBox<PrimusError?>(nil)
