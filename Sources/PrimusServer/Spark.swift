@@ -199,7 +199,9 @@ public final class Spark: Sendable {
         transport.send(message)
     }
 
-    /// A plain write found the transport over its budget: apply the policy.
+    /// A plain write found the transport over its budget: apply the policy. Kept out of line so
+    /// the write path stays small.
+    @inline(never)
     private func refuse(_ message: TransportMessage) {
         let (decision, passed) = state.value.budget.write(.immediate, writable: false)
         if passed { overBudget() }
