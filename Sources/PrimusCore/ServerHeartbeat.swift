@@ -3,8 +3,9 @@
 /// Every `pingInterval` the server calls ``tick(now:)`` for each spark. A spark that has not
 /// answered since the previous tick is dead and is ended silently (so its client reconnects);
 /// otherwise it is pinged with the current time. Only pongs (and, on WebSockets, protocol ping
-/// frames from the client) count as liveness; ordinary data does not, exactly as in Primus.
-/// Detection therefore takes between one and two intervals after the last answer.
+/// frames from a client that is reading, ``receivedTransportPing(peerIsReading:)``) count as
+/// liveness; ordinary data does not, as in Primus. Detection therefore takes between one and two
+/// intervals after the last answer.
 public struct ServerHeartbeat: Sendable, Hashable {
     /// What the server must do on a tick.
     public enum Action: Hashable, Sendable {
@@ -38,8 +39,17 @@ public struct ServerHeartbeat: Sendable, Hashable {
         }
     }
 
-    /// The client proved it is alive (a `primus::pong::` or a WebSocket ping frame).
+    /// The client proved it is alive (a `primus::pong::`).
     public mutating func receivedPong() {
         state = .alive
+    }
+
+    /// The client sent a transport-level ping (a WebSocket ping frame). Primus counts it as a
+    /// pong, but a ping costs the client nothing to send: one that floods pings and never reads
+    /// would stay alive for ever while its pongs pile up. So it counts only while the peer is
+    /// reading (`peerIsReading`: its transport is within its outbound budget); otherwise only a
+    /// `primus::pong::` keeps the spark alive.
+    public mutating func receivedTransportPing(peerIsReading: Bool) {
+        if peerIsReading { state = .alive }
     }
 }

@@ -17,7 +17,10 @@ public struct PrimusLimits: Sendable, Hashable {
     /// The outbound budget of one spark, in bytes (default 1 MiB): what may wait in the server for
     /// a client that reads slower than the application writes (including broadcasts and control
     /// replies such as pongs). A write made while less than this is queued is always accepted, so
-    /// one message larger than the budget still goes out to a client that keeps up.
+    /// one message larger than the budget still goes out to a client that keeps up. Once more
+    /// than this is queued the spark counts as over budget until the queue has drained to half
+    /// of it (on WebSockets: the channel's write-buffer high and low watermarks); meanwhile the
+    /// server stops reading from that client and answers none of its pings.
     public var maxBufferedBytes: Int = 1 << 20
 
     /// What a write does once ``maxBufferedBytes`` is queued (default ``OutboundOverflowPolicy/end``).

@@ -22,6 +22,11 @@ import Synchronization
 ///
 /// All mutable state lives on the connection's event loop (``eventLoop``); the public API may be
 /// called from anywhere and hops there when needed.
+///
+/// What the server may queue for a client that reads slower than the application writes is
+/// bounded by ``PrimusLimits/maxBufferedBytes``: past it, a write follows
+/// ``PrimusLimits/whenOverBudget`` (end the spark, drop the message, or make ``send(_:)`` wait),
+/// ``onOverBudget(_:)`` handlers hear of it, and ``bufferedAmount`` says how much is queued.
 public final class Spark: Sendable {
     /// Primus's ready states, with Primus's numbers.
     public enum ReadyState: UInt8, Sendable {
@@ -35,7 +40,12 @@ public final class Spark: Sendable {
 
     /// The spark's id: unique, URL-safe, unguessable (or from ``PrimusConfiguration/idGenerator``).
     public let id: String
-    /// The handshake request (method, target, headers).
+    /// The handshake request (method, target, headers), with at most
+    /// ``PrimusLimits/maxRetainedHeaderBytes`` of its headers: a spark lives long, so it does not
+    /// keep every header a client chose to send. The headers applications read (cookie,
+    /// authorization, user-agent, origin, host, referer, accept-language, `x-forwarded-*`,
+    /// forwarded, x-real-ip, `sec-websocket-*`) are kept first, then the others in their order
+    /// while room remains; a header is kept whole or not at all. Each costs name + value + 4 bytes.
     public let request: HTTPRequestHead
     /// The handshake's query string, parsed.
     public let query: QueryParameters
@@ -46,7 +56,8 @@ public final class Spark: Sendable {
     /// The server this spark belongs to.
     public let primus: Primus
 
-    /// The handshake request's headers.
+    /// The handshake request's headers, as retained (see ``request``: at most
+    /// ``PrimusLimits/maxRetainedHeaderBytes``, the commonly read ones first).
     public var headers: HTTPHeaders { request.headers }
 
     /// Whether the spark is open; readable from any thread without a lock.
@@ -54,13 +65,28 @@ public final class Spark: Sendable {
         ReadyState(rawValue: readyStateStorage.load(ordering: .acquiring)) ?? .closed
     }
 
+    /// Bytes queued for the client; exact on the event loop. Elsewhere the figure taken when the
+    /// spark last went over or back under its budget (0 once ended): reading the transport's
+    /// count needs the loop, and a per-write atomic would tax the hot path. For an exact figure
+    /// from another thread, ask the loop: `try await spark.eventLoop.submit { spark.bufferedAmount }.get()`.
+    public var bufferedAmount: Int {
+        guard eventLoop.inEventLoop else { return bufferedAmountSnapshot.load(ordering: .relaxed) }
+        guard readyState == .open else { return 0 }
+        return state.value.transport?.bufferedAmount ?? 0
+    }
+
     private let readyStateStorage = Atomic<UInt8>(ReadyState.open.rawValue)
+    private let bufferedAmountSnapshot = Atomic<Int>(0)
     private let state: NIOLoopBound<State>
 
     /// A class, so reading one field on the hot path retains one reference instead of copying
     /// every field of a struct; confined to the event loop by `NIOLoopBound`.
     private final class State {
         var heartbeat = ServerHeartbeat()
+        var budget: OutboundBudget
+        /// Awaited sends held until the transport is writable again, oldest first.
+        var waitingSends = CircularBuffer<WaitingSend>()
+        var overBudgetHandlers: [@Sendable () -> Void] = []
         var transport: (any SparkTransport)?
         /// Written before the transport was ready (a spark is announced as soon as the handshake
         /// is accepted, so a broadcast right after the client's `open` reaches it).
@@ -69,6 +95,24 @@ public final class Spark: Sendable {
         var readingPaused = false
         var errorHandlers: [@Sendable (PrimusError) -> Void] = []
         var endHandlers: [@Sendable () -> Void] = []
+
+        init(policy: OutboundOverflowPolicy) {
+            self.budget = OutboundBudget(policy: policy)
+        }
+    }
+
+    /// An awaited send held for room. Its box is created off the loop by the caller, and touched
+    /// on the loop only (by the send and by the caller's cancellation).
+    private struct WaitingSend {
+        var message: TransportMessage
+        var box: NIOLoopBoundBox<WaitState?>
+    }
+
+    /// Where an awaited send stands; `nil` in its box: not yet seen by the event loop.
+    private enum WaitState {
+        case waiting(CheckedContinuation<Void, any Error>)
+        case cancelled
+        case done
     }
 
     private enum Inbox {
@@ -91,17 +135,30 @@ public final class Spark: Sendable {
         primus: Primus
     ) {
         self.id = id
-        self.request = request
+        self.request = Self.retainingHeaders(of: request, budget: primus.configuration.limits.maxRetainedHeaderBytes)
         self.query = QueryParameters(requestURI: request.uri)
         self.address = address
         self.eventLoop = eventLoop
         self.primus = primus
-        self.state = NIOLoopBound(State(), eventLoop: eventLoop)
+        self.state = NIOLoopBound(State(policy: primus.configuration.limits.whenOverBudget), eventLoop: eventLoop)
+    }
+
+    /// `request` with only the headers ``RetainedHeaders`` keeps within `budget`; unchanged (no
+    /// copy) when they all fit.
+    static func retainingHeaders(of request: HTTPRequestHead, budget: Int) -> HTTPRequestHead {
+        guard let kept = RetainedHeaders.select(request.headers, budget: budget) else { return request }
+        let headers = Array(request.headers)
+        var trimmed = request
+        trimmed.headers = HTTPHeaders(kept.map { (headers[$0].name, headers[$0].value) })
+        return trimmed
     }
 
     // MARK: - Writing
 
-    /// Sends `value` to the client. Ignored once the spark is closed (as in Primus).
+    /// Sends `value` to the client. Ignored once the spark is closed (as in Primus). Over the
+    /// outbound budget it follows ``PrimusLimits/whenOverBudget``: the spark ends (`.end`) or the
+    /// message is dropped (`.dropNewest`, and `.wait`, since a plain write cannot wait; use
+    /// ``send(_:)`` to wait).
     public func write(_ value: JSONValue) {
         let message: TransportMessage
         do {
@@ -138,7 +195,141 @@ public final class Spark: Sendable {
             state.value.unsent.append(message)
             return
         }
+        guard transport.isWritable else { return refuse(message) }
         transport.send(message)
+    }
+
+    /// A plain write found the transport over its budget: apply the policy. Kept out of line so
+    /// the write path stays small.
+    @inline(never)
+    private func refuse(_ message: TransportMessage) {
+        let (decision, passed) = state.value.budget.write(.immediate, writable: false)
+        if passed { overBudget() }
+        switch decision {
+        case .send:
+            state.value.transport?.send(message)
+        case .drop, .wait:  // an immediate write cannot wait
+            primus.logger.trace("message dropped: over the outbound budget", metadata: ["primus.spark.id": "\(id)"])
+        case .end:
+            primus.logger.debug("ended: over the outbound budget", metadata: ["primus.spark.id": "\(id)"])
+            endOnLoop(nil, reconnect: true)
+        }
+    }
+
+    // MARK: - Waiting for room
+
+    /// Sends `value` to the client once there is room for it, and returns when it is handed to
+    /// the transport. Over the outbound budget (``PrimusLimits/maxBufferedBytes``) it follows
+    /// ``PrimusLimits/whenOverBudget``: with `.wait` it waits until the client has read enough
+    /// (at most ``PrimusLimits/writeStallTimeout``, after which the spark ends); with `.dropNewest`
+    /// the message is dropped and the call returns; with `.end` the spark ends and the call throws.
+    ///
+    /// - Throws: ``PrimusError/sparkClosed`` (code `.sparkClosed`) if the spark is or becomes
+    ///   closed before the message goes out, ``PrimusError/outboundBudgetExceeded(limit:)`` if
+    ///   this send ended it, an encoding error, or `CancellationError` if the task is cancelled
+    ///   while waiting.
+    public func send(_ value: JSONValue) async throws {
+        try await sendAwaited(primus.configuration.parser.encode(value))
+    }
+
+    /// Sends any `Encodable` value, encoded by the server's parser, once there is room for it;
+    /// otherwise as the `JSONValue` overload.
+    public func send<T: Encodable>(_ value: T) async throws {
+        try await sendAwaited(primus.configuration.parser.encode(encodable: value))
+    }
+
+    private func sendAwaited(_ message: TransportMessage) async throws {
+        try Task.checkCancellation()
+        let box = NIOLoopBoundBox.makeEmptyBox(valueType: WaitState.self, eventLoop: eventLoop)
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                onLoop { $0.enqueueAwaited(message, continuation: continuation, box: box) }
+            }
+        } onCancel: {
+            eventLoop.execute { self.cancelAwaited(box) }
+        }
+    }
+
+    private func enqueueAwaited(
+        _ message: TransportMessage,
+        continuation: CheckedContinuation<Void, any Error>,
+        box: NIOLoopBoundBox<WaitState?>
+    ) {
+        if case .cancelled = box.value { return continuation.resume(throwing: CancellationError()) }
+        guard readyState == .open else { return continuation.resume(throwing: PrimusError.sparkClosed) }
+        guard let transport = state.value.transport else {
+            state.value.unsent.append(message)
+            return continuation.resume()
+        }
+        let writable = transport.isWritable && state.value.waitingSends.isEmpty
+        let (decision, passed) = state.value.budget.write(.awaited, writable: writable)
+        if passed { overBudget() }
+        switch decision {
+        case .send:
+            transport.send(message)
+            continuation.resume()
+        case .drop:
+            primus.logger.trace("message dropped: over the outbound budget", metadata: ["primus.spark.id": "\(id)"])
+            continuation.resume()
+        case .end:
+            primus.logger.debug("ended: over the outbound budget", metadata: ["primus.spark.id": "\(id)"])
+            endOnLoop(nil, reconnect: true)
+            continuation.resume(throwing: PrimusError.outboundBudgetExceeded(limit: primus.configuration.limits.maxBufferedBytes))
+        case .wait:
+            box.value = .waiting(continuation)
+            state.value.waitingSends.append(WaitingSend(message: message, box: box))
+        }
+    }
+
+    private func cancelAwaited(_ box: NIOLoopBoundBox<WaitState?>) {
+        switch box.value {
+        case .waiting(let continuation):
+            box.value = .cancelled  // skipped (and dropped from the queue) when room comes
+            continuation.resume(throwing: CancellationError())
+        case nil:
+            box.value = .cancelled  // not queued yet: the send sees it and throws
+        case .cancelled, .done:
+            break
+        }
+    }
+
+    /// Room came: send the held messages in order while it lasts.
+    private func sendWaiting() {
+        while readyState == .open, let transport = state.value.transport, transport.isWritable,
+            let waiting = state.value.waitingSends.popFirst()
+        {
+            guard case .waiting(let continuation) = waiting.box.value else { continue }
+            waiting.box.value = .done
+            transport.send(waiting.message)
+            continuation.resume()
+        }
+    }
+
+    // MARK: - Outbound budget
+
+    /// Calls `handler` on the event loop each time the spark passes its outbound budget
+    /// (``PrimusLimits/maxBufferedBytes``): once per crossing, not per dropped message. The
+    /// client is not reading as fast as the application writes; ``bufferedAmount`` says how far
+    /// behind it is. Whatever the policy, a client that stays behind for
+    /// ``PrimusLimits/writeStallTimeout`` is ended.
+    public func onOverBudget(_ handler: @escaping @Sendable () -> Void) {
+        onLoop { spark in
+            guard spark.readyState == .open else { return }
+            spark.state.value.overBudgetHandlers.append(handler)
+        }
+    }
+
+    /// The transport went over its budget or came back under it (``SparkTransport/isWritable``).
+    func transportWritabilityChanged(_ isWritable: Bool) {
+        guard readyState == .open else { return }
+        bufferedAmountSnapshot.store(state.value.transport?.bufferedAmount ?? 0, ordering: .relaxed)
+        if state.value.budget.writabilityChanged(isWritable) { overBudget() }
+        if isWritable { sendWaiting() }
+    }
+
+    private func overBudget() {
+        primus.logger.debug("over the outbound budget", metadata: ["primus.spark.id": "\(id)"])
+        for handler in state.value.overBudgetHandlers { handler() }
     }
 
     private func sendProtocol(_ message: PrimusProtocolMessage) {
@@ -178,6 +369,10 @@ public final class Spark: Sendable {
         guard readyStateStorage.exchange(ReadyState.closed.rawValue, ordering: .acquiringAndReleasing) == ReadyState.open.rawValue
         else { return }
         state.value.transport = nil
+        bufferedAmountSnapshot.store(0, ordering: .relaxed)
+        let waiting = state.value.waitingSends
+        state.value.waitingSends = []
+        state.value.overBudgetHandlers = []
         let inbox = state.value.inbox
         state.value.inbox = .finished
         if case .stream(let source) = inbox { source.finish() }
@@ -185,6 +380,12 @@ public final class Spark: Sendable {
         state.value.endHandlers = []
         state.value.errorHandlers = []
         primus.sparkEnded(self)
+        // After the server forgot the spark, so a failed send sees it gone.
+        for held in waiting {
+            guard case .waiting(let continuation) = held.box.value else { continue }
+            held.box.value = .done
+            continuation.resume(throwing: PrimusError.sparkClosed)
+        }
         for handler in handlers { handler() }
     }
 
@@ -317,9 +518,11 @@ public final class Spark: Sendable {
         state.value.transport = transport
     }
 
-    /// A transport-level liveness signal (a WebSocket ping frame from the client).
+    /// A transport-level liveness signal (a WebSocket ping frame from the client). It counts as a
+    /// pong only while the transport is writable: a client that pings but does not read is not
+    /// alive in any useful sense, and only a `primus::pong::` will keep it.
     func transportPing() {
-        state.value.heartbeat.receivedPong()
+        state.value.heartbeat.receivedTransportPing(peerIsReading: state.value.transport?.isWritable ?? false)
     }
 
     /// The server's periodic heartbeat, on the event loop.

@@ -2,12 +2,14 @@ public import NIOCore
 public import NIOWebSocket
 public import PrimusCore
 
-/// The message layer of RFC 6455 for one connection, as a state machine: it takes decoded
-/// (already unmasked) frames and says what to do, without touching a channel.
+/// The message layer of RFC 6455 for one connection, as a state machine: it takes decoded frames
+/// (masked or not, as they came off the wire) and says what to do, without touching a channel.
 ///
 /// It reassembles fragmented messages, enforces the message size limit (1009), validates text as
 /// UTF-8 incrementally (1007), answers pings, validates close frames (1002/1007) and rejects
-/// reserved bits and opcodes (1002). Server and client transports share it.
+/// reserved bits and opcodes (1002). Server and client transports share it; as a
+/// ``Role/server`` it also fails a connection whose client sends an unmasked frame (1002,
+/// RFC 6455 section 5.1).
 ///
 /// With a ``PerMessageDeflateDecompressor`` (permessage-deflate negotiated, RFC 7692) a message
 /// whose first frame has RSV1 set is inflated frame by frame: the size limit and UTF-8 apply to
@@ -33,6 +35,16 @@ public struct WebSocketMessageAssembler {
         case closeHandshakeComplete
     }
 
+    /// The side of the connection the assembler serves, which decides the masking rule.
+    public enum Role: Hashable, Sendable {
+        /// A client: frames from the server arrive unmasked (a masked one is unmasked and
+        /// accepted rather than delivered as garbage).
+        case client
+        /// A server: every client frame must be masked (RFC 6455 section 5.1); an unmasked frame
+        /// fails the connection with 1002.
+        case server
+    }
+
     private enum State {
         case idle
         case assembling(opcode: WebSocketOpcode, buffer: ByteBuffer, validator: UTF8Validator, compressed: Bool)
@@ -42,6 +54,7 @@ public struct WebSocketMessageAssembler {
     private var state: State = .idle
     private let maxMessageLength: Int
     private var decompressor: PerMessageDeflateDecompressor?
+    private let requiresMaskedFrames: Bool
 
     /// Creates the machine.
     ///
@@ -50,9 +63,12 @@ public struct WebSocketMessageAssembler {
     ///     compressed message, its inflated size.
     ///   - decompressor: the inflater of a negotiated permessage-deflate extension, which claims
     ///     the RSV1 bit; `nil` (the default) when none was negotiated and RSV1 is an error.
-    public init(maxMessageLength: Int, decompressor: PerMessageDeflateDecompressor? = nil) {
+    ///   - role: the side this assembler runs on; ``Role/client`` by default, so a server must
+    ///     say ``Role/server`` to have unmasked frames rejected.
+    public init(maxMessageLength: Int, decompressor: PerMessageDeflateDecompressor? = nil, role: Role = .client) {
         self.maxMessageLength = maxMessageLength
         self.decompressor = decompressor
+        self.requiresMaskedFrames = role == .server
     }
 
     /// Whether a close frame has been sent or received.
@@ -66,11 +82,22 @@ public struct WebSocketMessageAssembler {
         state = .closed
     }
 
-    /// Handles one unmasked frame.
+    /// Handles one frame as decoded from the wire; a masked frame is unmasked here.
     public mutating func receive(_ frame: WebSocketFrame) -> Action {
         if case .closed = state {
             return frame.opcode == .connectionClose ? .closeHandshakeComplete : .none
         }
+        guard frame.maskKey != nil else {
+            if requiresMaskedFrames { return fail(1002, "unmasked frame from a client") }
+            return receiveUnmasked(frame)
+        }
+        return receiveUnmasked(WebSocketFrame(
+            fin: frame.fin, rsv1: frame.rsv1, rsv2: frame.rsv2, rsv3: frame.rsv3,
+            opcode: frame.opcode, maskKey: nil, data: frame.unmaskedData
+        ))
+    }
+
+    private mutating func receiveUnmasked(_ frame: WebSocketFrame) -> Action {
         if frame.rsv2 || frame.rsv3 || (frame.rsv1 && decompressor == nil) {
             return fail(1002, "reserved bits set without a negotiated extension")
         }

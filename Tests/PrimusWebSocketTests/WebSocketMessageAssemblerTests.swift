@@ -139,3 +139,56 @@ struct UTF8ValidatorTests {
         #expect(!valid)
     }
 }
+
+@Suite("RFC 6455 masking rules (section 5.1)")
+struct WebSocketMaskingTests {
+    private static let key: WebSocketMaskingKey = [0x12, 0x34, 0x56, 0x78]
+
+    /// A frame as a client puts it on the wire: payload masked with `key`.
+    private func masked(_ opcode: WebSocketOpcode, _ text: String, fin: Bool = true) -> WebSocketFrame {
+        var data = ByteBuffer(string: text)
+        data.webSocketMask(Self.key)
+        return WebSocketFrame(fin: fin, opcode: opcode, maskKey: Self.key, data: data)
+    }
+
+    @Test func aServerUnmasksClientFramesItself() {
+        var machine = WebSocketMessageAssembler(maxMessageLength: 100, role: .server)
+        #expect(machine.receive(masked(.text, "hel", fin: false)) == .none)
+        #expect(machine.receive(masked(.ping, "p")) == .sendPong(payload: ByteBuffer(string: "p")))
+        #expect(machine.receive(masked(.continuation, "lo")) == .deliver(.text("hello")))
+    }
+
+    @Test func aServerFailsAnUnmaskedDataFrameWith1002() {
+        var machine = WebSocketMessageAssembler(maxMessageLength: 100, role: .server)
+        guard case .fail(let code, let error) = machine.receive(frame(.text, "hello")) else {
+            Issue.record("an unmasked text frame was accepted")
+            return
+        }
+        #expect(code == 1002)
+        #expect(error.code == .protocolViolation)
+        #expect(machine.isClosed)
+    }
+
+    @Test func aServerFailsUnmaskedControlAndContinuationFramesWith1002() {
+        for unmasked in [frame(.ping, "p"), frame(.pong, "p"), frame(.connectionClose, bytes: closePayload(1000))] {
+            var machine = WebSocketMessageAssembler(maxMessageLength: 100, role: .server)
+            #expect(machine.receive(unmasked) == .fail(code: 1002, error: .protocolViolation("unmasked frame from a client")))
+        }
+        var machine = WebSocketMessageAssembler(maxMessageLength: 100, role: .server)
+        #expect(machine.receive(masked(.text, "he", fin: false)) == .none)
+        #expect(machine.receive(frame(.continuation, "llo")) == .fail(code: 1002, error: .protocolViolation("unmasked frame from a client")))
+    }
+
+    @Test func aClientAcceptsUnmaskedFramesByDefault() {
+        var machine = WebSocketMessageAssembler(maxMessageLength: 100)
+        #expect(machine.receive(frame(.text, "hello")) == .deliver(.text("hello")))
+        var explicit = WebSocketMessageAssembler(maxMessageLength: 100, role: .client)
+        #expect(explicit.receive(frame(.ping, "p")) == .sendPong(payload: ByteBuffer(string: "p")))
+    }
+
+    @Test func aClosedServerStillRecognisesTheAnsweringCloseFrame() {
+        var machine = WebSocketMessageAssembler(maxMessageLength: 100, role: .server)
+        machine.closeSent()
+        #expect(machine.receive(masked(.connectionClose, "")) == .closeHandshakeComplete)
+    }
+}

@@ -25,59 +25,89 @@ extension WebSocketMessageSink {
 extension Spark: WebSocketMessageSink {}
 
 /// Carries one connection over a WebSocket: frames in, through the RFC 6455 message rules
-/// (``WebSocketMessageAssembler``), to the sink (a spark); the sink's messages out as frames.
+/// (``WebSocketMessageAssembler``, as a server: unmasked frames fail with 1002), to the sink (a
+/// spark); the sink's messages out as frames.
 ///
 /// Writes made while a read is being delivered are flushed once when the read completes, so an
 /// echo of a burst of messages costs one syscall rather than one per message.
 ///
 /// With permessage-deflate negotiated, outgoing data messages are compressed (RSV1) and incoming
 /// compressed ones inflated by the assembler; the zlib streams exist only from first use.
+///
+/// Flow control (``PrimusLimits``): the channel's write-buffer watermarks are the outbound budget
+/// (high: ``PrimusLimits/maxBufferedBytes``, low: half of it). While more than the budget waits
+/// for a peer that does not read, the transport is not writable: it stops reading from the peer
+/// (so requests and pings are throttled by TCP, and no pong is queued), tells the sink, and if
+/// that lasts ``PrimusLimits/writeStallTimeout`` it closes the connection. Once a close frame is
+/// written, the connection is closed when it has gone out, or after
+/// ``PrimusLimits/closeTimeout`` at the latest.
 final class WebSocketTransportHandler<Sink: WebSocketMessageSink>: ChannelDuplexHandler, SparkTransport {
     typealias InboundIn = WebSocketFrame
     typealias OutboundIn = WebSocketFrame
     typealias OutboundOut = WebSocketFrame
 
     private let spark: Sink
+    private let limits: PrimusLimits
     private var assembler: WebSocketMessageAssembler
     private var compressor: PerMessageDeflateCompressor?
     private var context: ChannelHandlerContext?
     private var inRead = false
     private var needsFlush = false
-    private var readingPaused = false
-    private var readPending = false
+    /// Read for every message the spark writes (``isWritable``). Event-loop-confined and never
+    /// accessed re-entrantly while being mutated, so the runtime exclusivity check (a measurable
+    /// share of an echo's cost) is skipped.
+    @exclusivity(unchecked) private var gate = ReadGate()
+    private var writeStallTimer: Scheduled<Void>?
+    private var closeTimer: Scheduled<Void>?
 
-    /// - Parameter deflate: the permessage-deflate parameters agreed in the handshake, if any.
-    init(sink spark: Sink, maxMessageLength: Int, deflate: PerMessageDeflateParameters? = nil) {
+    /// - Parameters:
+    ///   - deflate: the permessage-deflate parameters agreed in the handshake, if any.
+    ///   - limits: the outbound budget, write-stall and close timeouts (the server's
+    ///     ``PrimusConfiguration/limits``).
+    init(sink spark: Sink, maxMessageLength: Int, deflate: PerMessageDeflateParameters? = nil, limits: PrimusLimits = PrimusLimits()) {
         self.spark = spark
-        self.assembler = WebSocketMessageAssembler(maxMessageLength: maxMessageLength, decompressor: deflate?.decompressor(for: .server))
+        self.limits = limits
+        self.assembler = WebSocketMessageAssembler(
+            maxMessageLength: maxMessageLength,
+            decompressor: deflate?.decompressor(for: .server),
+            role: .server
+        )
         self.compressor = deflate?.compressor(for: .server)
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        let high = max(limits.maxBufferedBytes, 1)
+        let waterMark = ChannelOptions.Types.WriteBufferWaterMark(low: high / 2, high: high)
+        if let options = context.channel.syncOptions {
+            try? options.setOption(ChannelOptions.writeBufferWaterMark, value: waterMark)
+        } else {
+            context.channel.setOption(ChannelOptions.writeBufferWaterMark, value: waterMark).whenFailure { _ in }
+        }
         spark.attach(transport: self)
+        applyWritability(context.channel.isWritable, context: context)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        cancelTimers()
         self.context = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let frame = unwrapInboundIn(data)
-        let unmasked = frame.maskKey == nil ? frame : WebSocketFrame(
-            fin: frame.fin, rsv1: frame.rsv1, rsv2: frame.rsv2, rsv3: frame.rsv3,
-            opcode: frame.opcode, maskKey: nil, data: frame.unmaskedData
-        )
         inRead = true
         defer { inRead = false }
-        switch assembler.receive(unmasked) {
+        switch assembler.receive(unwrapInboundIn(data)) {
         case .none, .receivedPong:
             break
         case .deliver(let message):
             spark.receive(message)
         case .sendPong(let payload):
-            spark.transportPing()  // Primus counts a client's ping frame as a pong
-            write(WebSocketFrame(fin: true, opcode: .pong, data: payload), context: context)
+            spark.transportPing()  // Primus counts a client's ping frame as a pong (while it reads)
+            // A peer over its budget is not reading: a pong would only add to the pile. Reads
+            // are paused then, so this holds only for the rest of the current read.
+            if gate.isWritable {
+                write(WebSocketFrame(fin: true, opcode: .pong, data: payload), context: context)
+            }
         case .replyToClose(let code):
             var payload = context.channel.allocator.buffer(capacity: 2)
             if let code { payload.writeInteger(code) }
@@ -100,6 +130,7 @@ final class WebSocketTransportHandler<Sink: WebSocketMessageSink>: ChannelDuplex
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        cancelTimers()
         spark.transportClosed()
         context.fireChannelInactive()
     }
@@ -109,11 +140,39 @@ final class WebSocketTransportHandler<Sink: WebSocketMessageSink>: ChannelDuplex
         context.close(promise: nil)
     }
 
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        var writable = context.channel.isWritable
+        if !writable, needsFlush {
+            // Echoes of the current read are not flushed yet: let the socket take them before
+            // calling the peer slow (the flush may report writable again, re-entering here).
+            needsFlush = false
+            context.flush()
+            writable = context.channel.isWritable
+        }
+        applyWritability(writable, context: context)
+        context.fireChannelWritabilityChanged()
+    }
+
     func read(context: ChannelHandlerContext) {
-        if readingPaused {
-            readPending = true
-        } else {
-            context.read()
+        if gate.readRequested() { context.read() }
+    }
+
+    private func applyWritability(_ writable: Bool, context: ChannelHandlerContext) {
+        switch gate.writabilityChanged(writable) {
+        case nil:
+            return
+        case .becameUnwritable:
+            let channel = context.channel
+            writeStallTimer = context.eventLoop.scheduleTask(in: TimeAmount(limits.writeStallTimeout)) {
+                // The peer has not read for the whole stall timeout: drop it (the spark ends).
+                channel.close(promise: nil)
+            }
+            spark.transportWritabilityChanged(false)
+        case .becameWritable:
+            writeStallTimer?.cancel()
+            writeStallTimer = nil
+            spark.transportWritabilityChanged(true)
+            if gate.readIfPending() { context.read() }
         }
     }
 
@@ -129,10 +188,21 @@ final class WebSocketTransportHandler<Sink: WebSocketMessageSink>: ChannelDuplex
     private func closeAfterWriting(_ frame: WebSocketFrame, context: ChannelHandlerContext) {
         assembler.closeSent()
         needsFlush = false
-        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(frame)).whenComplete { _ in
-            loopBound.value.close(promise: nil)
+            channel.close(promise: nil)
         }
+        // A peer that does not read never lets the close frame out: drop it after the timeout.
+        closeTimer = context.eventLoop.scheduleTask(in: TimeAmount(limits.closeTimeout)) {
+            channel.close(promise: nil)
+        }
+    }
+
+    private func cancelTimers() {
+        writeStallTimer?.cancel()
+        writeStallTimer = nil
+        closeTimer?.cancel()
+        closeTimer = nil
     }
 
     // MARK: SparkTransport
@@ -163,22 +233,20 @@ final class WebSocketTransportHandler<Sink: WebSocketMessageSink>: ChannelDuplex
         closeAfterWriting(WebSocketFrame(fin: true, opcode: .connectionClose, data: payload), context: context)
     }
 
-    var isWritable: Bool { context?.channel.isWritable ?? true }
+    /// The stored answer from the last writability change: one `Bool` read per message.
+    var isWritable: Bool { gate.isWritable }
 
     var bufferedAmount: Int {
-        (try? context?.channel.syncOptions?.getOption(.bufferedWritableBytes)) ?? 0
+        guard let context else { return 0 }
+        return (try? context.channel.syncOptions?.getOption(ChannelOptions.bufferedWritableBytes)) ?? 0
     }
 
     func pauseReading() {
-        readingPaused = true
+        gate.pauseReading()
     }
 
     func resumeReading() {
-        readingPaused = false
-        if readPending, let context {
-            readPending = false
-            context.read()
-        }
+        if gate.resumeReading(), let context { context.read() }
     }
 }
 
