@@ -6,10 +6,10 @@ import NIOWebSocket
 import PrimusCore
 @testable import PrimusServer
 
-/// A loopback WebSocket server whose transport gets the configuration's ``PrimusLimits``: the
-/// real spark and ``WebSocketTransportHandler`` behind NIO's upgrader, wired as the websockets
-/// transformer wires them, with `limits` passed to the handler explicitly. Heartbeats are driven
-/// by the test (``Primus/heartbeat()``), never by a clock.
+/// A loopback Primus server (the real HTTP pipeline and transformer, through the public
+/// ``PrimusHTTPServer/configure(channel:primus:fallback:maxBodyLength:)`` that frameworks use) with
+/// a small fixed send buffer per connection. Heartbeats are driven by the test
+/// (``Primus/heartbeat()``), never by a clock.
 func withFlowServer(
     _ configure: (inout PrimusConfiguration) -> Void,
     setup: (Primus) -> Void = { _ in },
@@ -26,36 +26,8 @@ func withFlowServer(
         // megabytes for a peer that does not read, and the tests would only take longer.
         .childChannelOption(.socketOption(.so_sndbuf), value: 16 * 1024)
         .childChannelInitializer { channel in
-            // One upgrader per connection, so the box holds at most this connection's spark.
-            let announced = NIOLockedValueBox<Spark?>(nil)
-            let upgrader = NIOWebSocketServerUpgrader(
-                maxFrameSize: WebSocketsTransformer.maxFrameSize(maxLength: primus.configuration.maxLength, compression: false),
-                automaticErrorHandling: true,
-                shouldUpgrade: { channel, head in
-                    let spark = WebSocketsTransformer.makeSpark(channel: channel, head: head, primus: primus)
-                    announced.withLockedValue { $0 = spark }
-                    channel.closeFuture.whenComplete { _ in spark.transportClosed() }
-                    primus.register(spark)
-                    return channel.eventLoop.makeSucceededFuture(HTTPHeaders())
-                },
-                upgradePipelineHandler: { channel, _ in
-                    channel.eventLoop.makeCompletedFuture {
-                        let spark = try announced.withLockedValue { spark in
-                            guard let spark else { throw PrimusError.protocolViolation("upgrade without a handshake") }
-                            return spark
-                        }
-                        try channel.pipeline.syncOperations.addHandler(WebSocketTransportHandler(
-                            sink: spark,
-                            maxMessageLength: primus.configuration.maxLength,
-                            limits: primus.configuration.limits
-                        ))
-                    }
-                }
-            )
-            return channel.eventLoop.makeCompletedFuture {
-                try channel.pipeline.syncOperations.configureHTTPServerPipeline(
-                    withServerUpgrade: (upgraders: [upgrader], completionHandler: { _ in })
-                )
+            channel.eventLoop.makeCompletedFuture {
+                try PrimusHTTPServer.configure(channel: channel, primus: primus)
             }
         }
         .bind(host: "127.0.0.1", port: 0).get()

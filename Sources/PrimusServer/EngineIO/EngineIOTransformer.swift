@@ -111,14 +111,14 @@ struct EngineIOTransformer: ServerTransformer {
             guard let session = registry.lookup(sid) else {
                 // Closed between the check and now: complete the handshake, then close.
                 let link = EngineIOWebSocketLink(id: 0, version: request.version ?? .v4, session: nil)
-                try channel.pipeline.syncOperations.addHandler(WebSocketTransportHandler(sink: link, maxMessageLength: maxMessageLength))
+                try channel.pipeline.syncOperations.addHandler(WebSocketTransportHandler(sink: link, maxMessageLength: maxMessageLength, limits: configuration.limits))
                 link.close(code: 1000)
                 return
             }
             let id = EngineIOTransformer.nextLinkID()
             let version = request.version ?? .v4
             let link = EngineIOWebSocketLink(id: id, version: version, session: session)
-            try channel.pipeline.syncOperations.addHandler(WebSocketTransportHandler(sink: link, maxMessageLength: maxMessageLength))
+            try channel.pipeline.syncOperations.addHandler(WebSocketTransportHandler(sink: link, maxMessageLength: maxMessageLength, limits: configuration.limits))
             let handle = EngineIOWebSocketLinkHandle(link, eventLoop: channel.eventLoop)
             session.execute { $0.webSocketArrived(handle) }
             return
@@ -141,7 +141,7 @@ struct EngineIOTransformer: ServerTransformer {
             return
         }
         let link = EngineIOWebSocketLink(id: EngineIOTransformer.nextLinkID(), version: version, session: session.makeHandle())
-        try channel.pipeline.syncOperations.addHandler(WebSocketTransportHandler(sink: link, maxMessageLength: maxMessageLength))
+        try channel.pipeline.syncOperations.addHandler(WebSocketTransportHandler(sink: link, maxMessageLength: maxMessageLength, limits: configuration.limits))
         session.attachWebSocket(EngineIOWebSocketLinkHandle(link, eventLoop: channel.eventLoop))
         Self.start(session, head: head, address: primus.client(of: head, remote: channel.remoteAddress).address, upgrades: [], primus: primus)
     }

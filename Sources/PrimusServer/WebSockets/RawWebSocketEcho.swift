@@ -31,7 +31,8 @@ package enum RawWebSocketEcho {
                         WebSocketTransportHandler(
                             sink: EchoSink(),
                             maxMessageLength: maxLength,
-                            deflate: WebSocketsTransformer.negotiatedDeflate(for: head, compression: compression)
+                            deflate: WebSocketsTransformer.negotiatedDeflate(for: head, compression: compression),
+                            limits: limits
                         )
                     )
                 }

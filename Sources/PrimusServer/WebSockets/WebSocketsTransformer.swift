@@ -53,7 +53,8 @@ struct WebSocketsTransformer: ServerTransformer {
                 let handler = WebSocketTransportHandler(
                     sink: spark,
                     maxMessageLength: primus.configuration.maxLength,
-                    deflate: Self.negotiatedDeflate(for: head, compression: compression)
+                    deflate: Self.negotiatedDeflate(for: head, compression: compression),
+                    limits: primus.configuration.limits
                 )
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(handler)
