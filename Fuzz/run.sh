@@ -67,7 +67,8 @@ echo "fuzzing each target for ${SECONDS_EACH}s, $JOBS at a time"
 for target in "${TARGETS[@]}"; do
     [ -x "$BIN/$target" ] || { echo "no such fuzz target: $target" >&2; exit 2; }
     while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do sleep 1; done
-    (run_target "$target"; echo $? >"$WORK/$target.rc") &
+    rm -f "$WORK/$target.rc"
+    (if run_target "$target"; then echo 0; else echo "$?"; fi >"$WORK/$target.rc") &
 done
 wait
 
