@@ -52,6 +52,9 @@ final class WebSocketClientConnection: PrimusTransportConnection {
     private var frameHandler: WebSocketClientFrameHandler?
     private var closeRequested = false
     private var lastError: PrimusError?
+    /// Whether the client asked us to stop reading; applied once the socket is open (the
+    /// handshake's answer is always read).
+    private var readingPaused = false
 
     static let requestHandlerName = "primus.client.upgrade-request"
 
@@ -110,7 +113,12 @@ final class WebSocketClientConnection: PrimusTransportConnection {
                 }
             }
         )
-        try pipeline.addHTTPClientHandlers(withClientUpgrade: (upgraders: [upgrader], completionHandler: { _ in }))
+        // A server may send its first frames in the same TCP segment as the 101: the HTTP decoder
+        // must hand what follows the response to the WebSocket decoder (NIO drops it by default).
+        try pipeline.addHTTPClientHandlers(
+            leftOverBytesStrategy: .forwardBytes,
+            withClientUpgrade: (upgraders: [upgrader], completionHandler: { _ in })
+        )
         try pipeline.addHandler(WebSocketUpgradeRequestHandler(target: target, connection: self), name: Self.requestHandlerName)
     }
 
@@ -130,6 +138,7 @@ final class WebSocketClientConnection: PrimusTransportConnection {
             frameHandler?.sendClose(code: 1000)
             return
         }
+        if readingPaused { applyReading() }
         delegate.transportDidOpen()
         for message in held {
             guard case .open = state else { return }
@@ -195,6 +204,25 @@ final class WebSocketClientConnection: PrimusTransportConnection {
         case .upgraded, .closed:
             break  // announceOpen() sends the close frame
         }
+    }
+
+    func pauseReading() {
+        guard !readingPaused else { return }
+        readingPaused = true
+        applyReading()
+    }
+
+    func resumeReading() {
+        guard readingPaused else { return }
+        readingPaused = false
+        applyReading()
+    }
+
+    /// Turns the socket's reads off or on: with reads off, TCP's window fills and the server
+    /// stops sending. Frames of a read already made still arrive.
+    private func applyReading() {
+        guard case .open = state, let channel else { return }
+        try? channel.syncOptions?.setOption(ChannelOptions.autoRead, value: !readingPaused)
     }
 
     static func connectionError(_ error: any Error) -> PrimusError {

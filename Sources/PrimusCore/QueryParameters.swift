@@ -8,21 +8,25 @@ public struct QueryParameters: Sendable, Hashable, Sequence {
     /// Parses `query` (without the leading `?`).
     public init(_ query: Substring) {
         guard !query.isEmpty else { return }
-        for part in query.split(separator: "&", omittingEmptySubsequences: true) {
+        // Delimiters are found among code points, not Characters: Node splits on code units, so
+        // a combining mark after `&` or `=` (one Character with it) must not hide the delimiter.
+        for part in query.unicodeScalars.split(separator: "&", omittingEmptySubsequences: true) {
             if let equals = part.firstIndex(of: "=") {
-                items.append((Self.unescape(part[..<equals]), Self.unescape(part[part.index(after: equals)...])))
+                items.append((Self.unescape(Substring(part[..<equals])), Self.unescape(Substring(part[part.index(after: equals)...]))))
             } else {
-                items.append((Self.unescape(part), ""))
+                items.append((Self.unescape(Substring(part)), ""))
             }
         }
     }
 
     /// Parses the query component of a request target such as `/primus?foo=bar`.
     public init(requestURI uri: String) {
-        if let question = uri.firstIndex(of: "?") {
-            var query = uri[uri.index(after: question)...]
+        // Code points again: `?` or `#` followed by a combining mark still delimits.
+        let scalars = uri.unicodeScalars
+        if let question = scalars.firstIndex(of: "?") {
+            var query = scalars[scalars.index(after: question)...]
             if let hash = query.firstIndex(of: "#") { query = query[..<hash] }
-            self.init(query)
+            self.init(Substring(query))
         } else {
             self.init(Substring())
         }

@@ -91,6 +91,9 @@ public enum ForwardedAddressResolver {
         return fallback
     }
 
+    /// The valid TCP ports; a forwarded port outside them is ignored, as `x-forwarded-port` is.
+    static let tcpPorts = 0...65535
+
     /// RFC 7239: the first element's `for=` (optionally quoted, with a port) and `proto=`.
     static func parseForwarded(_ value: String, fallback: SparkAddress) -> SparkAddress? {
         guard let element = value.split(separator: ",").first else { return nil }
@@ -108,10 +111,10 @@ public enum ForwardedAddressResolver {
                     guard let close = raw.firstIndex(of: "]") else { return nil }
                     ip = String(raw[raw.index(after: raw.startIndex)..<close])
                     let rest = raw[raw.index(after: close)...]
-                    if rest.hasPrefix(":"), let parsed = Int(rest.dropFirst()) { port = parsed }
+                    if rest.hasPrefix(":"), let parsed = Int(rest.dropFirst()), Self.tcpPorts.contains(parsed) { port = parsed }
                 } else if raw.filter({ $0 == ":" }).count == 1, let colon = raw.firstIndex(of: ":") {
                     ip = String(raw[..<colon])
-                    if let parsed = Int(raw[raw.index(after: colon)...]) { port = parsed }
+                    if let parsed = Int(raw[raw.index(after: colon)...]), Self.tcpPorts.contains(parsed) { port = parsed }
                 } else {
                     ip = raw
                 }
