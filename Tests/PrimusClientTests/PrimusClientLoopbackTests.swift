@@ -115,10 +115,10 @@ struct PrimusClientLoopbackTests {
     }
 
     @Test func reconnectFailedAfterTheRetriesRunOut() async throws {
-        // A port nobody listens on: start a server to get a free one, then stop it.
-        let gone = try await LoopbackServer.start()
-        await gone.stop()
-        let client = try PrimusClient(gone.url, configuration: fastConfiguration {
+        // A port nobody listens on, held so no test running in parallel can take it.
+        let gone = try ClosedPort()
+        defer { withExtendedLifetime(gone) {} }
+        let client = try PrimusClient("ws://127.0.0.1:\(gone.port)/primus", configuration: fastConfiguration {
             $0.reconnect = .init(minDelay: .milliseconds(5), maxDelay: .milliseconds(20), retries: 3, attemptTimeout: .seconds(1))
         })
         let recorder = EventRecorder(client)

@@ -76,7 +76,9 @@ import Testing
             let all = try await client.readToEnd()
             #expect(Self.statusLine(all) == "HTTP/1.1 404 Not Found")
             #expect(!all.contains("408"))
-            #expect(Self.clock.now - answered >= .milliseconds(250))
+            // The server's timer starts when it writes the answer, a little before the client
+            // has read it, so the client sees a little less than the timeout.
+            #expect(Self.clock.now - answered >= .milliseconds(200))
         }
     }
 

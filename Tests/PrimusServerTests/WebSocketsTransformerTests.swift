@@ -55,8 +55,9 @@ struct WebSocketsTransformerTests {
     }
 
     @Test func answeringPingsKeepsTheSparkAlive() async throws {
-        // Intervals are generous so a loaded machine cannot miss a deadline.
-        try await withPrimusServer({ $0.pingInterval = .seconds(1) }, setup: echo) { port, primus in
+        // Intervals are generous so a loaded machine cannot miss a deadline: the pong must be
+        // read before the next tick, and the whole suite runs in parallel on two cores.
+        try await withPrimusServer({ $0.pingInterval = .seconds(2) }, setup: echo) { port, primus in
             let socket = try await TestWebSocket.connect(port: port)
             for _ in 0..<2 {
                 let ping = try #require(try await socket.nextText())
@@ -68,7 +69,7 @@ struct WebSocketsTransformerTests {
     }
 
     @Test func aWebSocketPingFrameCountsAsAPong() async throws {
-        try await withPrimusServer({ $0.pingInterval = .seconds(1) }, setup: echo) { port, primus in
+        try await withPrimusServer({ $0.pingInterval = .seconds(2) }, setup: echo) { port, primus in
             let socket = try await TestWebSocket.connect(port: port)
             for _ in 0..<2 {
                 _ = try #require(try await socket.nextText())
