@@ -62,7 +62,7 @@ struct SlowReader: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(UpgradeResponseSkipper())
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: 1 << 24)))
-                    try channel.pipeline.syncOperations.addHandler(SlowReaderCollector(inbox: inbox))
+                    try channel.pipeline.syncOperations.addHandler(FrameCollector(inbox: inbox))
                 }
             }
             .connect(host: "127.0.0.1", port: port).get()
@@ -160,28 +160,6 @@ private final class UpgradeResponseSkipper: ChannelInboundHandler {
             }
         }
         if done, buffer.readableBytes > 0 { context.fireChannelRead(wrapInboundOut(buffer)) }
-    }
-}
-
-private final class SlowReaderCollector: ChannelInboundHandler {
-    typealias InboundIn = WebSocketFrame
-    let inbox: FrameInbox
-
-    init(inbox: FrameInbox) {
-        self.inbox = inbox
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        inbox.push(unwrapInboundIn(data))
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        inbox.finish()
-        context.fireChannelInactive()
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        context.close(promise: nil)
     }
 }
 

@@ -209,7 +209,8 @@ private final class UpgradeRequestSender: ChannelInboundHandler, RemovableChanne
     }
 }
 
-private final class FrameCollector: ChannelInboundHandler {
+/// Hands every frame a test connection reads to its inbox; finishes it when the connection ends.
+final class FrameCollector: ChannelInboundHandler {
     typealias InboundIn = WebSocketFrame
     let inbox: FrameInbox
 
