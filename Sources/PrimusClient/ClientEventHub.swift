@@ -1,7 +1,6 @@
 import NIOCore
 import PrimusCore
 import Synchronization
-import class Foundation.NSLock
 
 /// What the outside world sees of a client: its events (fanned out to every subscriber and
 /// handler) and its ready state. Events are emitted only from the client's event loop; the lock
@@ -14,25 +13,13 @@ import class Foundation.NSLock
 final class ClientEventHub: Sendable {
     typealias Producer = PrimusClientEvents.Producer
 
-    /// Tells the hub that one subscriber caught up or went away. NIO calls it on the consumer's
-    /// thread, possibly from inside the task's cancellation (holding the task's status lock),
-    /// while `emit` holds the hub's lock and resumes that task: so it hops to the client's event
-    /// loop rather than take the hub's lock there. On the loop it also comes after the `emit`
-    /// whose `stopProducing` it answers.
+    /// Tells the hub that one subscriber caught up or went away; called on the consumer's thread.
     struct SubscriberDelegate: NIOAsyncSequenceProducerDelegate {
         weak var hub: ClientEventHub?
         let id: UInt64
-        let eventLoop: any EventLoop
 
-        func produceMore() {
-            let (hub, id) = (self.hub, self.id)
-            eventLoop.execute { hub?.caughtUp(id) }
-        }
-
-        func didTerminate() {
-            let (hub, id) = (self.hub, self.id)
-            eventLoop.execute { hub?.unsubscribe(id) }
-        }
+        func produceMore() { hub?.caughtUp(id) }
+        func didTerminate() { hub?.unsubscribe(id) }
     }
 
     /// Events announced before the first subscription, held for it. It is not a subscriber (a
@@ -79,14 +66,12 @@ final class ClientEventHub: Sendable {
         var pressureChanged: (@Sendable () -> Void)?
     }
 
-    private let state = LockedState(State())
+    private let state = Mutex(State())
     private let readyStateStorage = Atomic<UInt8>(PrimusClient.ReadyState.closed.rawValue)
     private let limit: Int
-    private let eventLoop: any EventLoop
 
-    init(limit: Int, eventLoop: any EventLoop) {
+    init(limit: Int) {
         self.limit = max(limit, 2)
-        self.eventLoop = eventLoop
     }
 
     var readyState: PrimusClient.ReadyState {
@@ -114,7 +99,7 @@ final class ClientEventHub: Sendable {
             elementType: PrimusClientEvent.self,
             backPressureStrategy: .init(lowWatermark: limit / 2, highWatermark: limit),
             finishOnDeinit: false,
-            delegate: SubscriberDelegate(hub: self, id: id, eventLoop: eventLoop)
+            delegate: SubscriberDelegate(hub: self, id: id)
         )
         let source = made.source
         let (accepted, notify) = state.withLock { state -> (Bool, (@Sendable () -> Void)?) in
@@ -123,7 +108,8 @@ final class ClientEventHub: Sendable {
             state.subscribers[id] = source
             if let backlog = state.backlog {
                 state.backlog = nil
-                // Nobody iterates this sequence yet, so no task is resumed under the lock.
+                // Yielded under the lock, like every event, so that a `produceMore` from the
+                // consumer can never overtake the `stopProducing` it answers.
                 for event in backlog.replay(limit: limit) where source.yield(event) == .stopProducing {
                     state.behind.insert(id)
                 }
@@ -180,7 +166,7 @@ final class ClientEventHub: Sendable {
         for subscriber in subscribers { subscriber.finish() }
     }
 
-    // MARK: - From subscribers (on the event loop)
+    // MARK: - From subscribers
 
     private func caughtUp(_ id: UInt64) {
         let notify = state.withLock { state -> (@Sendable () -> Void)? in
@@ -197,24 +183,5 @@ final class ClientEventHub: Sendable {
             return state.pressureChanged
         }
         notify?()
-    }
-}
-
-/// A value behind a pthread mutex (`NSLock`) rather than `Mutex`: subscribers take it from their
-/// own threads when they catch up, and ThreadSanitizer follows pthread locks but not the futex
-/// slow path of `Synchronization.Mutex` on Linux, which it reported as races under contention.
-private final class LockedState<Value>: @unchecked Sendable {
-    // @unchecked: `value` is only touched inside `withLock`, under `lock`.
-    private let lock = NSLock()
-    private var value: Value
-
-    init(_ value: Value) {
-        self.value = value
-    }
-
-    func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body(&value)
     }
 }

@@ -52,7 +52,7 @@ public final class PrimusClient: Sendable {
     public init(_ url: String, configuration: PrimusClientConfiguration = PrimusClientConfiguration()) throws(PrimusError) {
         let endpoint = try ClientEndpoint(url: url, pathname: configuration.pathname, headers: configuration.headers)
         let eventLoop = configuration.eventLoopGroup.next()
-        let hub = ClientEventHub(limit: configuration.eventBufferSize, eventLoop: eventLoop)
+        let hub = ClientEventHub(limit: configuration.eventBufferSize)
         self.url = url
         self.configuration = configuration
         self.eventLoop = eventLoop

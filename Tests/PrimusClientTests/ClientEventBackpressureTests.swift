@@ -1,5 +1,4 @@
 import NIOCore
-import NIOPosix
 import PrimusClient
 import PrimusCore
 import PrimusServer
@@ -8,20 +7,13 @@ import Testing
 
 /// A subscriber that reads slowly slows the server down instead of losing messages: the client
 /// stops reading while a subscriber is behind, and nothing, `end` included, is dropped.
-///
-/// These tests push thousands of messages each. They run one at a time, with server and client on
-/// an event loop of their own, so that they take one core at most and never hold up the loops
-/// of the other suites' timing-sensitive tests (ThreadSanitizer makes every message costly).
-@Suite("PrimusClient events for a slow subscriber", .serialized, .timeLimit(.minutes(2)))
+@Suite("PrimusClient events for a slow subscriber", .timeLimit(.minutes(2)))
 struct ClientEventBackpressureTests {
-    static let loop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-
     /// More than the 10,000 events the client used to keep for a subscriber before dropping.
     static let messageCount = 15_000
 
     enum Transport: String, CaseIterable, CustomTestStringConvertible {
-        // The heaviest last: it then overlaps less with the other suites.
-        case engineIOPolling, engineIOUpgrade, websockets
+        case websockets, engineIOPolling, engineIOUpgrade
 
         var testDescription: String { rawValue }
 
@@ -48,7 +40,6 @@ struct ClientEventBackpressureTests {
             // would leave the test writing to a spark nobody reads.
             configuration.timeout = .seconds(30)
             configuration.reconnect.attemptTimeout = .seconds(30)
-            configuration.eventLoopGroup = ClientEventBackpressureTests.loop
         }
     }
 
@@ -69,25 +60,113 @@ struct ClientEventBackpressureTests {
     }
 
     static func server(_ transport: Transport) async throws -> LoopbackServer {
-        try await LoopbackServer.start(transformer: transport.transformer, engineIO: roomyEngineIO, limits: roomyLimits, eventLoopGroup: loop)
+        try await LoopbackServer.start(transformer: transport.transformer, engineIO: roomyEngineIO, limits: roomyLimits)
+    }
+
+    @Test(arguments: Transport.allCases)
+    func aSlowSubscriberGetsEveryMessageInOrderAndTheEnd(transport: Transport) async throws {
+        let server = try await Self.server(transport)
+        defer { Task { await server.stop() } }
+        let client = try PrimusClient(server.httpURL, configuration: fastConfiguration { transport.configure(&$0) })
+        let events = client.events  // subscribed from the start, read late and slowly
+        let spark = try await liveSpark(of: client, on: server)
+        let count = transport.load.messages
+        for index in 0..<count { spark.write(.number(Double(index))) }
+        spark.end()
+
+        let (values, ended) = try await withBound(.seconds(60)) {
+            // Far behind before reading at all, then pausing now and then.
+            try await Task.sleep(for: .milliseconds(200))
+            var values: [Double] = []
+            for await event in events {
+                switch event {
+                case .data(let message):
+                    values.append(message.value.numberValue ?? -1)
+                    if values.count % 500 == 0 { try await Task.sleep(for: .milliseconds(5)) }
+                case .end:
+                    return (values, true)
+                default:
+                    break
+                }
+            }
+            return (values, false)
+        }
+        #expect(values.count == count)
+        #expect(firstOutOfOrder(values) == nil)
+        #expect(ended)
+    }
+
+    @Test(arguments: [Transport.websockets, .engineIOPolling])
+    func theClientStopsReadingWhileASubscriberIsBehind(transport: Transport) async throws {
+        let count = 2_000
+        let server = try await Self.server(transport)
+        defer { Task { await server.stop() } }
+        let log = LogRecorder()
+        let client = try PrimusClient(server.httpURL, configuration: fastConfiguration {
+            transport.configure(&$0)
+            $0.eventBufferSize = 64
+            $0.logger = log.logger
+        })
+        let slow = client.events
+        let fastEvents = client.events
+        let fastCount = Mutex(0)
+        let fast = Task {
+            var values: [Double] = []
+            for await event in fastEvents {
+                if case .data(let message) = event {
+                    values.append(message.value["index"]?.numberValue ?? -1)
+                    fastCount.withLock { $0 = values.count }
+                }
+                if case .end = event { return values }
+            }
+            return values
+        }
+        let spark = try await liveSpark(of: client, on: server)
+        // 1 KiB each: what one read of the socket can hold is far less than all of them.
+        let padding = String(repeating: "x", count: 1_024)
+        for index in 0..<count { spark.write(["index": .number(Double(index)), "padding": .string(padding)]) }
+        spark.end()
+
+        try await eventually("reading paused", timeout: .seconds(10)) {
+            !log.entries("reading paused: an event subscriber is behind").isEmpty
+        }
+        // While the slow subscriber holds the connection back, the fast one cannot get far.
+        let whilePaused = fastCount.withLock { $0 }
+        #expect(whilePaused < count / 2, "the client kept reading: \(whilePaused) of \(count) messages")
+
+        let (slowValues, slowEnded) = try await withBound(.seconds(60)) {
+            var values: [Double] = []
+            for await event in slow {
+                if case .data(let message) = event { values.append(message.value["index"]?.numberValue ?? -1) }
+                if case .end = event { return (values, true) }
+            }
+            return (values, false)
+        }
+        let fastValues = try await withBound(.seconds(60)) {
+            await withTaskCancellationHandler { await fast.value } onCancel: { fast.cancel() }
+        }
+        #expect(slowValues.count == count)
+        #expect(firstOutOfOrder(slowValues) == nil)
+        #expect(slowEnded)
+        #expect(fastValues.count == count)
+        #expect(firstOutOfOrder(fastValues) == nil)
+        #expect(!log.entries("reading resumed").isEmpty)
     }
 
     @Test func aLateFirstSubscriberIsToldWhatTheBacklogCouldNotKeep() async throws {
-        let server = try await LoopbackServer.start(limits: Self.roomyLimits, eventLoopGroup: Self.loop)
+        let server = try await LoopbackServer.start(limits: Self.roomyLimits)
         defer { Task { await server.stop() } }
         let client = try PrimusClient(server.url, configuration: fastConfiguration {
             $0.eventBufferSize = 16
             $0.timeout = .seconds(30)
-            $0.eventLoopGroup = Self.loop
         })
-        let handled = TestLock(0)
-        let ended = TestLock(false)
+        let handled = Mutex(0)
         client.onData { _ in handled.withLock { $0 += 1 } }
-        client.onEnd { ended.withLock { $0 = true } }
         let spark = try await liveSpark(of: client, on: server)
         // Nobody subscribed: a handler-only client must not stall, so the backlog is bounded.
-        writeAll(100, to: spark) { .number(Double($0)) }
-        try await eventually("every message handled, then end") { handled.withLock { $0 } == 100 && ended.withLock { $0 } }
+        for index in 0..<100 { spark.write(.number(Double(index))) }
+        spark.end()
+        try await eventually("every message handled") { handled.withLock { $0 } == 100 }
 
         let events = client.events
         let replayed = try await withBound(.seconds(10)) {
@@ -105,110 +184,6 @@ struct ClientEventBackpressureTests {
         #expect(lost.first?.code == .timeout)
         #expect(lost.first?.message.contains("eventBufferSize") == true)
         #expect(replayed.last == .end)
-    }
-
-    @Test(arguments: [Transport.engineIOPolling, .websockets])
-    func theClientStopsReadingWhileASubscriberIsBehind(transport: Transport) async throws {
-        let count = 1_000
-        let server = try await Self.server(transport)
-        defer { Task { await server.stop() } }
-        let log = LogRecorder()
-        let client = try PrimusClient(server.httpURL, configuration: fastConfiguration {
-            transport.configure(&$0)
-            $0.eventBufferSize = 64
-            $0.logger = log.logger
-        })
-        let slow = client.events
-        let fastEvents = client.events
-        let fastCount = TestLock(0)
-        let fast = Task {
-            var values: [Double] = []
-            for await event in fastEvents {
-                if case .data(let message) = event {
-                    values.append(message.value["index"]?.numberValue ?? -1)
-                    fastCount.withLock { $0 = values.count }
-                    if values.count % 100 == 0 { await Task.yield() }
-                }
-                if case .end = event { return values }
-            }
-            return values
-        }
-        let spark = try await liveSpark(of: client, on: server)
-        // 512 bytes each: what one burst of reads takes from the socket (at most 4 × 64 KiB) is
-        // about half of them.
-        let padding = String(repeating: "x", count: 512)
-        writeAll(count, to: spark) { ["index": .number(Double($0)), "padding": .string(padding)] }
-
-        try await eventually("reading paused", timeout: .seconds(10)) {
-            !log.entries("reading paused: an event subscriber is behind").isEmpty
-        }
-        // While the slow subscriber holds the connection back, the fast one cannot get far.
-        let whilePaused = fastCount.withLock { $0 }
-        #expect(whilePaused < count * 3 / 4, "the client kept reading: \(whilePaused) of \(count) messages")
-
-        let (slowValues, slowEnded) = try await withBound(.seconds(60)) {
-            var values: [Double] = []
-            for await event in slow {
-                if case .data(let message) = event {
-                    values.append(message.value["index"]?.numberValue ?? -1)
-                    if values.count % 100 == 0 { await Task.yield() }
-                }
-                if case .end = event { return (values, true) }
-            }
-            return (values, false)
-        }
-        let fastValues = try await withBound(.seconds(60)) {
-            await withTaskCancellationHandler { await fast.value } onCancel: { fast.cancel() }
-        }
-        #expect(slowValues.count == count)
-        #expect(firstOutOfOrder(slowValues) == nil)
-        #expect(slowEnded)
-        #expect(fastValues.count == count)
-        #expect(firstOutOfOrder(fastValues) == nil)
-        #expect(!log.entries("reading resumed").isEmpty)
-    }
-
-    @Test(arguments: Transport.allCases)
-    func aSlowSubscriberGetsEveryMessageInOrderAndTheEnd(transport: Transport) async throws {
-        let server = try await Self.server(transport)
-        defer { Task { await server.stop() } }
-        let client = try PrimusClient(server.httpURL, configuration: fastConfiguration { transport.configure(&$0) })
-        let events = client.events  // subscribed from the start, read late and slowly
-        let spark = try await liveSpark(of: client, on: server)
-        let count = transport.load.messages
-        writeAll(count, to: spark) { .number(Double($0)) }
-
-        let (values, ended) = try await withBound(.seconds(60)) {
-            // Far behind before reading at all, then pausing now and then.
-            try await Task.sleep(for: .milliseconds(200))
-            var values: [Double] = []
-            for await event in events {
-                switch event {
-                case .data(let message):
-                    values.append(message.value.numberValue ?? -1)
-                    // Buffered events arrive without suspending: pause often, which also leaves the
-                    // cooperative threads to the other suites' tests.
-                    if values.count % 100 == 0 { try await Task.sleep(for: .milliseconds(2)) }
-                case .end:
-                    return (values, true)
-                default:
-                    break
-                }
-            }
-            return (values, false)
-        }
-        #expect(values.count == count)
-        #expect(firstOutOfOrder(values) == nil)
-        #expect(ended)
-    }
-}
-
-/// Writes `count` messages, then ends the spark, in one task on its event loop (one hop rather
-/// than one per message).
-private func writeAll(_ count: Int, to spark: Spark, _ message: @escaping @Sendable (Int) -> JSONValue) {
-    spark.eventLoop.execute {
-        for index in 0..<count { spark.write(message(index)) }
-        spark.end()
     }
 }
 

@@ -1,7 +1,5 @@
 import Logging
-import class Foundation.NSLock
 import NIOCore
-import NIOPosix
 import PrimusClient
 import PrimusCore
 import PrimusServer
@@ -18,7 +16,7 @@ final class LoopbackServer: Sendable {
     let primus: Primus
     let port: Int
     private let task: Task<Void, Never>
-    private let state = TestLock<(received: [Received], sparks: [Spark])>(([], []))
+    private let state = Mutex<(received: [Received], sparks: [Spark])>(([], []))
 
     private init(primus: Primus, port: Int, task: Task<Void, Never>) {
         self.primus = primus
@@ -34,7 +32,6 @@ final class LoopbackServer: Sendable {
         transformer: PrimusTransformer = .websockets,
         engineIO: EngineIOOptions = EngineIOOptions(),
         limits: PrimusLimits = PrimusLimits(),
-        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         log: LogRecorder? = nil
     ) async throws -> LoopbackServer {
         var configuration = PrimusConfiguration()
@@ -44,7 +41,7 @@ final class LoopbackServer: Sendable {
         configuration.limits = limits
         let primus = Primus(configuration: configuration, logger: log?.logger ?? Logger(label: "primus"))
         let (ports, continuation) = AsyncStream<Int>.makeStream()
-        let server = PrimusHTTPServer(primus: primus, host: "127.0.0.1", port: port, eventLoopGroup: eventLoopGroup, onListening: { address in
+        let server = PrimusHTTPServer(primus: primus, host: "127.0.0.1", port: port, onListening: { address in
             continuation.yield(address.port ?? 0)
         })
         let task = Task {
@@ -114,7 +111,7 @@ final class EventRecorder: Sendable {
 }
 
 private final class RecordBox: Sendable {
-    private let state = TestLock<[PrimusClientEvent]>([])
+    private let state = Mutex<[PrimusClientEvent]>([])
     func append(_ event: PrimusClientEvent) { state.withLock { $0.append(event) } }
     var events: [PrimusClientEvent] { state.withLock { $0 } }
 }
@@ -154,7 +151,7 @@ final class LogRecorder: Sendable {
         var metadata: [String: String]
     }
 
-    private let entries = TestLock<[Entry]>([])
+    private let entries = Mutex<[Entry]>([])
 
     var logger: Logger {
         var logger = Logger(label: "primus.test") { _ in RecordingLogHandler(recorder: self) }
@@ -187,24 +184,5 @@ private struct RecordingLogHandler: LogHandler {
         var flat: [String: String] = [:]
         for (key, value) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 }) { flat[key] = "\(value)" }
         recorder.append(LogRecorder.Entry(message: event.message.description, metadata: flat))
-    }
-}
-
-/// A value behind a pthread mutex (`NSLock`), for state that event loops and test tasks share
-/// under contention: ThreadSanitizer follows pthread locks, but not the futex slow path of
-/// `Synchronization.Mutex` on Linux, which it reports as races.
-final class TestLock<Value>: @unchecked Sendable {
-    // @unchecked: `value` is only touched inside `withLock`, under `lock`.
-    private let lock = NSLock()
-    private var value: Value
-
-    init(_ value: Value) {
-        self.value = value
-    }
-
-    func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body(&value)
     }
 }
