@@ -18,8 +18,6 @@ final class ClientDriver {
     private var nextTimerToken: UInt64 = 0
     private var idWaiters: [UInt64: CheckedContinuation<String, any Error>] = [:]
     private var isShutDown = false
-    /// Whether the connection was told to stop reading (an event subscriber is behind).
-    private var readingPaused = false
 
     init(eventLoop: any EventLoop, configuration: PrimusClientConfiguration, endpoint: ClientEndpoint, hub: ClientEventHub) {
         self.eventLoop = eventLoop
@@ -80,16 +78,6 @@ final class ClientDriver {
     private func writeIDRequest() {
         guard let request = try? configuration.parser.encode(PrimusProtocolMessage.id("").value) else { return }
         write(request)
-    }
-
-    /// Follows the hub: stop reading while an event subscriber is behind, read again when none is.
-    func updateReading() {
-        guard !isShutDown else { return }
-        let pause = hub.isBehind
-        guard pause != readingPaused else { return }
-        readingPaused = pause
-        configuration.logger.trace(pause ? "reading paused: an event subscriber is behind" : "reading resumed")
-        if pause { connection?.pauseReading() } else { connection?.resumeReading() }
     }
 
     /// The public client is gone: close everything, announce nothing.
@@ -168,7 +156,6 @@ final class ClientDriver {
         )
         let delegate = ConnectionDelegate(driver: self, generation: generation)
         connection = configuration.transport.connect(to: target, on: eventLoop, delegate: delegate)
-        if readingPaused { connection?.pauseReading() }
     }
 
     private func arm(_ timer: ClientStateMachine.Timer, after delay: Duration) {

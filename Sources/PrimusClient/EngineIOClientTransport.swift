@@ -75,12 +75,6 @@ final class EngineIOClientConnection: PrimusTransportConnection {
     private var timerDeadline: NIODeadline?
     private var closeRequested = false
     private var finished = false
-    /// Whether the client asked us to stop reading: no new long-poll goes out, and once the
-    /// session is on its WebSocket, that socket stops reading.
-    private var readingPaused = false
-    /// The long-poll held back while reading is paused (its session id).
-    private var deferredPoll: String?
-    private var upgraded = false
 
     init(
         target: PrimusConnectionTarget,
@@ -129,22 +123,6 @@ final class EngineIOClientConnection: PrimusTransportConnection {
         perform(machine.close(now: .now()))
     }
 
-    func pauseReading() {
-        guard !readingPaused else { return }
-        readingPaused = true
-        if upgraded { webSocket?.pauseReading() }
-    }
-
-    func resumeReading() {
-        guard readingPaused else { return }
-        readingPaused = false
-        webSocket?.resumeReading()
-        if let sid = deferredPoll, !finished {
-            deferredPoll = nil
-            poll(sid: sid)
-        }
-    }
-
     // MARK: - Performing actions
 
     private func perform(_ actions: [EngineIOClientStateMachine.Action]) {
@@ -161,11 +139,7 @@ final class EngineIOClientConnection: PrimusTransportConnection {
         case .handshake:
             polls?.send(method: .GET, uri: uri(transport: "polling", sid: nil), body: nil) { self.pollCompleted($0) }
         case .poll(let sid):
-            if readingPaused {
-                deferredPoll = sid
-            } else {
-                poll(sid: sid)
-            }
+            polls?.send(method: .GET, uri: uri(transport: "polling", sid: sid), body: nil) { self.pollCompleted($0) }
         case .post(let sid, let packets):
             let body = EngineIOPayloadCodec.encode(packets, format: .v4)
             posts?.send(method: .POST, uri: uri(transport: "polling", sid: sid), body: body) { self.postCompleted($0) }
@@ -183,9 +157,6 @@ final class EngineIOClientConnection: PrimusTransportConnection {
             // The WebSocket carries the session: the polling connections are not needed any more.
             polls?.close()
             posts?.close()
-            deferredPoll = nil
-            upgraded = true
-            if readingPaused { webSocket?.pauseReading() }
         case .closed(let error):
             finish(error)
         }
@@ -204,10 +175,6 @@ final class EngineIOClientConnection: PrimusTransportConnection {
         let reported = closeRequested ? nil : error
         // Reported on the next tick: never from inside the client's own `close()` call.
         eventLoop.assumeIsolated().execute { delegate.transportDidClose(error: reported) }
-    }
-
-    private func poll(sid: String) {
-        polls?.send(method: .GET, uri: uri(transport: "polling", sid: sid), body: nil) { self.pollCompleted($0) }
     }
 
     /// `<pathname>/?<query>&EIO=4&transport=…[&sid=…]&t=…[&b64=1]`, as engine.io-client builds it.

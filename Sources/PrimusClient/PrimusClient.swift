@@ -57,16 +57,10 @@ public final class PrimusClient: Sendable {
         self.configuration = configuration
         self.eventLoop = eventLoop
         self.hub = hub
-        let driver = NIOLoopBoundBox<ClientDriver?>.makeBoxSendingValue(
+        self.driver = NIOLoopBoundBox.makeBoxSendingValue(
             ClientDriver(eventLoop: eventLoop, configuration: configuration, endpoint: endpoint, hub: hub),
             eventLoop: eventLoop
         )
-        self.driver = driver
-        // A subscriber fell behind or caught up (on its own thread): the driver, on the loop,
-        // reads the hub's current state, so hops that arrive out of order cannot disagree.
-        hub.onPressureChange {
-            eventLoop.execute { driver.value?.updateReading() }
-        }
         if !configuration.manual { open() }
     }
 
@@ -107,16 +101,11 @@ public final class PrimusClient: Sendable {
     public var readyState: ReadyState { hub.readyState }
 
     /// The client's events, from now on, in order. The first subscriber also receives the events
-    /// announced before it subscribed (up to ``PrimusClientConfiguration/eventBufferSize`` of
-    /// them), so nothing between `init` and the first `for await` is lost.
+    /// announced before it subscribed, so nothing between `init` and the first `for await` is lost.
     /// Each access makes an independent subscription; it finishes when the client is deallocated.
     /// An ended client can be opened again, so stop iterating on ``PrimusClientEvent/end`` if
     /// that is what you wait for.
-    ///
-    /// A subscriber that reads slowly loses nothing: while one has
-    /// ``PrimusClientConfiguration/eventBufferSize`` events waiting, the client stops reading from
-    /// the server (see ``PrimusClientEvents``).
-    public var events: PrimusClientEvents { hub.subscribe() }
+    public var events: AsyncStream<PrimusClientEvent> { hub.subscribe() }
 
     // MARK: - Lifecycle
 

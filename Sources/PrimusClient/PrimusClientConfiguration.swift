@@ -56,11 +56,8 @@ public struct PrimusClientConfiguration: Sendable {
     /// The largest incoming message in bytes (default 10 MiB, as the server's `maxLength`).
     public var maxMessageLength: Int = 10 * 1024 * 1024
 
-    /// How many events an ``PrimusClient/events`` subscriber may have waiting before the client
-    /// stops reading from the server (default 10,000); it reads again once every subscriber is
-    /// down to half of that. Nothing is dropped for a slow subscriber: the server is slowed down
-    /// instead. Also the most events held for a first subscriber that subscribes late; past that,
-    /// it reads an error saying how many were lost (then `end`, if the client had ended).
+    /// How many events an ``PrimusClient/events`` subscriber that does not keep up may fall behind
+    /// before newer events are dropped for it (default 10,000).
     public var eventBufferSize: Int = 10_000
 
     /// The NIO threads (default: the shared singleton). The client stays on one of its loops.

@@ -43,13 +43,6 @@ public protocol PrimusTransportConnection: AnyObject {
     func send(_ message: TransportMessage)
     /// Closes the connection, or abandons it while it is being made. Idempotent.
     func close()
-    /// Stops reading from the network (the client's event subscribers are behind) until
-    /// ``resumeReading()``, so the server is slowed down rather than messages piling up in the
-    /// client. A few messages already read may still be delivered. May be called before the
-    /// connection opens; calls do not nest (one resume undoes any number of pauses).
-    func pauseReading()
-    /// Reads from the network again after ``pauseReading()``.
-    func resumeReading()
 }
 
 /// Where a transport connects: the client's URL resolved against the pathname, with the query

@@ -31,14 +31,12 @@ final class LoopbackServer: Sendable {
         echo: Bool = false,
         transformer: PrimusTransformer = .websockets,
         engineIO: EngineIOOptions = EngineIOOptions(),
-        limits: PrimusLimits = PrimusLimits(),
         log: LogRecorder? = nil
     ) async throws -> LoopbackServer {
         var configuration = PrimusConfiguration()
         configuration.pingInterval = pingInterval
         configuration.transformer = transformer
         configuration.engineIO = engineIO
-        configuration.limits = limits
         let primus = Primus(configuration: configuration, logger: log?.logger ?? Logger(label: "primus"))
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         let server = PrimusHTTPServer(primus: primus, host: "127.0.0.1", port: port, onListening: { address in
