@@ -1,14 +1,23 @@
+import PrimusCore
 import Synchronization
 
 /// What the outside world sees of a client: its events (fanned out to every subscriber and
 /// handler) and its ready state. Events are emitted only from the client's event loop; the lock
 /// is taken once per event and per subscription, so contention is not a concern.
+///
+/// Nothing is lost silently: a subscriber that falls `limit` events behind gets an
+/// ``PrimusClientEvent/error(_:)`` saying so, then ``PrimusClientEvent/end``, and its sequence
+/// finishes (two slots of its buffer are kept for them); the first subscriber is told when the
+/// backlog held for it overflowed, and an `end` emitted meanwhile is always kept.
 final class ClientEventHub: Sendable {
     private struct State {
         var subscribers: [UInt64: AsyncStream<PrimusClientEvent>.Continuation] = [:]
         var handlers: [@Sendable (PrimusClientEvent) -> Void] = []
         /// Events emitted before the first subscription, held for it (then `nil` for good).
         var backlog: [PrimusClientEvent]? = []
+        /// Events the backlog could not hold for the first subscriber.
+        var backlogDropped = 0
+        var backlogEnded = false
         var nextID: UInt64 = 0
         var finished = false
     }
@@ -30,7 +39,8 @@ final class ClientEventHub: Sendable {
     func subscribe() -> AsyncStream<PrimusClientEvent> {
         let (stream, continuation) = AsyncStream.makeStream(
             of: PrimusClientEvent.self,
-            bufferingPolicy: .bufferingOldest(limit)
+            // Two slots beyond the limit: room for the overflow error and the end.
+            bufferingPolicy: .bufferingOldest(limit + 2)
         )
         let id: UInt64? = state.withLock { state in
             guard !state.finished else { return nil }
@@ -38,7 +48,15 @@ final class ClientEventHub: Sendable {
             state.nextID += 1
             state.subscribers[id] = continuation
             if let backlog = state.backlog {
-                for event in backlog { continuation.yield(event) }
+                // After an overflow the error takes the last slot of the limit, so the two
+                // reserved slots stay free for a later overflow of this subscriber.
+                let replayed = state.backlogDropped > 0 ? backlog.prefix(limit - 1) : backlog[...]
+                for event in replayed { continuation.yield(event) }
+                if state.backlogDropped > 0 {
+                    let dropped = state.backlogDropped + backlog.count - replayed.count
+                    continuation.yield(.error(Self.backlogOverflow(dropped: dropped, limit: limit)))
+                }
+                if state.backlogEnded { continuation.yield(.end) }
                 state.backlog = nil
             }
             return id
@@ -63,13 +81,40 @@ final class ClientEventHub: Sendable {
 
     func emit(_ event: PrimusClientEvent) {
         let (subscribers, handlers) = state.withLock { state in
-            if state.subscribers.isEmpty, let count = state.backlog?.count, count < limit {
-                state.backlog?.append(event)
+            if state.subscribers.isEmpty, let count = state.backlog?.count {
+                if case .end = event {
+                    state.backlogEnded = true
+                } else if count < limit {
+                    state.backlog?.append(event)
+                } else {
+                    state.backlogDropped += 1
+                }
             }
-            return (Array(state.subscribers.values), state.handlers)
+            return (Array(state.subscribers), state.handlers)
         }
-        for subscriber in subscribers { subscriber.yield(event) }
+        for (id, subscriber) in subscribers {
+            guard case .enqueued(let remaining) = subscriber.yield(event), remaining <= 2, event != .end else { continue }
+            // `limit` events behind: say so and end this subscriber rather than drop what follows.
+            subscriber.yield(.error(Self.subscriberOverflow(limit: limit)))
+            subscriber.yield(.end)
+            subscriber.finish()
+            _ = state.withLock { $0.subscribers.removeValue(forKey: id) }
+        }
         for handler in handlers { handler(event) }
+    }
+
+    static func subscriberOverflow(limit: Int) -> PrimusError {
+        PrimusError(
+            code: .timeout,
+            message: "This events subscriber fell \(limit) events behind (eventBufferSize) and was ended; later events were not delivered to it"
+        )
+    }
+
+    static func backlogOverflow(dropped: Int, limit: Int) -> PrimusError {
+        PrimusError(
+            code: .timeout,
+            message: "\(dropped) events emitted before the first subscription did not fit the backlog of \(limit) (eventBufferSize) and were not delivered"
+        )
     }
 
     /// The client is gone: end every sequence, drop every handler.

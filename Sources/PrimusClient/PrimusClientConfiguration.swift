@@ -57,7 +57,9 @@ public struct PrimusClientConfiguration: Sendable {
     public var maxMessageLength: Int = 10 * 1024 * 1024
 
     /// How many events an ``PrimusClient/events`` subscriber that does not keep up may fall behind
-    /// before newer events are dropped for it (default 10,000).
+    /// (default 10,000). Past that the subscriber gets an `.error` saying so, then `.end`, and its
+    /// sequence finishes: it never silently misses `.data` or `.end`. Handlers (`onData`, …) are
+    /// called on the event loop and never fall behind.
     public var eventBufferSize: Int = 10_000
 
     /// The NIO threads (default: the shared singleton). The client stays on one of its loops.
