@@ -320,7 +320,7 @@ public final class Spark: Sendable {
     }
 
     /// The transport went over its budget or came back under it (``SparkTransport/isWritable``).
-    func transportWritabilityChanged(_ isWritable: Bool) {
+    public func transportWritabilityChanged(_ isWritable: Bool) {
         guard readyState == .open else { return }
         bufferedAmountSnapshot.store(state.value.transport?.bufferedAmount ?? 0, ordering: .relaxed)
         if state.value.budget.writabilityChanged(isWritable) { overBudget() }
@@ -361,7 +361,7 @@ public final class Spark: Sendable {
     }
 
     /// The transport is gone (peer closed, network error, protocol violation).
-    func transportClosed() {
+    public func transportClosed() {
         finish()
     }
 
@@ -442,7 +442,7 @@ public final class Spark: Sendable {
     }
 
     /// A message from the transport, on the event loop.
-    func receive(_ message: TransportMessage) {
+    public func receive(_ message: TransportMessage) {
         let value: JSONValue
         do {
             value = try primus.configuration.parser.decode(message)
@@ -507,7 +507,7 @@ public final class Spark: Sendable {
 
     /// Binds the transport; on the event loop, before any message arrives. Messages written
     /// since the spark was announced go out first, in order; a spark ended meanwhile closes.
-    func attach(transport: any SparkTransport) {
+    public func attach(transport: any SparkTransport) {
         let unsent = state.value.unsent
         state.value.unsent = []
         for message in unsent { transport.send(message) }
@@ -521,7 +521,7 @@ public final class Spark: Sendable {
     /// A transport-level liveness signal (a WebSocket ping frame from the client). It counts as a
     /// pong only while the transport is writable: a client that pings but does not read is not
     /// alive in any useful sense, and only a `primus::pong::` will keep it.
-    func transportPing() {
+    public func transportPing() {
         state.value.heartbeat.receivedTransportPing(peerIsReading: state.value.transport?.isWritable ?? false)
     }
 

@@ -1,11 +1,12 @@
 import NIOCore
-import PrimusCore
+public import PrimusCore
 
 /// What a transformer provides to a spark: the one seam between the Spark and a wire protocol.
 ///
 /// Implementations are event-loop-bound (a channel handler, a polling session); the spark calls
-/// them only on its event loop. Nothing above the Spark sees which transformer runs.
-protocol SparkTransport: AnyObject {
+/// them only on its event loop. Nothing above the Spark sees which transformer runs. A
+/// transformer defined outside this package implements it for its own sessions.
+public protocol SparkTransport: AnyObject {
     /// Sends one encoded message. `flush: false` lets the transport batch writes made while it is
     /// delivering incoming data, and flush once at the end of the read.
     func send(_ message: TransportMessage)
@@ -27,3 +28,32 @@ protocol SparkTransport: AnyObject {
     /// Bytes written by the spark and not yet taken by the operating system (or by a poll).
     var bufferedAmount: Int { get }
 }
+
+/// What a transport delivers to: a ``Spark`` (or a transformer's own session layer). The
+/// transport calls it on the spark's event loop only.
+///
+/// The order is: ``attach(transport:)`` once, then any number of ``receive(_:)``,
+/// ``transportPing()`` and ``transportWritabilityChanged(_:)``, then ``transportClosed()`` once.
+public protocol SparkTransportSink: AnyObject {
+    /// The connection is ready; `transport` sends and closes. Messages the spark was given before
+    /// go out now, in order.
+    func attach(transport: any SparkTransport)
+    /// One complete message from the client.
+    func receive(_ message: TransportMessage)
+    /// A transport-level liveness signal (a WebSocket ping frame).
+    func transportPing()
+    /// The connection is gone (peer closed, network error, protocol violation).
+    func transportClosed()
+    /// The transport's ``SparkTransport/isWritable`` changed (the peer fell behind or caught up).
+    func transportWritabilityChanged(_ isWritable: Bool)
+}
+
+extension SparkTransportSink {
+    /// Sinks without an outbound budget (an echo) ignore writability.
+    public func transportWritabilityChanged(_ isWritable: Bool) {}
+}
+
+/// The name the WebSocket and Engine.IO code knew the sink by.
+typealias WebSocketMessageSink = SparkTransportSink
+
+extension Spark: SparkTransportSink {}

@@ -71,11 +71,7 @@ public struct PrimusHTTPServer: Service {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    guard let tracked = tracker.admit(channel) else {
-                        try channel.pipeline.syncOperations.addHandler(RefusedConnectionHandler())
-                        return
-                    }
-                    try PrimusHTTPServer.configure(channel: channel, primus: primus, fallback: fallback, maxBodyLength: maxBody, tracked: tracked)
+                    try PrimusHTTPServer.initializeConnection(channel, primus: primus, fallback: fallback, maxBodyLength: maxBody, tracker: tracker)
                 }
             }
         let channel = try await bootstrap.bind(host: host, port: port).get()
@@ -101,21 +97,40 @@ public struct PrimusHTTPServer: Service {
         await primus.shutdown(reconnect: reconnectOnShutdown)
     }
 
+    /// Sets up one accepted connection of ``run()``: the connection cap, then Primus's HTTP
+    /// handling. On the connection's event loop.
+    static func initializeConnection(
+        _ channel: any Channel,
+        primus: Primus,
+        fallback: @escaping PrimusHTTPFallback,
+        maxBodyLength: Int,
+        tracker: PrimusConnectionTracker
+    ) throws {
+        guard let tracked = tracker.admit(channel) else {
+            try channel.pipeline.syncOperations.addHandler(RefusedConnectionHandler())
+            return
+        }
+        try configure(channel: channel, primus: primus, fallback: fallback, maxBodyLength: maxBodyLength, secure: false, tracked: tracked)
+    }
+
     /// Installs Primus's HTTP and upgrade handling on a fresh connection. Frameworks that own the
     /// listener call this from their own channel initializer.
     ///
     /// The connection gets the defenses of ``PrimusLimits``: head size limits (`414`, `431`), a
     /// required `Host`, strict WebSocket handshakes, `Expect: 100-continue`, the headers, body and
-    /// keep-alive timeouts, and error answers that close the connection. The connection cap
+    /// keep-alive timeouts, and error answers that close the connection. Pass `secure: true` when
+    /// the channel already carries TLS (a `NIOSSLServerHandler` in front): sparks then report
+    /// ``SparkAddress/secure``. The connection cap
     /// (``PrimusLimits/maxConnections``) belongs to the listener, so it applies only under
     /// ``run()``.
     public static func configure(
         channel: any Channel,
         primus: Primus,
         fallback: @escaping PrimusHTTPFallback = { _ in .notFound },
-        maxBodyLength: Int = 1 << 20
+        maxBodyLength: Int = 1 << 20,
+        secure: Bool = false
     ) throws {
-        try configure(channel: channel, primus: primus, fallback: fallback, maxBodyLength: maxBodyLength, tracked: nil)
+        try configure(channel: channel, primus: primus, fallback: fallback, maxBodyLength: maxBodyLength, secure: secure, tracked: nil)
     }
 
     static func configure(
@@ -123,6 +138,7 @@ public struct PrimusHTTPServer: Service {
         primus: Primus,
         fallback: @escaping PrimusHTTPFallback,
         maxBodyLength: Int,
+        secure: Bool,
         tracked: TrackedConnection?
     ) throws {
         // Engine.IO polling POSTs carry messages: they may be as long as a message may be.

@@ -4,25 +4,6 @@ import PrimusCore
 import PrimusWebSocket
 
 /// What sits above a WebSocket connection: a spark, or the test server's raw echo.
-protocol WebSocketMessageSink: AnyObject {
-    /// The connection is ready; `transport` sends and closes.
-    func attach(transport: any SparkTransport)
-    /// A complete message.
-    func receive(_ message: TransportMessage)
-    /// The client sent a ping frame (liveness).
-    func transportPing()
-    /// The connection is gone.
-    func transportClosed()
-    /// The transport's ``SparkTransport/isWritable`` changed (the peer fell behind or caught up).
-    func transportWritabilityChanged(_ isWritable: Bool)
-}
-
-extension WebSocketMessageSink {
-    /// Sinks without an outbound budget (the raw echo) ignore writability.
-    func transportWritabilityChanged(_ isWritable: Bool) {}
-}
-
-extension Spark: WebSocketMessageSink {}
 
 /// Carries one connection over a WebSocket: frames in, through the RFC 6455 message rules
 /// (``WebSocketMessageAssembler``, as a server: unmasked frames fail with 1002), to the sink (a
