@@ -28,6 +28,9 @@ public final class Primus: Sendable {
     /// (see the browser client files). Locked: read once per `primus.js` request, never per message.
     let browserLibraryCache = NIOLockedValueBox<BrowserLibrary?>(nil)
 
+    /// Middleware layers, the authorization hook and plugins.
+    let middleware: PrimusMiddlewareStack
+
     // The registry is touched once per connection and disconnection, never per message, so a lock
     // is the simplest correct choice.
     private let registry: NIOLockedValueBox<Registry>
@@ -50,6 +53,7 @@ public final class Primus: Sendable {
         self.configuration = configuration
         self.logger = logger
         self.transformer = makeServerTransformer(configuration.transformer)
+        self.middleware = PrimusMiddlewareStack(configuration: configuration)
         self.registry = NIOLockedValueBox(
             Registry(admission: SparkAdmission(maxSparks: configuration.limits.maxSparks, maxSparksPerAddress: configuration.limits.maxSparksPerAddress))
         )

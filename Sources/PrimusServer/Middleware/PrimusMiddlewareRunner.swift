@@ -18,3 +18,15 @@ extension Primus {
     /// `authorization: true`). Placeholder until `authorize` lands.
     var hasAuthorization: Bool { false }
 }
+
+extension Primus {
+    /// The client parts of the registered plugins, in registration order: each is compiled into
+    /// the browser library as `Primus.prototype.ark[name]`. Placeholder until plugins land.
+    var clientPlugins: [(name: String, source: String)] { [] }
+}
+
+/// The server's middleware layers, authorization hook and plugins (one per ``Primus``).
+/// Placeholder until the middleware lands.
+final class PrimusMiddlewareStack: Sendable {
+    init(configuration: PrimusConfiguration) {}
+}
