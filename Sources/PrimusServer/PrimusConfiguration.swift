@@ -42,6 +42,10 @@ public struct PrimusConfiguration: Sendable {
     /// (default: any, as in Primus; set ``TrustedProxies/addresses(_:)`` behind known proxies).
     public var trustedProxies: TrustedProxies = .any
 
+    /// Cross-origin rules of the `cors` middleware layer (default Primus's: any origin, with
+    /// credentials; see ``PrimusCORSOptions``).
+    public var cors = PrimusCORSOptions()
+
     /// How many received messages a spark holds for a consumer that is not reading (default 1024).
     /// Past that the server stops reading from the socket until the consumer catches up, so a slow
     /// application slows its peer instead of growing without bound.
