@@ -26,6 +26,9 @@ struct TestServer: AsyncParsableCommand {
     @Option(name: .customLong("max-payload"), help: "engine.io: largest polling payload in bytes (sets --max-length).") var maxPayload: Int?
     @Flag(name: .customLong("allow-eio3"), help: "engine.io: serve Engine.IO 3 clients (EIO=3) too.") var allowEIO3 = false
     @Flag(help: "Accept WebSocket permessage-deflate (RFC 7692) offers, with or without --raw.") var compression = false
+    @Option(name: .customLong("authorize-token"), help: "Refuse requests without token=T in the query or Authorization: Bearer T (401, WWW-Authenticate: Bearer).")
+    var authorizeToken: String?
+    @Option(name: .customLong("cors-origin"), help: "An origin allowed by the cors layer (repeatable; default any).") var corsOrigins: [String] = []
 
     // Limits and timeouts (PrimusLimits); unset flags keep the library's defaults.
     @Option(name: .customLong("max-buffered-bytes"), help: "Outbound budget per spark in bytes.") var maxBufferedBytes: Int?
@@ -53,7 +56,9 @@ struct TestServer: AsyncParsableCommand {
         configuration.engineIO.rawEcho = raw  // --raw --transformer engine.io: echo message packets
         configuration.compression = compression
         configuration.limits = try limits()
+        if !corsOrigins.isEmpty { configuration.cors.origins = corsOrigins }
         let primus = Primus(configuration: configuration)
+        if let authorizeToken { primus.authorize(TestServer.tokenCheck(authorizeToken)) }
         primus.onConnection { spark in
             spark.onMessage { message in TestServer.handle(message, on: spark) }
         }
@@ -85,6 +90,15 @@ struct TestServer: AsyncParsableCommand {
         if let maxSparks { limits.maxSparks = maxSparks }
         if let maxSparksPerAddress { limits.maxSparksPerAddress = maxSparksPerAddress }
         return limits
+    }
+
+    /// The `--authorize-token` hook: `token=T` in the query or `Authorization: Bearer T`.
+    static func tokenCheck(_ token: String) -> @Sendable (PrimusMiddlewareContext) async throws -> Void {
+        { context in
+            if context.query.values(for: "token").contains(token) { return }
+            if context.headers["authorization"].contains("Bearer " + token) { return }
+            throw PrimusHTTPError.unauthorized("unauthorized", authenticate: "Bearer")
+        }
     }
 
     static func handle(_ message: SparkMessage, on spark: Spark) {
