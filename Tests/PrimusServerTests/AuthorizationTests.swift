@@ -160,6 +160,21 @@ struct AuthorizationTests {
         #expect(calls.withLockedValue { $0 } == 1)
     }
 
+    @Test("authorize and plugins drop the compiled library, so the next request compiles it with them")
+    func libraryRecompiled() throws {
+        let primus = Primus()
+        _ = primus.library()
+        #expect(primus.browserLibraryCache.withLockedValue { $0 } != nil)
+        primus.authorize { _ in }
+        #expect(primus.browserLibraryCache.withLockedValue { $0 } == nil)
+        _ = primus.library()
+        try primus.plugin(PrimusPlugin(name: "p", client: "function () {}"))
+        #expect(primus.browserLibraryCache.withLockedValue { $0 } == nil)
+        _ = primus.library()
+        primus.plugout("p")
+        #expect(primus.browserLibraryCache.withLockedValue { $0 } == nil)
+    }
+
     @Test("a disabled authorization layer lets everything through")
     func disabledLayer() async {
         let primus = Primus()

@@ -1,3 +1,5 @@
+import NIOConcurrencyHelpers
+
 extension Primus {
     /// The middleware layers in the order they run (a snapshot). A new server has Primus 8's
     /// seven, in its order: `forwarded`, `cors`, `primus.js`, `spec`, `x-xss`, `no-cache`,
@@ -90,9 +92,10 @@ extension Primus {
     /// description. The body is `{"error":"<message>"}`; upgrades get it as a raw HTTP answer
     /// with `Connection: close`.
     ///
-    /// Set it before the browser library is first served or compiled: the library is compiled
-    /// once, with `authorization: true` when a hook is set, so the client does not treat a
-    /// refused connection as a timeout to retry.
+    /// The browser library is compiled with `authorization: true` once a hook is set, so the
+    /// client does not treat a refused connection as a timeout to retry; setting it drops the
+    /// compiled library, and the next request for it compiles it again. Set it before clients
+    /// load the library: those that loaded it earlier keep their copy.
     ///
     /// ```swift
     /// primus.authorize { context in
@@ -103,5 +106,12 @@ extension Primus {
     /// ```
     public func authorize(_ handler: @escaping @Sendable (PrimusMiddlewareContext) async throws -> Void) {
         middleware.withChain { $0.authorize = handler }
+        browserLibraryInputsChanged()
+    }
+
+    /// Drops the compiled browser library: what it is compiled from (the authorization flag,
+    /// the plugins' client parts) changed.
+    func browserLibraryInputsChanged() {
+        browserLibraryCache.withLockedValue { $0 = nil }
     }
 }

@@ -3,7 +3,8 @@ import NIOConcurrencyHelpers
 extension Primus {
     /// Registers `plugin`: it is added to ``plugins``, the ``onPlugin(_:)`` handlers are told,
     /// then its server part runs with this server, immediately. Its client part goes into the
-    /// browser library, so register plugins before the library is first served or compiled.
+    /// browser library (compiled again on its next use), so register plugins before clients
+    /// load the library.
     ///
     /// - Throws: ``PrimusPluginError/emptyName``, ``PrimusPluginError/missingParts`` (neither a
     ///   server nor a client part) or ``PrimusPluginError/alreadyDefined``; nothing is registered.
@@ -18,6 +19,7 @@ extension Primus {
             return state.pluginHandlers
         }
         guard let handlers else { throw .alreadyDefined }
+        browserLibraryInputsChanged()
         for handler in handlers { handler(plugin) }
         // Outside the lock: a server part typically calls `use` or `authorize`.
         plugin.server?(self)
@@ -45,6 +47,7 @@ extension Primus {
             return (state.plugins.remove(at: index), state.plugoutHandlers)
         }
         guard let (plugin, handlers) = removed else { return false }
+        browserLibraryInputsChanged()
         for handler in handlers { handler(plugin) }
         return true
     }
