@@ -1,16 +1,30 @@
 import NIOCore
+import NIOHTTP1
+import PrimusCore
 
 extension Primus {
     /// Runs the middleware chain for one request under the pathname and calls `completion` on
     /// `eventLoop` with the outcome: synchronously when every layer that runs is synchronous (no
     /// task, no hop), after one hop to a task and one back when a layer is asynchronous.
     ///
-    /// Placeholder until the layers land: everything proceeds.
+    /// Placeholder until the layers land: `spec` and `primus.js` are answered, everything else
+    /// proceeds.
     func runMiddleware(
         _ context: PrimusMiddlewareContext,
         on eventLoop: any EventLoop,
         completion: @escaping (PrimusMiddlewareResult) -> Void
     ) {
+        let pathname = configuration.pathname
+        if context.kind == .http, context.request.method == .GET || context.request.method == .HEAD {
+            if context.path == pathname + "/spec" {
+                var response = PrimusHTTPResponse.text(spec.json, contentType: "application/json")
+                response.headers.replaceOrAdd(name: "cache-control", value: "no-store, no-cache, must-revalidate, max-age=0")
+                return completion(.respond(response))
+            }
+            if context.path == pathname + "/primus.js" {
+                return completion(.respond(libraryResponse(to: context.head)))
+            }
+        }
         completion(.proceed(context))
     }
 
