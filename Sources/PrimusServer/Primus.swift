@@ -22,7 +22,7 @@ public final class Primus: Sendable {
     /// Where the server logs (debug and trace only).
     public let logger: Logger
     /// Which transformer serves the clients.
-    let transformer: any ServerTransformer
+    let transformer: any PrimusServerTransformer
 
     /// The browser client library, compiled on first use and then served from here
     /// (see the browser client files). Locked: read once per `primus.js` request, never per message.
@@ -52,7 +52,7 @@ public final class Primus: Sendable {
     public init(configuration: PrimusConfiguration = PrimusConfiguration(), logger: Logger = Logger(label: "primus")) {
         self.configuration = configuration
         self.logger = logger
-        self.transformer = makeServerTransformer(configuration.transformer)
+        self.transformer = configuration.transformer.makeServer()
         self.middleware = PrimusMiddlewareStack(configuration: configuration)
         self.registry = NIOLockedValueBox(
             Registry(admission: SparkAdmission(maxSparks: configuration.limits.maxSparks, maxSparksPerAddress: configuration.limits.maxSparksPerAddress))

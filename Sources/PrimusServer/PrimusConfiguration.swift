@@ -9,7 +9,8 @@ public import PrimusCore
 /// configuration.pingInterval = .seconds(10)
 /// ```
 public struct PrimusConfiguration: Sendable {
-    /// The wire protocol clients connect with (default ``PrimusTransformer/websockets``).
+    /// The wire protocol clients connect with (default ``PrimusTransformer/websockets``). A
+    /// transformer carries its own options, e.g. `.engineIO(options)`.
     public var transformer: PrimusTransformer = .websockets
 
     /// The message encoding (default JSON).
@@ -54,9 +55,6 @@ public struct PrimusConfiguration: Sendable {
     /// The client library's global name (default `Primus`).
     public var globalName: String = "Primus"
 
-    /// Options of the `engine.io` transformer (heartbeat, upgrades, EIO=3, sessions, CORS).
-    public var engineIO = EngineIOOptions()
-
     /// Bounds on buffers, waits, request heads, connections and sparks (see ``PrimusLimits``).
     public var limits = PrimusLimits()
 
@@ -81,34 +79,4 @@ public struct PrimusConfiguration: Sendable {
     public var spec: PrimusSpec {
         PrimusSpec(pingInterval: pingIntervalMilliseconds, pathname: pathname, parser: parser.name, transformer: transformer.name)
     }
-}
-
-/// A transformer: the real-time protocol that carries Primus messages between client and server.
-///
-/// A struct with static members (not an enum) so new transformers can be added without breaking
-/// code that switches over them.
-public struct PrimusTransformer: Hashable, Sendable, CustomStringConvertible {
-    /// The lower-case name used in the spec and in `--transformer` flags.
-    public let name: String
-
-    private init(name: String) { self.name = name }
-
-    /// Plain WebSockets (RFC 6455), one Primus message per frame.
-    public static let websockets = PrimusTransformer(name: "websockets")
-
-    /// Engine.IO (protocol 4, and 3 when allowed): long-polling that upgrades to WebSocket.
-    public static let engineIO = PrimusTransformer(name: "engine.io")
-
-    /// Every transformer this build supports.
-    public static let all: [PrimusTransformer] = [.websockets, .engineIO]
-
-    /// The transformer called `name`, case-insensitively (`"WebSockets"` works).
-    public init(named name: String) throws(PrimusError) {
-        guard let match = Self.all.first(where: { $0.name == name.lowercased() }) else {
-            throw PrimusError.unsupportedTransformer(name)
-        }
-        self = match
-    }
-
-    public var description: String { name }
 }

@@ -50,10 +50,14 @@ struct TestServer: AsyncParsableCommand {
         configuration.pathname = pathname
         configuration.pingInterval = pingInterval > 0 ? .milliseconds(pingInterval) : nil
         configuration.maxLength = maxPayload ?? maxLength
-        if pingInterval > 0 { configuration.engineIO.pingInterval = .milliseconds(pingInterval) }
-        configuration.engineIO.pingTimeout = .milliseconds(pingTimeout)
-        configuration.engineIO.allowEIO3 = allowEIO3
-        configuration.engineIO.rawEcho = raw  // --raw --transformer engine.io: echo message packets
+        if configuration.transformer == .engineIO {
+            var options = EngineIOOptions()
+            if pingInterval > 0 { options.pingInterval = .milliseconds(pingInterval) }
+            options.pingTimeout = .milliseconds(pingTimeout)
+            options.allowEIO3 = allowEIO3
+            options.rawEcho = raw  // --raw --transformer engine.io: echo message packets
+            configuration.transformer = .engineIO(options)
+        }
         configuration.compression = compression
         configuration.limits = try limits()
         if !corsOrigins.isEmpty { configuration.cors.origins = corsOrigins }
@@ -62,8 +66,7 @@ struct TestServer: AsyncParsableCommand {
         primus.onConnection { spark in
             spark.onMessage { message in TestServer.handle(message, on: spark) }
         }
-        var server = PrimusHTTPServer(primus: primus, host: host, port: port, onListening: TestServer.announce)
-        server.maxRequestBodyLength = max(server.maxRequestBodyLength, configuration.maxLength + 1)  // polling bodies
+        let server = PrimusHTTPServer(primus: primus, host: host, port: port, onListening: TestServer.announce)
         try await server.run()
     }
 

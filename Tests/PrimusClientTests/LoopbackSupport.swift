@@ -36,7 +36,7 @@ final class LoopbackServer: Sendable {
         var configuration = PrimusConfiguration()
         configuration.pingInterval = pingInterval
         configuration.transformer = transformer
-        configuration.engineIO = engineIO
+        if transformer == .engineIO { configuration.transformer = .engineIO(engineIO) }
         let primus = Primus(configuration: configuration, logger: log?.logger ?? Logger(label: "primus"))
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         let server = PrimusHTTPServer(primus: primus, host: "127.0.0.1", port: port, onListening: { address in

@@ -26,21 +26,12 @@ final class EngineIOServerSession: SparkTransport {
     private let encoding: EngineIOResponses.PayloadEncoding
     private var sink: (any WebSocketMessageSink)?
 
-    private struct PendingRequest {
-        var promise: EventLoopPromise<PrimusHTTPResponse>
-        var headers: HTTPHeaders
-        /// The connection of a parked poll, to notice when the client drops it.
-        var connection: ObjectIdentifier?
-    }
-
-    private var requests: [EngineIOSessionStateMachine.RequestID: PendingRequest] = [:]
-    private var nextRequestID: EngineIOSessionStateMachine.RequestID = 0
+    /// The requests held unanswered, with the headers to answer them with.
+    private var requests = PrimusParkedRequests<HTTPHeaders>()
     /// The `POST` whose packets are being processed. Its payload was accepted, so it is answered
     /// `ok` even when one of its messages ends the session (the reference server answers after
     /// handling the data); a `400` would read as a transport error to the client.
     private var deliveringPost: EngineIOSessionStateMachine.RequestID?
-    /// Connections whose closing is already watched (each is watched once, not once per poll).
-    private var watchedConnections: Set<ObjectIdentifier> = []
 
     private var webSocket: EngineIOWebSocketLinkHandle?
     private var probe: EngineIOWebSocketLinkHandle?
@@ -50,8 +41,7 @@ final class EngineIOServerSession: SparkTransport {
     /// What the sink was last told.
     private var reportedWritable = true
 
-    private var timer: Scheduled<Void>?
-    private var timerDeadline: NIODeadline?
+    private var timer = PrimusSessionTimer()
     private var flushScheduled = false
 
     init(
@@ -75,7 +65,7 @@ final class EngineIOServerSession: SparkTransport {
 
     /// The handle other loops use; made on the session's loop.
     func makeHandle() -> EngineIOSessionHandle {
-        EngineIOSessionHandle(sid: sid, eventLoop: eventLoop, session: NIOLoopBound(self, eventLoop: eventLoop))
+        EngineIOSessionHandle(self, eventLoop: eventLoop)
     }
 
     /// Sends the open packet and binds the layer above (a spark, or the raw echo).
@@ -89,10 +79,10 @@ final class EngineIOServerSession: SparkTransport {
     // MARK: - HTTP requests
 
     /// A `GET`: answered now, or held until there is something to send.
-    func poll(promise: EventLoopPromise<PrimusHTTPResponse>, headers: HTTPHeaders, connection: any Channel) {
-        let id = hold(promise: promise, headers: headers)
+    func poll(_ exchange: PrimusHTTPExchange, headers: HTTPHeaders) {
+        let id = hold(exchange, headers: headers)
         perform(machine.pollReceived(id, now: .now()))
-        if requests[id] != nil { watch(connection, for: id) }
+        if requests.contains(id) { watch(id) }
         settle()
     }
 
@@ -117,9 +107,9 @@ final class EngineIOServerSession: SparkTransport {
     }
 
     /// A `POST` carrying a payload.
-    func post(promise: EventLoopPromise<PrimusHTTPResponse>, headers: HTTPHeaders, body: ByteBuffer, binaryContent: Bool) {
+    func post(_ exchange: PrimusHTTPExchange, headers: HTTPHeaders, body: ByteBuffer, binaryContent: Bool) {
         postsArriving = max(0, postsArriving - 1)
-        let id = hold(promise: promise, headers: headers)
+        let id = hold(exchange, headers: headers)
         let payload: Result<[EngineIOPacket], EngineIODecodingError>
         do {
             var body = body
@@ -135,37 +125,31 @@ final class EngineIOServerSession: SparkTransport {
         settle()
     }
 
-    /// A `POST` whose body is over `maxPayload`: `413`, and the session closes. `promise` is
+    /// A `POST` whose body is over `maxPayload`: `413`, and the session closes. `exchange` is
     /// `nil` when the HTTP layer refused the body itself.
-    func postTooLarge(promise: EventLoopPromise<PrimusHTTPResponse>?, headers: HTTPHeaders) {
+    func postTooLarge(_ exchange: PrimusHTTPExchange?, headers: HTTPHeaders) {
         logger.debug("engine.io payload too large", metadata: ["primus.engineio.sid": "\(sid)"])
         postsArriving = max(0, postsArriving - 1)
-        let id = promise.map { hold(promise: $0, headers: headers) }
+        let id = exchange.map { hold($0, headers: headers) }
         perform(machine.postTooLarge(id))
         settle()
     }
 
-    private func hold(promise: EventLoopPromise<PrimusHTTPResponse>, headers: HTTPHeaders) -> EngineIOSessionStateMachine.RequestID {
-        nextRequestID &+= 1
-        requests[nextRequestID] = PendingRequest(promise: promise, headers: headers)
-        return nextRequestID
+    private func hold(_ exchange: PrimusHTTPExchange, headers: HTTPHeaders) -> EngineIOSessionStateMachine.RequestID {
+        requests.hold(exchange, extra: headers)
     }
 
     /// A parked poll whose connection closes means the client went away (the reference server
     /// closes the session then: "poll connection closed prematurely").
-    private func watch(_ connection: any Channel, for id: EngineIOSessionStateMachine.RequestID) {
-        let identifier = ObjectIdentifier(connection)
-        requests[id]?.connection = identifier
-        guard watchedConnections.insert(identifier).inserted else { return }
-        let handle = WeakSessionHandle(session: self)
-        connection.closeFuture.whenComplete { _ in
+    private func watch(_ id: EngineIOSessionStateMachine.RequestID) {
+        let handle = PrimusWeakLoopHandle(self, eventLoop: eventLoop)
+        requests.watch(id) { identifier in
             handle.execute { $0.connectionClosed(identifier) }
         }
     }
 
     private func connectionClosed(_ identifier: ObjectIdentifier) {
-        watchedConnections.remove(identifier)
-        guard requests.values.contains(where: { $0.connection == identifier }) else { return }
+        guard requests.connectionClosed(identifier) else { return }
         perform(machine.pollAborted())
         settle()
     }
@@ -258,8 +242,7 @@ final class EngineIOServerSession: SparkTransport {
     /// session's loop (a session opened on it); else `0` (its writability is still relayed).
     var bufferedAmount: Int {
         guard machine.isUpgraded else { return machine.bufferedBytes }
-        guard let webSocket, webSocket.eventLoop.inEventLoop else { return 0 }
-        return webSocket.link.value.bufferedAmount
+        return webSocket?.localLink?.bufferedAmount ?? 0
     }
 
     func pauseReading() {
@@ -308,21 +291,34 @@ final class EngineIOServerSession: SparkTransport {
         perform(machine.flush())
     }
 
+    /// Answers decided while actions are performed, given once they all are: a request is
+    /// answered after the session reached the state the answer reports (a refused `POST` that
+    /// closes the session is answered once the session is gone from the registry).
+    private var answers: [(PrimusHTTPExchange, PrimusHTTPResponse)] = []
+
     private func perform(_ actions: [EngineIOSessionStateMachine.Action]) {
         for action in actions { perform(action) }
+        guard !answers.isEmpty else { return }
+        let ready = answers
+        answers.removeAll(keepingCapacity: true)
+        for (exchange, response) in ready { exchange.respond(response) }
+    }
+
+    private func answer(_ exchange: PrimusHTTPExchange, _ response: PrimusHTTPResponse) {
+        answers.append((exchange, response))
     }
 
     private func perform(_ action: EngineIOSessionStateMachine.Action) {
         switch action {
         case .answerPoll(let id, let packets):
-            guard let request = requests.removeValue(forKey: id) else { return }
-            request.promise.succeed(EngineIOResponses.payload(packets, encoding: encoding, headers: request.headers))
+            guard let request = requests.take(id) else { return }
+            answer(request.exchange, EngineIOResponses.payload(packets, encoding: encoding, headers: request.extra))
         case .answerPost(let id):
-            guard let request = requests.removeValue(forKey: id) else { return }
-            request.promise.succeed(EngineIOResponses.ok(headers: request.headers))
+            guard let request = requests.take(id) else { return }
+            answer(request.exchange, EngineIOResponses.ok(headers: request.extra))
         case .reject(let id, let error):
-            guard let request = requests.removeValue(forKey: id) else { return }
-            request.promise.succeed(EngineIOResponses.error(error, headers: request.headers))
+            guard let request = requests.take(id) else { return }
+            answer(request.exchange, EngineIOResponses.error(error, headers: request.extra))
         case .deliver(let message):
             sink?.receive(message)
         case .writeToWebSocket(let packets):
@@ -352,14 +348,10 @@ final class EngineIOServerSession: SparkTransport {
         logger.debug("engine.io session closed", metadata: ["primus.engineio.sid": "\(sid)", "primus.engineio.reason": "\(reason)"])
         registry.remove(sid)
         primus.releaseAdmission(sid)
-        timer?.cancel()
-        timer = nil
-        timerDeadline = nil
-        let leftover = requests
-        requests = [:]
-        for (id, request) in leftover {
+        timer.cancel()
+        for (id, request) in requests.takeAll() {
             let accepted = id == deliveringPost
-            request.promise.succeed(accepted ? EngineIOResponses.ok(headers: request.headers) : EngineIOResponses.error(.unknownSession, headers: request.headers))
+            request.exchange.respond(accepted ? EngineIOResponses.ok(headers: request.extra) : EngineIOResponses.error(.unknownSession, headers: request.extra))
         }
         probe?.execute { $0.close(code: 1000) }
         probe = nil
@@ -389,15 +381,8 @@ final class EngineIOServerSession: SparkTransport {
     // MARK: - Time
 
     private func rescheduleTimer() {
-        let deadline = machine.nextDeadline
-        guard deadline != timerDeadline else { return }
-        timer?.cancel()
-        timer = nil
-        timerDeadline = deadline
-        guard let deadline else { return }
-        timer = eventLoop.assumeIsolated().scheduleTask(deadline: deadline) {
-            self.timerDeadline = nil
-            self.timer = nil
+        timer.arm(at: machine.nextDeadline, on: eventLoop) {
+            self.timer.fired()
             self.perform(self.machine.timerFired(now: .now()))
             self.settle()
         }
@@ -406,27 +391,3 @@ final class EngineIOServerSession: SparkTransport {
 
 @available(*, unavailable)
 extension EngineIOServerSession: Sendable {}
-
-/// Reaches a session from another loop without keeping it alive (a keep-alive connection may
-/// outlive the session it once polled).
-private struct WeakSessionHandle: Sendable {
-    private final class Box {
-        weak var session: EngineIOServerSession?
-        init(_ session: EngineIOServerSession) { self.session = session }
-    }
-
-    private let box: NIOLoopBound<Box>
-    private let eventLoop: any EventLoop
-
-    init(session: EngineIOServerSession) {
-        self.eventLoop = session.eventLoop
-        self.box = NIOLoopBound(Box(session), eventLoop: session.eventLoop)
-    }
-
-    func execute(_ body: @escaping @Sendable (EngineIOServerSession) -> Void) {
-        let box = self.box
-        eventLoop.execute {
-            if let session = box.value.session { body(session) }
-        }
-    }
-}

@@ -20,137 +20,93 @@ import Synchronization
 /// (``PrimusLimits/maxSparks``, ``PrimusLimits/maxSparksPerAddress``, with fair shedding); a
 /// refused one gets the Engine.IO error with `503`. ``EngineIOOptions/maxSessions`` caps the
 /// session objects on top (closing sessions included).
-struct EngineIOTransformer: ServerTransformer {
+struct EngineIOTransformer: PrimusServerTransformer {
+    let options: EngineIOOptions
     let registry = EngineIOSessionRegistry()
+
+    /// Polling bodies carry whole messages: as long as ``PrimusConfiguration/maxLength``, plus one
+    /// (the HTTP layer's `413` starts just past it, and the session's own check answers at it).
+    func maxRequestBodyLength(primus: Primus) -> Int? {
+        primus.configuration.maxLength + 1
+    }
 
     // MARK: - WebSocket
 
-    func upgraders(for primus: Primus) -> [any HTTPServerProtocolUpgrader & Sendable] {
-        let registry = self.registry
-        // Upgraders are made per connection: this holds the session admitted for this
-        // connection's handshake between `shouldUpgrade` and the pipeline.
-        let admitted = NIOLockedValueBox<Admitted?>(nil)
-        let upgrader = NIOWebSocketServerUpgrader(
-            // The same limit as a polling body: the packet type digit counts, as on polling.
-            maxFrameSize: max(primus.configuration.maxLength, 125),
-            automaticErrorHandling: true,
-            shouldUpgrade: { channel, head in
-                let accepted = Self.acceptsUpgrade(head, channel: channel, primus: primus, registry: registry, admitted: admitted)
-                return channel.eventLoop.makeSucceededFuture(accepted ? HTTPHeaders() : nil)
-            },
-            upgradePipelineHandler: { channel, head in
-                let reserved = admitted.withLockedValue { value in
-                    defer { value = nil }
-                    return value
-                }
-                return channel.eventLoop.makeCompletedFuture {
-                    try Self.upgraded(channel: channel, head: head, primus: primus, registry: registry, admitted: reserved)
-                }
-            }
-        )
-        return [upgrader]
-    }
-
-    /// A session id admitted for a handshake, and whether a spark was shed for it (then the
-    /// session cap gives way too: the shed session is on its way out).
-    struct Admitted: Sendable {
-        var sid: String
-        var shed: Bool
-    }
-
-    /// Whether a WebSocket handshake may complete. A refused one reaches ``respond(to:primus:channel:)``
-    /// as a plain request, which answers with the Engine.IO error. A handshake that opens a
-    /// session is admitted here, before the `101`.
-    private static func acceptsUpgrade(
-        _ head: HTTPRequestHead,
-        channel: any Channel,
-        primus: Primus,
-        registry: EngineIOSessionRegistry,
-        admitted: NIOLockedValueBox<Admitted?>
-    ) -> Bool {
-        guard primus.owns(path: PrimusHTTPRequest(head: head).path) else { return false }
-        let options = primus.configuration.engineIO
-        guard
-            let request = try? EngineIORequest(
-                method: head.method == .GET ? .get : .other,
-                query: QueryParameters(requestURI: head.uri),
-                isUpgrade: true,
-                allowEIO3: options.allowEIO3
-            ),
-            request.transport == .websocket
-        else { return false }
-        if let sid = request.sid {
-            return options.allowUpgrades && registry.lookup(sid) != nil
+    /// A WebSocket handshake: it opens a session (no `sid`) or probes an upgrade of one (`sid`).
+    /// A refused one gets the Engine.IO error the reference server answers.
+    func webSocketHandshake(_ context: PrimusMiddlewareContext, on eventLoop: any EventLoop, primus: Primus) -> PrimusWebSocketDecision {
+        let head = context.head
+        var headers = EngineIOResponses.baseHeaders(for: head, cors: options.cors)
+        headers.add(name: "connection", value: "close")
+        let request: EngineIORequest
+        do {
+            request = try EngineIORequest(method: head.method == .GET ? .get : .other, query: context.query, isUpgrade: true, allowEIO3: options.allowEIO3)
+        } catch {
+            return .refuse(EngineIOResponses.error(error, headers: headers))
         }
-        guard options.allowRequest?(head) ?? true,
-            let reserved = admitSession(key: primus.client(of: head, remote: channel.remoteAddress).key, primus: primus, registry: registry)
-        else { return false }
-        admitted.withLockedValue { $0 = reserved }
-        // An upgrade that fails before its session opens must not hold the admission.
-        channel.closeFuture.whenComplete { _ in primus.releaseAdmissionUnlessOpen(reserved.sid, registry: registry) }
-        return true
-    }
-
-    private static func upgraded(
-        channel: any Channel,
-        head: HTTPRequestHead,
-        primus: Primus,
-        registry: EngineIOSessionRegistry,
-        admitted: Admitted?
-    ) throws {
-        let configuration = primus.configuration
-        let request = try EngineIORequest(
-            method: .get,
-            query: QueryParameters(requestURI: head.uri),
-            isUpgrade: true,
-            allowEIO3: configuration.engineIO.allowEIO3
-        )
-        // The same rule as a polling body and the announced `maxPayload`.
-        let maxMessageLength = configuration.maxLength
+        guard request.transport == .websocket else { return .refuse(EngineIOResponses.error(.badRequest, headers: headers)) }
+        let version = request.version ?? .v4
+        // The same limit as a polling body and the announced `maxPayload`.
+        let maxMessageLength = primus.configuration.maxLength
         if let sid = request.sid {
-            guard let session = registry.lookup(sid) else {
-                // Closed between the check and now: complete the handshake, then close.
-                let link = EngineIOWebSocketLink(id: 0, version: request.version ?? .v4, session: nil)
-                try channel.pipeline.syncOperations.addHandler(WebSocketTransportHandler(sink: link, maxMessageLength: maxMessageLength, limits: configuration.limits))
-                link.close(code: 1000)
-                return
-            }
-            let id = EngineIOTransformer.nextLinkID()
-            let version = request.version ?? .v4
-            let link = EngineIOWebSocketLink(id: id, version: version, session: session)
-            try channel.pipeline.syncOperations.addHandler(WebSocketTransportHandler(sink: link, maxMessageLength: maxMessageLength, limits: configuration.limits))
-            let handle = EngineIOWebSocketLinkHandle(link, eventLoop: channel.eventLoop)
-            session.execute { $0.webSocketArrived(handle) }
-            return
+            guard options.allowUpgrades else { return .refuse(EngineIOResponses.error(.badRequest, headers: headers)) }
+            guard let session = registry.lookup(sid) else { return .refuse(EngineIOResponses.error(.unknownSession, headers: headers)) }
+            return .accept(
+                PrimusWebSocketAcceptance(maxMessageLength: maxMessageLength) { eventLoop in
+                    let id = EngineIOTransformer.nextLinkID()
+                    let link = EngineIOWebSocketLink(id: id, version: version, session: session)
+                    let handle = EngineIOWebSocketLinkHandle(link, eventLoop: eventLoop)
+                    // Once the link is attached to its connection (after this returns).
+                    eventLoop.execute { session.execute { $0.webSocketArrived(handle) } }
+                    return link
+                }
+            )
         }
         // A session opened on WebSocket: no upgrades to offer.
-        let version = request.version ?? .v4
+        if let allow = options.allowRequest, !allow(head) { return .refuse(EngineIOResponses.error(.forbidden, headers: headers)) }
+        guard let admission = admitSession(context, primus: primus) else {
+            return .refuse(EngineIOResponses.error(.tooManySessions, headers: headers))
+        }
         guard
-            let admitted,
-            let session = Self.openSession(
-                admitted,
+            let session = openSession(
+                admission,
                 transport: .websocket,
                 version: version,
                 encoding: EngineIOResponses.PayloadEncoding(version: version, supportsBinary: true, jsonpIndex: nil),
-                eventLoop: channel.eventLoop,
-                primus: primus,
-                registry: registry
+                eventLoop: eventLoop,
+                primus: primus
             )
         else {
-            channel.close(promise: nil)
-            return
+            return .refuse(EngineIOResponses.error(.tooManySessions, headers: headers))
         }
-        let link = EngineIOWebSocketLink(id: EngineIOTransformer.nextLinkID(), version: version, session: session.makeHandle())
-        try channel.pipeline.syncOperations.addHandler(WebSocketTransportHandler(sink: link, maxMessageLength: maxMessageLength, limits: configuration.limits))
-        session.attachWebSocket(EngineIOWebSocketLinkHandle(link, eventLoop: channel.eventLoop))
-        Self.start(session, head: head, address: primus.client(of: head, remote: channel.remoteAddress).address, upgrades: [], primus: primus)
+        let handle = session.makeHandle()
+        let options = self.options
+        let loopBound = NIOLoopBound(session, eventLoop: eventLoop)
+        return .accept(
+            PrimusWebSocketAcceptance(
+                maxMessageLength: maxMessageLength,
+                connected: { eventLoop in
+                    let link = EngineIOWebSocketLink(id: EngineIOTransformer.nextLinkID(), version: version, session: handle)
+                    let linkHandle = EngineIOWebSocketLinkHandle(link, eventLoop: eventLoop)
+                    // Once the link is attached to its connection (after this returns), so the
+                    // open packet has somewhere to go.
+                    eventLoop.execute {
+                        let session = loopBound.value
+                        session.attachWebSocket(linkHandle)
+                        EngineIOTransformer.start(session, admission: admission, head: head, upgrades: [], options: options, primus: primus)
+                    }
+                    return link
+                },
+                abandoned: { handle.execute { $0.close(code: 1000) } }
+            )
+        )
     }
 
     // MARK: - HTTP
 
-    func respond(to request: PrimusHTTPRequest, primus: Primus, channel: any Channel) async -> PrimusHTTPResponse {
-        let options = primus.configuration.engineIO
-        if let preflight = EngineIOResponses.preflight(for: request.head, cors: options.cors) { return preflight }
+    func handle(_ exchange: PrimusHTTPExchange, primus: Primus) {
+        let request = exchange.request
+        if let preflight = EngineIOResponses.preflight(for: request.head, cors: options.cors) { return exchange.respond(preflight) }
         let isUpgrade = request.headers[canonicalForm: "upgrade"].contains { $0.lowercased() == "websocket" }
         var baseHeaders = EngineIOResponses.baseHeaders(for: request.head, cors: options.cors)
         if isUpgrade { baseHeaders.add(name: "connection", value: "close") }
@@ -165,109 +121,86 @@ struct EngineIOTransformer: ServerTransformer {
         do {
             parsed = try EngineIORequest(method: method, query: request.query, isUpgrade: isUpgrade, allowEIO3: options.allowEIO3)
         } catch {
-            return EngineIOResponses.error(error, headers: headers)
+            return exchange.respond(EngineIOResponses.error(error, headers: headers))
         }
 
         guard let sid = parsed.sid else {
-            if let allow = options.allowRequest, !allow(request.head) { return EngineIOResponses.error(.forbidden, headers: headers) }
-            // A WebSocket handshake lands here only when it was refused for capacity.
-            if parsed.transport == .websocket { return EngineIOResponses.error(.tooManySessions, headers: headers) }
-            return await handshake(request, parsed: parsed, headers: headers, primus: primus, channel: channel)
+            if let allow = options.allowRequest, !allow(request.head) { return exchange.respond(EngineIOResponses.error(.forbidden, headers: headers)) }
+            // A WebSocket handshake that is not an upgrade (no `Upgrade` header the server
+            // understood) cannot open a session.
+            if parsed.transport == .websocket { return exchange.respond(EngineIOResponses.error(.badRequest, headers: headers)) }
+            return handshake(exchange, parsed: parsed, headers: headers, primus: primus)
         }
-        guard let session = registry.lookup(sid) else { return EngineIOResponses.error(.unknownSession, headers: headers) }
+        guard let session = registry.lookup(sid) else { return exchange.respond(EngineIOResponses.error(.unknownSession, headers: headers)) }
         // `transport=websocket` with a sid but no upgrade, or upgrades turned off.
-        guard parsed.transport == .polling else { return EngineIOResponses.error(.badRequest, headers: headers) }
+        guard parsed.transport == .polling else { return exchange.respond(EngineIOResponses.error(.badRequest, headers: headers)) }
 
-        let promise = session.eventLoop.makePromise(of: PrimusHTTPResponse.self)
         switch method {
         case .get:
-            session.execute { $0.poll(promise: promise, headers: headers, connection: channel) }
+            session.execute { $0.poll(exchange, headers: headers) }
         case .post:
             guard request.body.readableBytes <= primus.configuration.maxLength else {
-                session.execute { $0.postTooLarge(promise: promise, headers: headers) }
-                break
+                session.execute { $0.postTooLarge(exchange, headers: headers) }
+                return
             }
             let binary = request.headers.first(name: "content-type")?.lowercased().hasPrefix("application/octet-stream") ?? false
-            let body = request.body
-            session.execute { $0.post(promise: promise, headers: headers, body: body, binaryContent: binary) }
+            session.execute { $0.post(exchange, headers: headers, body: request.body, binaryContent: binary) }
         case .other:
-            promise.succeed(EngineIOResponses.error(.badRequest, headers: headers))
+            exchange.respond(EngineIOResponses.error(.badRequest, headers: headers))
         }
-        return (try? await promise.futureResult.get()) ?? EngineIOResponses.error(.unknownSession, headers: headers)
     }
 
-    private func handshake(
-        _ request: PrimusHTTPRequest,
-        parsed: EngineIORequest,
-        headers: HTTPHeaders,
-        primus: Primus,
-        channel: any Channel
-    ) async -> PrimusHTTPResponse {
+    /// Opens a polling session on the exchange's loop; the handshake request is its first poll.
+    private func handshake(_ exchange: PrimusHTTPExchange, parsed: EngineIORequest, headers: HTTPHeaders, primus: Primus) {
         let version = parsed.version ?? .v4
         let encoding = EngineIOResponses.PayloadEncoding(
             version: version,
             supportsBinary: !parsed.base64 && parsed.jsonpIndex == nil,
             jsonpIndex: parsed.jsonpIndex
         )
-        let registry = self.registry
-        let upgrades = primus.configuration.engineIO.allowUpgrades ? ["websocket"] : []
-        let client = primus.client(of: request.head, remote: request.remoteAddress)
-        let promise = channel.eventLoop.makePromise(of: PrimusHTTPResponse.self)
-        channel.eventLoop.execute {
-            guard
-                let admitted = Self.admitSession(key: client.key, primus: primus, registry: registry),
-                let session = Self.openSession(
-                    admitted,
-                    transport: .polling,
-                    version: version,
-                    encoding: encoding,
-                    eventLoop: channel.eventLoop,
-                    primus: primus,
-                    registry: registry
-                )
-            else {
-                promise.succeed(EngineIOResponses.error(.tooManySessions, headers: headers))
-                return
-            }
-            Self.start(session, head: request.head, address: client.address, upgrades: upgrades, primus: primus)
-            // The handshake request is the session's first poll: it carries the open packet.
-            session.poll(promise: promise, headers: headers, connection: channel)
+        let upgrades = options.allowUpgrades ? ["websocket"] : []
+        guard
+            let admission = admitSession(exchange.context, primus: primus),
+            let session = openSession(admission, transport: .polling, version: version, encoding: encoding, eventLoop: exchange.eventLoop, primus: primus)
+        else {
+            return exchange.respond(EngineIOResponses.error(.tooManySessions, headers: headers))
         }
-        return (try? await promise.futureResult.get()) ?? EngineIOResponses.error(.unknownSession, headers: headers)
+        Self.start(session, admission: admission, head: exchange.request.head, upgrades: upgrades, options: options, primus: primus)
+        // The handshake request is the session's first poll: it carries the open packet.
+        session.poll(exchange, headers: headers)
     }
 
     // MARK: - Sessions
 
-    /// Admits a new session from the address `key` under a fresh id (see ``Primus/admit(_:key:)``),
-    /// or `nil` (answer `503`). With ``EngineIOOptions/maxSessions`` reached, only a handshake for
-    /// which a spark was shed gets in.
-    private static func admitSession(key: String, primus: Primus, registry: EngineIOSessionRegistry) -> Admitted? {
+    /// Admits a new session (see ``Primus/admit(_:id:)``), or `nil` (answer `503`). With
+    /// ``EngineIOOptions/maxSessions`` reached, only a handshake for which a spark was shed gets
+    /// in (the shed session is on its way out).
+    private func admitSession(_ context: PrimusMiddlewareContext, primus: Primus) -> PrimusAdmission? {
         // Ids are random; a collision with a closing session is retried rather than trusted away.
         for _ in 0..<3 {
-            let sid = primus.makeSparkID()
-            guard registry.lookup(sid) == nil else { continue }
-            let (admitted, shed) = primus.admit(sid, key: key)
-            guard admitted else { return nil }
-            guard shed || registry.count < primus.configuration.engineIO.maxSessions else {
-                primus.releaseAdmission(sid)
+            guard let admission = primus.admit(context) else { return nil }
+            guard registry.lookup(admission.id) == nil else {
+                primus.release(admission)
+                continue
+            }
+            guard admission.shedAnother || registry.count < options.maxSessions else {
+                primus.release(admission)
                 return nil
             }
-            return Admitted(sid: sid, shed: shed)
+            return admission
         }
         return nil
     }
 
     /// Opens the admitted session (on `eventLoop`), or releases its admission and returns `nil`.
-    private static func openSession(
-        _ admitted: Admitted,
+    private func openSession(
+        _ admission: PrimusAdmission,
         transport: EngineIOSessionStateMachine.Transport,
         version: EngineIOProtocolVersion,
         encoding: EngineIOResponses.PayloadEncoding,
         eventLoop: any EventLoop,
-        primus: Primus,
-        registry: EngineIOSessionRegistry
+        primus: Primus
     ) -> EngineIOServerSession? {
-        let options = primus.configuration.engineIO
         let configuration = EngineIOSessionStateMachine.Configuration(
             version: version,
             pingInterval: TimeAmount(options.pingInterval),
@@ -278,7 +211,7 @@ struct EngineIOTransformer: ServerTransformer {
             maxBufferedBytes: primus.configuration.limits.maxBufferedBytes
         )
         let session = EngineIOServerSession(
-            sid: admitted.sid,
+            sid: admission.id,
             eventLoop: eventLoop,
             configuration: configuration,
             transport: transport,
@@ -287,8 +220,8 @@ struct EngineIOTransformer: ServerTransformer {
             primus: primus
         )
         // A shed session leaves the registry when it has closed: the newcomer does not wait for it.
-        guard registry.insert(session.makeHandle(), limit: admitted.shed ? .max : options.maxSessions) else {
-            primus.releaseAdmission(admitted.sid)
+        guard registry.insert(session.makeHandle(), id: admission.id, limit: admission.shedAnother ? .max : options.maxSessions) else {
+            primus.release(admission)
             return nil
         }
         return session
@@ -297,33 +230,32 @@ struct EngineIOTransformer: ServerTransformer {
     /// Sends the open packet and puts a spark (or the raw echo) on top of the session.
     private static func start(
         _ session: EngineIOServerSession,
+        admission: PrimusAdmission,
         head: HTTPRequestHead,
-        address: SparkAddress,
         upgrades: [String],
+        options: EngineIOOptions,
         primus: Primus
     ) {
-        let configuration = primus.configuration
         let handshake = EngineIOHandshake(
             sid: session.sid,
             upgrades: upgrades,
-            pingInterval: configuration.engineIO.pingInterval.engineIOMilliseconds,
-            pingTimeout: configuration.engineIO.pingTimeout.engineIOMilliseconds,
-            maxPayload: session.version == .v4 ? configuration.maxLength : nil
+            pingInterval: options.pingInterval.engineIOMilliseconds,
+            pingTimeout: options.pingTimeout.engineIOMilliseconds,
+            maxPayload: session.version == .v4 ? primus.configuration.maxLength : nil
         )
-        if configuration.engineIO.rawEcho {
+        if options.rawEcho {
             session.open(handshake: handshake, sink: EngineIOEchoSink())
             return
         }
-        let spark = Spark(id: session.sid, request: head, address: address, eventLoop: session.eventLoop, primus: primus)
+        let spark = primus.openSpark(admission, request: head, on: session.eventLoop)
         session.open(handshake: handshake, sink: spark)
-        primus.register(spark)
     }
 
     // MARK: - Limits
 
     func requestBodyTooLarge(_ head: HTTPRequestHead, primus: Primus) {
         guard head.method == .POST, let session = Self.namedSession(head, registry: registry) else { return }
-        session.execute { $0.postTooLarge(promise: nil, headers: [:]) }
+        session.execute { $0.postTooLarge(nil, headers: [:]) }
     }
 
     func requestBegan(_ head: HTTPRequestHead, primus: Primus) {
@@ -368,12 +300,5 @@ extension Primus {
     /// Open Engine.IO sessions (tests check that none outlive their clients).
     package var engineIOSessionCount: Int {
         (transformer as? EngineIOTransformer)?.registry.count ?? 0
-    }
-
-    /// Releases the admission of a WebSocket handshake whose session never opened (the upgrade
-    /// failed or the connection dropped before it); an open session releases its own.
-    fileprivate func releaseAdmissionUnlessOpen(_ sid: String, registry: EngineIOSessionRegistry) {
-        guard registry.lookup(sid) == nil else { return }
-        releaseAdmission(sid)
     }
 }

@@ -30,8 +30,8 @@ final class EngineIOWebSocketLink: WebSocketMessageSink {
             let packet = try EngineIOPacketCodec.decodeFrame(message, version: version)
             // The hot path: a session opened on this WebSocket lives on its loop, so the packet
             // goes straight in, without a closure per message.
-            if let session, session.eventLoop.inEventLoop {
-                session.session.value.webSocketPacket(packet, from: id)
+            if let local = session?.valueIfOnLoop {
+                local.webSocketPacket(packet, from: id)
             } else {
                 session?.execute { $0.webSocketPacket(packet, from: id) }
             }
@@ -80,36 +80,32 @@ final class EngineIOWebSocketLink: WebSocketMessageSink {
 @available(*, unavailable)
 extension EngineIOWebSocketLink: Sendable {}
 
-/// A link as the session sees it: its loop and the link, reachable only there.
+/// A link as the session sees it: its id, and the link on its loop.
 struct EngineIOWebSocketLinkHandle: Sendable {
     let id: UInt64
-    let eventLoop: any EventLoop
-    let link: NIOLoopBound<EngineIOWebSocketLink>
+    private let link: PrimusLoopHandle<EngineIOWebSocketLink>
 
     /// Made on the link's loop.
     init(_ link: EngineIOWebSocketLink, eventLoop: any EventLoop) {
         self.id = link.id
-        self.eventLoop = eventLoop
-        self.link = NIOLoopBound(link, eventLoop: eventLoop)
+        self.link = PrimusLoopHandle(link, eventLoop: eventLoop)
     }
 
     /// Writes one frame: directly when called on the link's loop (the session of a WebSocket
     /// opened directly shares it), else hopped there.
     func write(_ frame: TransportMessage) {
-        if eventLoop.inEventLoop {
-            link.value.write(frame)
+        if let local = link.valueIfOnLoop {
+            local.write(frame)
         } else {
-            let link = self.link
-            eventLoop.execute { link.value.write(frame) }
+            link.execute { $0.write(frame) }
         }
     }
 
+    /// The link, when called on its loop.
+    var localLink: EngineIOWebSocketLink? { link.valueIfOnLoop }
+
+    /// Runs `body` with the link on its loop.
     func execute(_ body: @escaping @Sendable (EngineIOWebSocketLink) -> Void) {
-        if eventLoop.inEventLoop {
-            body(link.value)
-        } else {
-            let link = self.link
-            eventLoop.execute { body(link.value) }
-        }
+        link.execute(body)
     }
 }

@@ -141,16 +141,16 @@ public struct PrimusHTTPServer: Service {
         secure: Bool,
         tracked: TrackedConnection?
     ) throws {
-        // Engine.IO polling POSTs carry messages: they may be as long as a message may be.
-        let bodyLimit = primus.configuration.transformer == .engineIO
-            ? max(maxBodyLength, primus.configuration.maxLength + 1) : maxBodyLength
+        // A transformer may need longer bodies (engine.io polling POSTs carry whole messages).
+        let bodyLimit = max(maxBodyLength, primus.transformer.maxRequestBodyLength(primus: primus) ?? 0)
+        let upgrades = NIOLoopBound(PrimusUpgradeState(), eventLoop: channel.eventLoop)
         try PrimusHTTPPipeline.install(
             on: channel,
             limits: primus.configuration.limits,
             maxBodyLength: bodyLimit,
-            upgraders: primus.transformer.upgraders(for: primus),
+            upgraders: [PrimusWebSocketUpgrade.upgrader(for: channel, primus: primus, secure: secure, state: upgrades)],
             tracked: tracked,
-            application: PrimusHTTPHandler(primus: primus, fallback: fallback, maxBodyLength: bodyLimit),
+            application: PrimusHTTPHandler(primus: primus, fallback: fallback, maxBodyLength: bodyLimit, secure: secure, upgrades: upgrades),
             name: PrimusHTTPServer.httpHandlerName,
             upgradeCompleted: { context in
                 // Once upgraded, the connection speaks frames, not HTTP.

@@ -2,6 +2,7 @@ package import NIOCore
 import NIOHTTP1
 import NIOWebSocket
 import PrimusCore
+import PrimusWebSocket
 
 /// A WebSocket echo without the Primus layer, on the same frame handling as the `websockets`
 /// transformer, so protocol conformance suites (Autobahn) test exactly the code sparks use.
@@ -23,7 +24,11 @@ package enum RawWebSocketEcho {
             automaticErrorHandling: true,
             shouldUpgrade: { channel, head in
                 guard head.uri.hasPrefix(pathname) else { return channel.eventLoop.makeSucceededFuture(nil) }
-                return channel.eventLoop.makeSucceededFuture(WebSocketsTransformer.responseHeaders(for: head, compression: compression))
+                var headers = HTTPHeaders()
+                if let deflate = RawWebSocketEcho.deflate(for: head, compression: compression) {
+                    headers.add(name: "Sec-WebSocket-Extensions", value: deflate.responseHeaderValue)
+                }
+                return channel.eventLoop.makeSucceededFuture(headers)
             },
             upgradePipelineHandler: { channel, head in
                 channel.eventLoop.makeCompletedFuture {
@@ -31,7 +36,7 @@ package enum RawWebSocketEcho {
                         WebSocketTransportHandler(
                             sink: EchoSink(),
                             maxMessageLength: maxLength,
-                            deflate: WebSocketsTransformer.negotiatedDeflate(for: head, compression: compression),
+                            deflate: RawWebSocketEcho.deflate(for: head, compression: compression),
                             limits: limits
                         )
                     )
@@ -48,6 +53,13 @@ package enum RawWebSocketEcho {
             name: "primus.raw.http",
             upgradeCompleted: { context in _ = context.pipeline.syncOperations.removeHandler(name: "primus.raw.http") }
         )
+    }
+
+    /// The permessage-deflate parameters agreed with the client, if compression is on and it
+    /// offered something we accept. Pure, so the `101` and the pipeline agree.
+    static func deflate(for head: HTTPRequestHead, compression: Bool) -> PerMessageDeflateParameters? {
+        guard compression else { return nil }
+        return PerMessageDeflateParameters.negotiate(offers: head.headers["sec-websocket-extensions"])
     }
 
     private final class EchoSink: WebSocketMessageSink {

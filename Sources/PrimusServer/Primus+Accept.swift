@@ -1,0 +1,88 @@
+public import NIOCore
+public import NIOHTTP1
+public import PrimusCore
+
+/// Leave to open a spark, given by ``Primus/admit(_:id:)``: the spark's id and the client's
+/// address. It counts against the spark limits until the spark it opens ends, or until
+/// ``Primus/release(_:)``.
+public struct PrimusAdmission: Sendable {
+    /// The spark's id (``PrimusConfiguration/idGenerator`` wins over a transformer's own id).
+    public let id: String
+    /// The client's address through trusted proxies, `secure` when it came over TLS.
+    public let address: SparkAddress
+    /// Whether another address's spark was ended to make room for this one.
+    public let shedAnother: Bool
+}
+
+extension Primus {
+    /// The one way a transformer opens a spark, step one: decides whether a handshake may open a
+    /// spark, before the transformer answers it. Every transformer asks once per handshake.
+    ///
+    /// Admission applies ``PrimusLimits/maxSparks`` and ``PrimusLimits/maxSparksPerAddress``
+    /// (fairly: a full server ends the newest spark of the address holding the most to make
+    /// room) and refuses everything once the server is shutting down. `nil` means refused:
+    /// answer `503 Service Unavailable`.
+    ///
+    /// - Parameters:
+    ///   - context: the handshake as the middleware left it (request, peer, `secure`).
+    ///   - id: the transformer's own session id, if its protocol has one;
+    ///     ``PrimusConfiguration/idGenerator`` wins over it, and a random id is made without
+    ///     either.
+    public func admit(_ context: PrimusMiddlewareContext, id: String? = nil) -> PrimusAdmission? {
+        let client = client(of: context.head, remote: context.request.remoteAddress, secure: context.secure)
+        let id = configuration.idGenerator?() ?? id ?? SparkIdentifier.random()
+        let (admitted, shed) = admit(id, key: client.key)
+        guard admitted else { return nil }
+        return PrimusAdmission(id: id, address: client.address, shedAnother: shed)
+    }
+
+    /// Gives back an admission whose spark will not be opened (the handshake failed).
+    public func release(_ admission: PrimusAdmission) {
+        releaseAdmission(admission.id)
+    }
+
+    /// Step two: opens and announces the admitted spark, on `eventLoop` (the loop its transport
+    /// will call it on). ``onConnection(_:)`` handlers and ``connections`` hear of it now;
+    /// what they write waits in the spark until the transformer calls
+    /// ``Spark/attach(transport:)``. The transformer then feeds it ``Spark/receive(_:)`` and
+    /// ends with ``Spark/transportClosed()``.
+    ///
+    /// Call it on `eventLoop`.
+    public func openSpark(_ admission: PrimusAdmission, request: HTTPRequestHead, on eventLoop: any EventLoop) -> Spark {
+        let spark = Spark(id: admission.id, request: request, address: admission.address, eventLoop: eventLoop, primus: self)
+        register(spark)
+        return spark
+    }
+
+    /// ``admit(_:id:)`` and ``openSpark(_:request:on:)`` in one step, for transformers that
+    /// have nothing to set up between them. `nil`: refused, answer `503`.
+    public func accept(_ context: PrimusMiddlewareContext, id: String? = nil, on eventLoop: any EventLoop) -> Spark? {
+        guard let admission = admit(context, id: id) else { return nil }
+        return openSpark(admission, request: context.head, on: eventLoop)
+    }
+
+    /// Whether a request path belongs to Primus: a plain prefix match, as Primus does
+    /// (so `/primus.js` and `/primusfoo` are Primus's too).
+    public func owns(path: String) -> Bool {
+        path.hasPrefix(configuration.pathname)
+    }
+
+    /// A handshake's client: its address through trusted proxies (``Spark/address``), and the
+    /// key the per-address spark limit counts it under (``ForwardedAddressResolver/admissionKey(peer:resolved:trusted:)``).
+    func client(of head: HTTPRequestHead, remote: SocketAddress?, secure: Bool) -> (address: SparkAddress, key: String) {
+        let peer: SparkAddress? = remote.flatMap { address in
+            address.ipAddress.map { SparkAddress(ip: $0, port: address.port ?? 0, secure: secure) }
+        }
+        let trusted = configuration.trustedProxies
+        let address = ForwardedAddressResolver.resolve(
+            remote: peer,
+            secureTransport: secure,
+            header: { name in
+                let values = head.headers[name]
+                return values.isEmpty ? nil : values.joined(separator: ",")
+            },
+            trusted: trusted
+        )
+        return (address, ForwardedAddressResolver.admissionKey(peer: peer, resolved: address, trusted: trusted))
+    }
+}
