@@ -93,7 +93,15 @@ def test_spec_and_library_are_served_without_token(start_testserver) -> None:  #
     assert requests.get(f"{server.http_url}/primus/spec", timeout=TIMEOUT).status_code == 200
     library = requests.get(f"{server.http_url}/primus/primus.js", timeout=TIMEOUT)
     assert library.status_code == 200
-    assert "authorization: true" in library.text
+
+
+def test_library_is_compiled_with_authorization(start_testserver) -> None:  # noqa: ANN001
+    # With a hook the client must not treat a refusal as a timeout to retry.
+    server: ServerProcess = start_testserver("--authorize-token", TOKEN)
+    library = requests.get(f"{server.http_url}/primus/primus.js", timeout=TIMEOUT).text
+    assert "authorization: true" in library
+    plain: ServerProcess = start_testserver()
+    assert "authorization: false" in requests.get(f"{plain.http_url}/primus/primus.js", timeout=TIMEOUT).text
 
 
 def test_websocket_upgrade_without_token_sees_401_and_body(start_testserver) -> None:  # noqa: ANN001
@@ -117,6 +125,24 @@ def test_websocket_upgrade_refusal_is_a_raw_answer_then_close(start_testserver) 
     assert headers["www-authenticate"] == "Bearer"
     assert body == UNAUTHORIZED
     assert closed
+
+
+def test_websocket_upgrade_refusal_bytes_are_primus_raw_answer(start_testserver) -> None:  # noqa: ANN001
+    # Primus writes this answer itself on the socket (middleware/authorization.js), so every byte
+    # is its: the status line, then Connection, Content-Type, Content-Length, WWW-Authenticate.
+    server: ServerProcess = start_testserver("--authorize-token", TOKEN)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT) as sock:
+        sock.sendall(upgrade_request("/primus").encode())
+        data = b""
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    assert data == (
+        b"HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 24\r\nWWW-Authenticate: Bearer\r\n\r\n" + UNAUTHORIZED
+    )
 
 
 @pytest.mark.parametrize("how", ["query", "header"])
