@@ -29,11 +29,17 @@ extension Primus {
     ///     ``PrimusConfiguration/idGenerator`` wins over it, and a random id is made without
     ///     either.
     public func admit(_ context: PrimusMiddlewareContext, id: String? = nil) -> PrimusAdmission? {
-        let client = client(of: context.head, remote: context.request.remoteAddress, secure: context.secure)
+        // The address is the `forwarded` layer's (so replacing or disabling that layer reaches
+        // the spark, as in Primus); the per-address limit counts the peer, or the forwarded
+        // client only behind a trusted proxy.
+        let peer: SparkAddress? = context.request.remoteAddress.flatMap { address in
+            address.ipAddress.map { SparkAddress(ip: $0, port: address.port ?? 0, secure: context.secure) }
+        }
+        let key = ForwardedAddressResolver.admissionKey(peer: peer, resolved: context.forwarded, trusted: configuration.trustedProxies)
         let id = configuration.idGenerator?() ?? id ?? SparkIdentifier.random()
-        let (admitted, shed) = admit(id, key: client.key)
+        let (admitted, shed) = admit(id, key: key)
         guard admitted else { return nil }
-        return PrimusAdmission(id: id, address: client.address, shedAnother: shed)
+        return PrimusAdmission(id: id, address: context.forwarded, shedAnother: shed)
     }
 
     /// Gives back an admission whose spark will not be opened (the handshake failed).
@@ -65,24 +71,5 @@ extension Primus {
     /// (so `/primus.js` and `/primusfoo` are Primus's too).
     public func owns(path: String) -> Bool {
         path.hasPrefix(configuration.pathname)
-    }
-
-    /// A handshake's client: its address through trusted proxies (``Spark/address``), and the
-    /// key the per-address spark limit counts it under (``ForwardedAddressResolver/admissionKey(peer:resolved:trusted:)``).
-    func client(of head: HTTPRequestHead, remote: SocketAddress?, secure: Bool) -> (address: SparkAddress, key: String) {
-        let peer: SparkAddress? = remote.flatMap { address in
-            address.ipAddress.map { SparkAddress(ip: $0, port: address.port ?? 0, secure: secure) }
-        }
-        let trusted = configuration.trustedProxies
-        let address = ForwardedAddressResolver.resolve(
-            remote: peer,
-            secureTransport: secure,
-            header: { name in
-                let values = head.headers[name]
-                return values.isEmpty ? nil : values.joined(separator: ",")
-            },
-            trusted: trusted
-        )
-        return (address, ForwardedAddressResolver.admissionKey(peer: peer, resolved: address, trusted: trusted))
     }
 }

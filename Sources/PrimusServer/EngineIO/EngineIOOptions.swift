@@ -48,11 +48,6 @@ public struct EngineIOOptions: Sendable {
     /// python-engineio clients refuse payloads of more than 16 packets.
     public var maxPacketsPerPayload = 16
 
-    /// Cross-origin polling: when the request has an `Origin`, echo it with
-    /// `Access-Control-Allow-Credentials: true` and answer preflights (default `true`, as Primus's
-    /// `access-control` middleware does).
-    public var cors = true
-
     /// Decides whether a handshake may open a session; `false` answers `403` with error code 4.
     public var allowRequest: (@Sendable (HTTPRequestHead) -> Bool)?
 

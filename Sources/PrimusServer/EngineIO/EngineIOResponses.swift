@@ -4,37 +4,6 @@ import PrimusCore
 
 /// The HTTP answers of the `engine.io` transformer.
 enum EngineIOResponses {
-    /// Headers every transport response carries: Primus's `no-cache` layer, and its
-    /// `access-control` layer when the request is cross-origin (the origin is echoed, with
-    /// credentials, since browsers refuse `*` for credentialed requests).
-    static func baseHeaders(for request: HTTPRequestHead, cors: Bool) -> HTTPHeaders {
-        var headers: HTTPHeaders = [
-            "cache-control": "no-store, no-cache, must-revalidate, max-age=0",
-            "pragma": "no-cache",
-        ]
-        if cors, let origin = request.headers.first(name: "origin") {
-            headers.add(name: "access-control-allow-origin", value: origin)
-            headers.add(name: "access-control-allow-credentials", value: "true")
-            headers.add(name: "vary", value: "Origin")
-        }
-        return headers
-    }
-
-    /// The answer to a CORS preflight (`OPTIONS` with `Access-Control-Request-Method`), or `nil`
-    /// when the request is not one.
-    static func preflight(for request: HTTPRequestHead, cors: Bool) -> PrimusHTTPResponse? {
-        guard cors, request.method == .OPTIONS, request.headers.first(name: "origin") != nil,
-            request.headers.contains(name: "access-control-request-method")
-        else { return nil }
-        var headers = baseHeaders(for: request, cors: true)
-        headers.add(name: "access-control-max-age", value: "2592000")
-        headers.add(name: "access-control-allow-methods", value: "GET, HEAD, PUT, POST, DELETE, OPTIONS")
-        if let requested = request.headers.first(name: "access-control-request-headers") {
-            headers.add(name: "access-control-allow-headers", value: requested)
-        }
-        return PrimusHTTPResponse(status: .ok, headers: headers)
-    }
-
     /// `{"code":N,"message":"…"}` (``EngineIOError/payloadTooLarge`` as plain text).
     static func error(_ error: EngineIOError, headers: HTTPHeaders) -> PrimusHTTPResponse {
         if error == .payloadTooLarge { return payloadTooLarge(headers: headers) }

@@ -36,8 +36,7 @@ struct EngineIOTransformer: PrimusServerTransformer {
     /// A refused one gets the Engine.IO error the reference server answers.
     func webSocketHandshake(_ context: PrimusMiddlewareContext, on eventLoop: any EventLoop, primus: Primus) -> PrimusWebSocketDecision {
         let head = context.head
-        var headers = EngineIOResponses.baseHeaders(for: head, cors: options.cors)
-        headers.add(name: "connection", value: "close")
+        let headers: HTTPHeaders = ["connection": "close"]
         let request: EngineIORequest
         do {
             request = try EngineIORequest(method: head.method == .GET ? .get : .other, query: context.query, isUpgrade: true, allowEIO3: options.allowEIO3)
@@ -106,11 +105,10 @@ struct EngineIOTransformer: PrimusServerTransformer {
 
     func handle(_ exchange: PrimusHTTPExchange, primus: Primus) {
         let request = exchange.request
-        if let preflight = EngineIOResponses.preflight(for: request.head, cors: options.cors) { return exchange.respond(preflight) }
         let isUpgrade = request.headers[canonicalForm: "upgrade"].contains { $0.lowercased() == "websocket" }
-        var baseHeaders = EngineIOResponses.baseHeaders(for: request.head, cors: options.cors)
-        if isUpgrade { baseHeaders.add(name: "connection", value: "close") }
-        let headers = baseHeaders
+        // CORS and no-cache headers come from the middleware (its `cors` and `no-cache` layers,
+        // which also answer preflights), as Primus runs engine.io behind them.
+        let headers: HTTPHeaders = isUpgrade ? ["connection": "close"] : [:]
         let method: EngineIORequest.Method =
             switch request.method {
             case .GET: .get

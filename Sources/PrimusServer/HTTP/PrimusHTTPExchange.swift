@@ -89,15 +89,7 @@ public final class PrimusHTTPExchange: Sendable {
     }
 
     private func merged(_ response: PrimusHTTPResponse) -> PrimusHTTPResponse {
-        guard !context.responseHeaders.isEmpty else { return response }
-        var response = response
-        for (name, _) in context.responseHeaders {
-            response.headers.remove(name: name)
-        }
-        for (name, value) in context.responseHeaders {
-            response.headers.add(name: name, value: value)
-        }
-        return response
+        response.addingMiddlewareHeaders(context.responseHeaders)
     }
 }
 

@@ -138,11 +138,18 @@ final class PrimusHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     fileprivate func respond(_ response: PrimusHTTPResponse, to request: HTTPRequestHead, context: ChannelHandlerContext) {
         guard context.channel.isActive else { return }
         var headers = response.headers
-        headers.replaceOrAdd(name: "content-length", value: String(response.body.readableBytes))
+        // The length is set unless the answer already states it rightly (then its header order,
+        // Primus's for its raw answers, is kept).
+        let length = String(response.body.readableBytes)
+        if headers[canonicalForm: "content-length"] != [Substring(length)] {
+            headers.replaceOrAdd(name: "content-length", value: length)
+        }
         // An answer that says `Connection: close` (a refused upgrade, an engine.io refusal, or
         // the application's) really ends the connection.
         let keepAlive = Self.keepsAlive(request, headers)
-        if !keepAlive { headers.replaceOrAdd(name: "connection", value: "close") }
+        if !keepAlive, !headers[canonicalForm: "connection"].contains(where: { $0.lowercased() == "close" }) {
+            headers.replaceOrAdd(name: "connection", value: "close")
+        }
         let head = HTTPResponseHead(version: request.version, status: response.status, headers: headers)
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         if request.method != .HEAD, response.body.readableBytes > 0 {

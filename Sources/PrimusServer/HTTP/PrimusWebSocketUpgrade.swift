@@ -79,7 +79,7 @@ enum PrimusWebSocketUpgrade {
             case .proceed(let context):
                 switch primus.transformer.webSocketHandshake(context, on: eventLoop, primus: primus) {
                 case .refuse(let response):
-                    state.value.refusal = closing(merge(response, context.responseHeaders))
+                    state.value.refusal = closing(response.addingMiddlewareHeaders(context.responseHeaders))
                     promise.succeed(nil)
                 case .accept(let acceptance):
                     var headers = acceptance.headers
@@ -116,19 +116,12 @@ enum PrimusWebSocketUpgrade {
         try channel.pipeline.syncOperations.addHandler(handler)
     }
 
-    /// A refusal of an upgrade closes the connection, as Primus's raw answers do.
+    /// A refusal of an upgrade closes the connection, as Primus's raw answers do (an answer
+    /// that already says so keeps its header order).
     static func closing(_ response: PrimusHTTPResponse) -> PrimusHTTPResponse {
+        guard !response.headers[canonicalForm: "connection"].contains(where: { $0.lowercased() == "close" }) else { return response }
         var response = response
         response.headers.replaceOrAdd(name: "connection", value: "close")
-        return response
-    }
-
-    /// `response` with the middleware's headers, which win.
-    static func merge(_ response: PrimusHTTPResponse, _ headers: HTTPHeaders) -> PrimusHTTPResponse {
-        guard !headers.isEmpty else { return response }
-        var response = response
-        for (name, _) in headers { response.headers.remove(name: name) }
-        for (name, value) in headers { response.headers.add(name: name, value: value) }
         return response
     }
 }
