@@ -35,7 +35,7 @@ extension Primus {
     /// The compiled library and its ETag, built once.
     var browserLibrary: BrowserLibrary {
         if let cached = browserLibraryCache.withLockedValue({ $0 }) { return cached }
-        let source = BrowserLibraryCompiler(configuration: configuration).compile()
+        let source = BrowserLibraryCompiler(configuration: configuration, authorization: hasAuthorization, plugins: clientPlugins).compile()
         let built = BrowserLibrary(source: source, etag: BrowserLibraryETag.of(source))
         return browserLibraryCache.withLockedValue { cache in
             if let cached = cache { return cached }
