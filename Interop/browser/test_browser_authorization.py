@@ -129,7 +129,7 @@ def test_refused_client_errors_then_ends_and_never_reconnects(
     assert events == ["error", "close", "end"], r["log"]
     assert not RECONNECTING & set(events)
     assert r["readyState"] == 2
-    error = r["log"][0]["args"][0]
+    error = next(entry for entry in r["log"] if entry["event"] == "error")["args"][0]
     if transformer == "engine.io":
         # Polling reads the answer: the status and the server's reason are in the error.
         assert "401" in error["error"] and "unauthorized" in error["error"], error
@@ -172,3 +172,105 @@ def test_engineio_refused_handshake_is_final_even_without_authorization_compiled
     )
     assert r["strategy"] == "disconnect,online,timeout"
     assert names(r["log"]) == ["error", "close", "end"], r["log"]
+
+
+# --------------------------------------------------------------------------- a refusing stub
+# The same refusals from a stub server that answers every request 401 (what an authorization
+# hook answers): the library comes from a real server, the connection goes to the stub.
+
+
+class RefusingStub:
+    """A loopback HTTP server answering every request ``401 {"error":"unauthorized"}`` with
+    ``WWW-Authenticate: Bearer`` and CORS headers (preflights get 200); it counts the rest."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        stub = self
+        self.requests: list[str] = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:  # quiet
+                pass
+
+            def _cors(self) -> None:
+                origin = self.headers.get("Origin")
+                if origin:
+                    self.send_header("Access-Control-Allow-Origin", origin)
+                    self.send_header("Access-Control-Allow-Credentials", "true")
+
+            def do_OPTIONS(self) -> None:  # noqa: N802
+                self.send_response(200)
+                self._cors()
+                self.send_header("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+                self.send_header("Access-Control-Allow-Headers", self.headers.get("Access-Control-Request-Headers", ""))
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def do_GET(self) -> None:  # noqa: N802
+                stub.requests.append(self.path)
+                body = b'{"error":"unauthorized"}'
+                self.send_response(401)
+                self._cors()
+                self.send_header("Content-Type", "application/json")
+                self.send_header("WWW-Authenticate", "Bearer")
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_POST = do_GET  # noqa: N815
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def stub():  # noqa: ANN201
+    server = RefusingStub()
+    yield server
+    server.close()
+
+
+@pytest.mark.parametrize("authorization", [True, False], ids=["authorization", "no-authorization"])
+@pytest.mark.parametrize("timeout", [10000, False], ids=["timeout", "no-timeout"])
+def test_refusal_from_a_stub_is_final(
+    page: BrowserPage, start_testserver, stub: RefusingStub, transformer: str, authorization: bool, timeout: Any  # noqa: ANN001
+) -> None:
+    """engine.io reads the 401 and ends whatever the library says; a WebSocket ends when the
+    library has authorization on (checklist 32), and otherwise follows the strategy."""
+    server = start_testserver("--transformer", transformer)
+    page.harness(server)
+    r = page.run(
+        """async ([port, authorization, timeout]) => {
+          Primus.prototype.authorization = authorization; // as the server would compile it
+          const primus = new Primus('http://127.0.0.1:' + port, { timeout, reconnect: { min: 50, max: 100, retries: 3 } });
+          const log = H.record(primus);
+          // Without a hook or a connect timer, Primus's client reports the error and stays closed.
+          await H.once(primus, authorization || timeout || primus.transformer === 'engine.io' ? 'end' : 'error', 10000);
+          await H.sleep(400);
+          return { log, strategy: primus.options.strategy };
+        }""",
+        [stub.port, authorization, timeout],
+    )
+    events = names(r["log"])
+    if transformer == "websockets" and not authorization:
+        if timeout:
+            # Primus without an authorization hook cannot tell a refusal from an outage.
+            assert "reconnect scheduled" in events and events[-2:] == ["end", "reconnect failed"], events
+            assert len(stub.requests) == 4, stub.requests
+        else:
+            assert events == ["error"], events
+            assert len(stub.requests) == 1, stub.requests
+        return
+    assert events == ["error", "close", "end"], r["log"]
+    assert len(stub.requests) == 1, stub.requests
+    if transformer == "engine.io":
+        message = next(entry for entry in r["log"] if entry["event"] == "error")["args"][0]["error"]
+        assert message == "Engine.IO GET failed with HTTP 401: unauthorized", message

@@ -17,6 +17,12 @@ extension BrowserClientTransports {
     ///   connection is gone (`incoming::end`). A failed request or socket is `incoming::error`
     ///   then `incoming::end`; `1` from the server is `incoming::end`.
     /// - The json parser's packets are strings, so binary packets (`b…`) never occur.
+    /// - URL credentials (`http://user:pass@host`) leave the URL, which `fetch` would refuse, and
+    ///   go as `Authorization: Basic …` on every request; the upgrade WebSocket keeps them in its
+    ///   URL (Chromium ignores them there).
+    /// - A handshake answered `4xx`, or any request answered `401`/`403`, is a refusal: the
+    ///   error has `refused`, `status`, `body` and the server's `{"error"}` reason, and the core
+    ///   ends the client instead of reconnecting.
     static let engineIO = #"""
 function engineio() {
     var primus = this;
