@@ -110,6 +110,12 @@ final class ClientDriver {
         perform(machine.transportClosed(generation: generation, error: error, now: now(), random: configuration.random()))
     }
 
+    fileprivate func transportRefused(generation: UInt64, error: PrimusError) {
+        guard !isShutDown else { return }
+        configuration.logger.debug("connection refused", metadata: ["primus.connection": "\(generation)", "primus.error": "\(error)"])
+        perform(machine.transportRefused(generation: generation, error: error))
+    }
+
     // MARK: - Performing actions
 
     private func perform(_ actions: [ClientStateMachine.Action]) {
@@ -206,5 +212,9 @@ private final class ConnectionDelegate: PrimusTransportDelegate {
 
     func transportDidClose(error: PrimusError?) {
         driver?.transportClosed(generation: generation, error: error)
+    }
+
+    func transportWasRefused(_ error: PrimusError) {
+        driver?.transportRefused(generation: generation, error: error)
     }
 }

@@ -275,6 +275,33 @@ struct ClientStateMachine {
         }
     }
 
+    /// Connection `generation` was refused by the server (`401`/`403`): announce `error`, then
+    /// end without reconnecting, whether it was the first connection, a reconnect attempt or an
+    /// open session whose later request was refused. Like Primus's client built with
+    /// `authorization: true`, which never retries a connection its server declined.
+    mutating func transportRefused(generation: UInt64, error: PrimusError) -> [Action] {
+        // `close` is announced when an open connection goes, and after a failed first connect (as
+        // `end()` does then); a reconnect attempt's connection was never announced open.
+        let announceClose: Bool
+        switch state {
+        case .connecting(let current, let initial) where current == generation:
+            announceClose = initial
+        case .open(let current) where current == generation:
+            announceClose = true
+        default:
+            return []
+        }
+        backoff.reset()
+        heartbeat = nil
+        serverClosing = false
+        state = .idle(ended: true)
+        var actions: [Action] = Timer.allCases.map { .cancel($0) }
+        actions += [.closeTransport, .emit(.readyStateChange(.closed)), .emit(.error(error))]
+        if announceClose { actions.append(.emit(.close)) }
+        actions.append(.emit(.end))
+        return actions
+    }
+
     // MARK: - Timers
 
     /// A timer fired.

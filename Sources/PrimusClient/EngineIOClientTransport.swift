@@ -75,6 +75,9 @@ final class EngineIOClientConnection: PrimusTransportConnection {
     private var timerDeadline: NIODeadline?
     private var closeRequested = false
     private var finished = false
+    /// The error of a request the server answered `401`/`403`: when the session closes with it,
+    /// the client is told it was refused, not that the connection dropped.
+    private var refusal: PrimusError?
 
     init(
         target: PrimusConnectionTarget,
@@ -173,8 +176,15 @@ final class EngineIOClientConnection: PrimusTransportConnection {
         dropWebSocket()
         let delegate = self.delegate
         let reported = closeRequested ? nil : error
+        let refused = reported != nil && reported == refusal
         // Reported on the next tick: never from inside the client's own `close()` call.
-        eventLoop.assumeIsolated().execute { delegate.transportDidClose(error: reported) }
+        eventLoop.assumeIsolated().execute {
+            if refused, let reported {
+                delegate.transportWasRefused(reported)
+            } else {
+                delegate.transportDidClose(error: reported)
+            }
+        }
     }
 
     /// `<pathname>/?<query>&EIO=4&transport=…[&sid=…]&t=…[&b64=1]`, as engine.io-client builds it.
@@ -213,6 +223,11 @@ final class EngineIOClientConnection: PrimusTransportConnection {
         switch result {
         case .success(let response) where response.status == .ok:
             perform(machine.pollSucceeded(response.body, now: .now()))
+        case .success(let response) where PrimusError.isRefusal(response.status):
+            // Authorization runs on every polling request, the handshake included.
+            let error = PrimusError.handshakeRefused(status: response.status, body: response.body)
+            refusal = error
+            perform(machine.pollFailed(error, now: .now()))
         case .success(let response):
             perform(machine.pollFailed(Self.httpError(response), now: .now()))
         case .failure(let error):
@@ -225,6 +240,10 @@ final class EngineIOClientConnection: PrimusTransportConnection {
         switch result {
         case .success(let response) where response.status == .ok:
             perform(machine.postSucceeded(now: .now()))
+        case .success(let response) where PrimusError.isRefusal(response.status):
+            let error = PrimusError.handshakeRefused(status: response.status, body: response.body)
+            refusal = error
+            perform(machine.postFailed(error, now: .now()))
         case .success(let response):
             perform(machine.postFailed(Self.httpError(response), now: .now()))
         case .failure(let error):

@@ -122,8 +122,12 @@ final class EngineIOPollingConnection {
     fileprivate func received(_ response: Response, keepAlive: Bool, from channel: any Channel) {
         guard current?.channel == ObjectIdentifier(channel) else { return }
         if !keepAlive {
-            channel.close(promise: nil)
             if self.channel === channel { self.channel = nil }
+            // Answered first: closing on the event loop reports the channel inactive at once,
+            // which would fail the request that was just answered.
+            complete(.success(response))
+            channel.close(promise: nil)
+            return
         }
         complete(.success(response))
     }

@@ -12,7 +12,8 @@ public enum PrimusClientEvent: Sendable, Equatable {
     case data(PrimusClientMessage)
     /// Something went wrong that the application may want to know about (the connection could not
     /// be made, a message could not be decoded). Errors during reconnect attempts are not reported
-    /// here: those attempts just count as failed.
+    /// here: those attempts just count as failed, unless the server refused the connection
+    /// (`401`/`403`), which is reported and followed by `end`.
     case error(PrimusError)
     /// A reconnect attempt is scheduled after `attempt.delay`.
     case reconnectScheduled(ReconnectBackoff.Attempt)

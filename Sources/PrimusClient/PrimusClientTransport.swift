@@ -35,6 +35,42 @@ public protocol PrimusTransportDelegate: AnyObject {
     func transportDidReceive(_ message: TransportMessage)
     /// The connection is gone. `error` is `nil` for an orderly close by either side.
     func transportDidClose(error: PrimusError?)
+    /// The server refused the connection for good: it answered the handshake, or a later
+    /// request of the session, `401 Unauthorized` or `403 Forbidden` (its authorization hook
+    /// said no). Reported instead of ``transportDidClose(error:)``. The client announces `error`
+    /// and `end` and does not reconnect: retrying with the same credentials would only hammer
+    /// the server. Make the error with ``PrimusError/handshakeRefused(status:body:)``.
+    func transportWasRefused(_ error: PrimusError)
+}
+
+extension PrimusTransportDelegate {
+    /// By default a refusal is an ordinary failed connection.
+    public func transportWasRefused(_ error: PrimusError) {
+        transportDidClose(error: error)
+    }
+}
+
+extension PrimusError {
+    /// Whether an answer with `status` to a handshake means "not with these credentials", so the
+    /// client stops instead of reconnecting: `401` and `403`. Other statuses (a `503` while the
+    /// server is full, a `404` from a proxy mid-deploy) are retried.
+    public static func isRefusal(_ status: HTTPResponseStatus) -> Bool {
+        status == .unauthorized || status == .forbidden
+    }
+
+    /// The error of a refused handshake: `The server refused the connection: 401 Unauthorized`,
+    /// followed by the server's reason when the body is Primus's JSON `{"error": "…"}`.
+    public static func handshakeRefused(status: HTTPResponseStatus, body: ByteBuffer?) -> PrimusError {
+        var message = "The server refused the connection: \(status.code) \(status.reasonPhrase)"
+        if let body, body.readableBytes > 0, let value = try? JSONReader.parse(String(buffer: body)) {
+            if let reason = value["error"]?.stringValue {
+                message += ": " + reason
+            } else if let reason = value["error"]?["message"]?.stringValue {
+                message += ": " + reason
+            }
+        }
+        return PrimusError(code: .connectionFailed, message: message)
+    }
 }
 
 /// One transport connection, driven by the client on its event loop.

@@ -165,6 +165,20 @@ final class WebSocketClientConnection: PrimusTransportConnection {
         if lastError == nil { lastError = error }
     }
 
+    /// The server answered the upgrade `401` or `403`: a refusal, not an outage.
+    func refused(_ error: PrimusError) {
+        guard case .connecting = state else { return }
+        state = .closed
+        frameHandler = nil
+        if closeRequested {
+            delegate.transportDidClose(error: error)
+        } else {
+            delegate.transportWasRefused(error)
+        }
+        channel?.close(promise: nil)
+        channel = nil
+    }
+
     func finish(error: PrimusError?) {
         let wasOpen: Bool
         switch state {
@@ -238,6 +252,9 @@ final class WebSocketUpgradeRequestHandler: ChannelInboundHandler, RemovableChan
 
     private let target: PrimusConnectionTarget
     private let connection: WebSocketClientConnection
+    /// A `401`/`403` answer being read: its body names the reason (kept up to `maxRefusalBody`).
+    private var refusal: (status: HTTPResponseStatus, body: ByteBuffer)?
+    private static let maxRefusalBody = 4096
 
     init(target: PrimusConnectionTarget, connection: WebSocketClientConnection) {
         self.target = target
@@ -255,12 +272,34 @@ final class WebSocketUpgradeRequestHandler: ChannelInboundHandler, RemovableChan
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         // Only a response that is not an upgrade reaches this handler.
-        if case .head(let response) = unwrapInboundIn(data) {
+        switch unwrapInboundIn(data) {
+        case .head(let response) where PrimusError.isRefusal(response.status):
+            // Read Primus's `{"error": …}` body before reporting (the server closes after it).
+            refusal = (response.status, context.channel.allocator.buffer(capacity: 0))
+        case .head(let response):
             connection.finish(
                 error: PrimusError(code: .connectionFailed, message: "Unexpected server response: \(response.status.code)")
             )
             context.close(promise: nil)
+        case .body(var chunk):
+            guard var answer = refusal else { return }
+            refusal = nil  // release the buffer before appending
+            let room = Self.maxRefusalBody - answer.body.readableBytes
+            if room > 0, let bytes = chunk.readSlice(length: min(room, chunk.readableBytes)) {
+                var slice = bytes
+                answer.body.writeBuffer(&slice)
+            }
+            refusal = answer
+        case .end:
+            reportRefusal(context: context)
         }
+    }
+
+    private func reportRefusal(context: ChannelHandlerContext) {
+        guard let answer = refusal else { return }
+        refusal = nil
+        connection.refused(.handshakeRefused(status: answer.status, body: answer.body))
+        context.close(promise: nil)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -271,6 +310,7 @@ final class WebSocketUpgradeRequestHandler: ChannelInboundHandler, RemovableChan
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        reportRefusal(context: context)  // a refusal whose body was cut short is still one
         connection.finish(error: nil)
         context.fireChannelInactive()
     }

@@ -43,6 +43,8 @@ struct TestServer: AsyncParsableCommand {
     @Option(name: .customLong("max-connections"), help: "Most TCP connections open at once.") var maxConnections: Int?
     @Option(name: .customLong("max-sparks"), help: "Most sparks open at once.") var maxSparks: Int?
     @Option(name: .customLong("max-sparks-per-address"), help: "Most sparks one address may hold.") var maxSparksPerAddress: Int?
+    @Option(name: .customLong("tls-cert"), help: "TLS: PEM certificate chain file (with --tls-key): serve https and wss.") var tlsCert: String?
+    @Option(name: .customLong("tls-key"), help: "TLS: PEM private key file (with --tls-cert).") var tlsKey: String?
 
     func run() async throws {
         if raw, transformer.lowercased() != PrimusTransformer.engineIO.name { return try await runRaw() }
@@ -66,8 +68,17 @@ struct TestServer: AsyncParsableCommand {
         primus.onConnection { spark in
             spark.onMessage { message in TestServer.handle(message, on: spark) }
         }
-        let server = PrimusHTTPServer(primus: primus, host: host, port: port, onListening: TestServer.announce)
+        let server = PrimusHTTPServer(primus: primus, host: host, port: port, tls: try tls(), onListening: TestServer.announce)
         try await server.run()
+    }
+
+    /// TLS from `--tls-cert` and `--tls-key`, which come together or not at all.
+    func tls() throws -> PrimusTLS? {
+        switch (tlsCert, tlsKey) {
+        case (nil, nil): return nil
+        case (let cert?, let key?): return try PrimusTLS(certificateChainFile: cert, privateKeyFile: key)
+        default: throw ValidationError("--tls-cert and --tls-key go together")
+        }
     }
 
     /// The limits named by flags, over the defaults.

@@ -70,6 +70,53 @@ struct ClientStateMachineTests {
         #expect(machine.received(Self.text("1"), generation: 0, now: .zero) == [])
     }
 
+    @Test("checklist 32: a refused first connection announces error, close and end, and schedules nothing")
+    func refusedFirstConnectionEnds() {
+        var machine = Self.machine()
+        _ = machine.open()
+        let refusal = PrimusError.handshakeRefused(status: .unauthorized, body: ByteBuffer(string: #"{"error":"nope"}"#))
+        #expect(refusal.message == "The server refused the connection: 401 Unauthorized: nope")
+        let actions = machine.transportRefused(generation: 1, error: refusal)
+        #expect(Self.events(actions) == [.readyStateChange(.closed), .error(refusal), .close, .end])
+        #expect(actions.contains(.cancel(.connect)))
+        #expect(!actions.contains { if case .arm = $0 { return true } else { return false } })
+        #expect(machine.hasEnded)
+        // A late close from the refused connection changes nothing.
+        #expect(machine.transportClosed(generation: 1, error: nil, now: .zero, random: 0) == [])
+        // The application may try again.
+        #expect(machine.open().contains(.connect(generation: 2)))
+    }
+
+    @Test("a refused reconnect attempt ends the recovery: error and end, no further attempt")
+    func refusedReconnectAttemptEnds() {
+        var machine = Self.machine()
+        _ = machine.open()
+        _ = machine.transportOpened(generation: 1, now: .zero)
+        _ = machine.transportClosed(generation: 1, error: nil, now: .seconds(1), random: 0)
+        let attempt = machine.timerFired(.reconnectDelay, now: .seconds(2), random: 0)
+        #expect(attempt.contains(.connect(generation: 2)))
+        let refusal = PrimusError.handshakeRefused(status: .forbidden, body: nil)
+        let actions = machine.transportRefused(generation: 2, error: refusal)
+        #expect(Self.events(actions) == [.readyStateChange(.closed), .error(refusal), .end])
+        #expect(actions.contains(.cancel(.attemptTimeout)))
+        #expect(!machine.isReconnecting)
+        #expect(machine.timerFired(.reconnectDelay, now: .seconds(10), random: 0) == [])
+    }
+
+    @Test("a refusal of an open session (a later poll answered 401) closes and ends it")
+    func refusedOpenSessionEnds() {
+        var machine = Self.machine()
+        _ = machine.open()
+        _ = machine.transportOpened(generation: 1, now: .zero)
+        let refusal = PrimusError.handshakeRefused(status: .unauthorized, body: ByteBuffer(string: "not json"))
+        #expect(refusal.message == "The server refused the connection: 401 Unauthorized")
+        let actions = machine.transportRefused(generation: 1, error: refusal)
+        #expect(Self.events(actions) == [.readyStateChange(.closed), .error(refusal), .close, .end])
+        #expect(actions.contains(.closeTransport))
+        // Another connection's refusal is ignored.
+        #expect(machine.transportRefused(generation: 7, error: refusal) == [])
+    }
+
     @Test func undecodableDataIsAnErrorThatKeepsTheConnection() {
         var machine = Self.machine()
         _ = machine.open()

@@ -1,6 +1,5 @@
 import Foundation
 import NIOCore
-import NIOPosix
 import NIOSSL
 import PrimusClient
 import PrimusCore
@@ -8,8 +7,8 @@ import PrimusServer
 import Synchronization
 import Testing
 
-/// `wss://` end to end: our server behind NIOSSL with a throwaway certificate made by the
-/// `openssl` command line (the test is skipped where it is missing).
+/// `wss://` and `https://` end to end: ``PrimusHTTPServer`` with ``PrimusTLS`` and a throwaway
+/// certificate made by the `openssl` command line (the test is skipped where it is missing).
 @Suite("PrimusClient over TLS", .timeLimit(.minutes(1)))
 struct PrimusClientTLSTests {
     static let openssl = ["/usr/bin/openssl", "/usr/local/bin/openssl", "/opt/homebrew/bin/openssl"]
@@ -36,11 +35,7 @@ struct PrimusClientTLSTests {
         try #require(process.terminationStatus == 0)
 
         let certificates = try NIOSSLCertificate.fromPEMFile(certificatePath)
-        let key = try NIOSSLPrivateKey(file: keyPath, format: .pem)
-        let serverContext = try NIOSSLContext(configuration: .makeServerConfiguration(
-            certificateChain: certificates.map { .certificate($0) },
-            privateKey: .privateKey(key)
-        ))
+        let tls = try PrimusTLS(certificateChainFile: certificatePath, privateKeyFile: keyPath)
         let primus = Primus(configuration: try PrimusConfiguration(transformer: transformer))
         let received = ReceivedValues()
         primus.onConnection { spark in
@@ -49,16 +44,13 @@ struct PrimusClientTLSTests {
                 spark.write(message.value)
             }
         }
-        let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: serverContext))
-                    try PrimusHTTPServer.configure(channel: channel, primus: primus)
-                }
-            }
-            .bind(host: "127.0.0.1", port: 0).get()
-        let port = try #require(listener.localAddress?.port)
+        let (ports, continuation) = AsyncStream<Int>.makeStream()
+        let server = PrimusHTTPServer(primus: primus, host: "127.0.0.1", port: 0, tls: tls, onListening: { address in
+            continuation.yield(address.port ?? 0)
+        })
+        let serverTask = Task { try await server.run() }
+        var iterator = ports.makeAsyncIterator()
+        let port = try #require(await iterator.next())
 
         var configuration = fastConfiguration()
         configuration.transport = try PrimusClientTransports.named(transformer)
@@ -69,6 +61,7 @@ struct PrimusClientTLSTests {
         try await recorder.waitFor("data")
         #expect(received.values == ["over TLS"])
         #expect(primus.sparks.first?.query["secure"] == "yes")
+        #expect(primus.sparks.first?.address.secure == true)
         client.end()
 
         // A client that does not trust the certificate never opens.
@@ -82,8 +75,8 @@ struct PrimusClientTLSTests {
         try await refused.waitFor("end")
         #expect(refused.lifecycle == ["error", "close", "end"])
 
-        try await listener.close()
-        await primus.shutdown()
+        serverTask.cancel()
+        _ = await serverTask.result
     }
 }
 

@@ -355,6 +355,7 @@ enum BrowserClientCore {
     primus.transformers = { outgoing: [], incoming: [] };
     primus.recovery = new Recovery(options.reconnect);
     primus.online = true;
+    primus.firstConnect = false;
 
     if (typeof options.strategy === 'string') {
       options.strategy = options.strategy.split(/\s*,\s*/).filter(Boolean);
@@ -441,6 +442,7 @@ enum BrowserClientCore {
     });
 
     primus.on('incoming::open', function opened() {
+      primus.firstConnect = false;
       if (primus.recovery.reconnecting()) primus.recovery.reconnected();
       primus.writable = true;
       primus.readable = true;
@@ -478,6 +480,19 @@ enum BrowserClientCore {
         }
       } else if (!(e instanceof Error)) {
         err = new Error('Connection error');
+      }
+
+      // A refusal is final: `error`, then `end`, never a reconnect (retrying with the same
+      // credentials would only hammer the server). A transport marks what it knows is one
+      // (`err.refused`: engine.io's polling sees the 401/403). A WebSocket only shows that it
+      // failed; when the server checks authorization, a first connection that fails before it
+      // opens is taken as refused, as Primus's client ends then (its strategy has no `timeout`).
+      // Reconnect attempts keep backing off: a browser cannot tell a refusal from a restart.
+      if (err.refused || (primus.authorization && primus.firstConnect && !primus.recovery.reconnecting())) {
+        primus.firstConnect = false;
+        primus.recovery.reset();
+        if (primus.listeners('error').length) primus.emit('error', err);
+        return primus.end();
       }
 
       if (primus.recovery.reconnecting()) return primus.recovery.reconnected(err);
@@ -616,6 +631,7 @@ enum BrowserClientCore {
     if (!context(this, 'open')) return this;
     // A manual open() takes over from a pending reconnect (no second socket later, Primus #399).
     if (this.recovery.reconnecting()) this.recovery.reset();
+    this.firstConnect = true; // until it opens (reconnect attempts do not come through here)
     if (this.options.timeout) this.timeout();
     this.emit('outgoing::open');
     return this;

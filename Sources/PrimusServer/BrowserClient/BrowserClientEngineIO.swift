@@ -17,6 +17,12 @@ extension BrowserClientTransports {
     ///   connection is gone (`incoming::end`). A failed request or socket is `incoming::error`
     ///   then `incoming::end`; `1` from the server is `incoming::end`.
     /// - The json parser's packets are strings, so binary packets (`b…`) never occur.
+    /// - URL credentials (`http://user:pass@host`) leave the URL, which `fetch` would refuse, and
+    ///   go as `Authorization: Basic …` on every request; the upgrade WebSocket keeps them in its
+    ///   URL (Chromium ignores them there).
+    /// - A handshake answered `4xx`, or any request answered `401`/`403`, is a refusal: the
+    ///   error has `refused`, `status`, `body` and the server's `{"error"}` reason, and the core
+    ///   ends the client instead of reconnecting.
     static let engineIO = #"""
 function engineio() {
     var primus = this;
@@ -41,15 +47,26 @@ function engineio() {
       return length;
     }
 
-    // One HTTP request; `done(err, text)` runs once unless the request is aborted first.
-    function request(method, url, body, done) {
+    // `Basic base64(user:password)` of the URL's credentials (UTF-8), or '' without any.
+    function basicAuthorization(auth) {
+      if (!auth) return '';
+      var bytes = unescape(encodeURIComponent(auth));
+      return 'Basic ' + (typeof btoa === 'function' ? btoa(bytes) : Buffer.from(bytes, 'binary').toString('base64'));
+    }
+
+    // One HTTP request; `done(err, text)` runs once unless the request is aborted first. An
+    // answer other than 2xx is an error with `status`, `body` and the server's `{"error"}` reason;
+    // 401 and 403 are marked `refused` (authorization runs on every polling request).
+    function request(method, url, body, authorization, done) {
       var controller = typeof AbortController === 'function' ? new AbortController() : null;
       var settled = false;
-      var init = { method: method, credentials: 'include', cache: 'no-store' };
+      var init = { method: method, credentials: 'include', cache: 'no-store', headers: {} };
       if (controller) init.signal = controller.signal;
+      // fetch() refuses URLs with credentials: they travel as the header Primus would send.
+      if (authorization) init.headers.Authorization = authorization;
       if (body !== undefined) {
         init.body = body;
-        init.headers = { 'Content-Type': 'text/plain;charset=UTF-8' };
+        init.headers['Content-Type'] = 'text/plain;charset=UTF-8';
       }
       function finish(err, text) {
         if (settled) return;
@@ -59,8 +76,13 @@ function engineio() {
       fetch(url, init).then(function received(response) {
         return response.text().then(function read(text) {
           if (response.ok) return finish(null, text);
-          var err = new Error('Engine.IO ' + method + ' failed with HTTP ' + response.status);
+          var reason = '';
+          try { reason = JSON.parse(text).error; } catch (e) { reason = ''; }
+          var err = new Error('Engine.IO ' + method + ' failed with HTTP ' + response.status +
+            (typeof reason === 'string' && reason ? ': ' + reason : ''));
           err.status = response.status;
+          err.body = text;
+          if (response.status === 401 || response.status === 403) err.refused = true;
           finish(err);
         });
       }).catch(function failed(e) {
@@ -76,10 +98,18 @@ function engineio() {
 
     function connect() {
       var address = primus.uri({ protocol: 'http:', query: true });
+      // Credentials leave the URL (fetch and WebSocket refuse or ignore them) for a header.
+      var credentials = /^([a-z][a-z0-9+.-]*:\/\/)([^\/?#]*)@/i.exec(address);
+      var authorization = credentials ? basicAuthorization(credentials[2]) : '';
+      if (credentials) address = credentials[1] + address.slice(credentials[0].length);
       var mark = address.indexOf('?');
       var base = mark === -1 ? address : address.slice(0, mark);
       var query = mark === -1 ? '' : address.slice(mark + 1);
       if (base.charAt(base.length - 1) !== '/') base += '/';
+      // A WebSocket cannot carry headers: the credentials stay in its URL, for the browsers that
+      // use them (Chromium ignores them, see Interop/browser/README.md).
+      var wsBase = base.replace(/^http/, 'ws');
+      if (credentials) wsBase = wsBase.replace(/^wss?:\/\//, function scheme(prefix) { return prefix + credentials[2] + '@'; });
 
       var socket = { id: null, url: '', transport: 'polling', readyState: 'opening' };
       var sid = null;
@@ -97,7 +127,7 @@ function engineio() {
       }
 
       function url(transport) {
-        var out = (transport === 'websocket' ? base.replace(/^http/, 'ws') : base) +
+        var out = (transport === 'websocket' ? wsBase : base) +
           '?' + (query ? query + '&' : '') + 'EIO=4&transport=' + transport;
         if (sid) out += '&sid=' + encodeURIComponent(sid);
         out += '&t=' + cacheBuster();
@@ -118,7 +148,7 @@ function engineio() {
         clearTimeout(watchdog);
         // On WebSocket, its close is the goodbye; on polling, one last POST (not waited for),
         // sent before the aborted poll can tell the server first.
-        if (notify && wasOpen && socket.transport === 'polling') request('POST', url('polling'), '1', noop);
+        if (notify && wasOpen && socket.transport === 'polling') request('POST', url('polling'), '1', authorization, noop);
         if (poll) poll.abort();
         if (post) post.abort();
         poll = post = null;
@@ -174,7 +204,7 @@ function engineio() {
           size += next;
           count++;
         }
-        post = request('POST', url('polling'), queue.splice(0, count).join('\x1e'), function posted(err) {
+        post = request('POST', url('polling'), queue.splice(0, count).join('\x1e'), authorization, function posted(err) {
           post = null;
           if (err) return fail(err);
           if (pausing) return switchOver();
@@ -184,7 +214,7 @@ function engineio() {
 
       function pollAgain() {
         if (!live() || poll || pausing || socket.transport !== 'polling') return;
-        poll = request('GET', url('polling'), undefined, function polled(err, text) {
+        poll = request('GET', url('polling'), undefined, authorization, function polled(err, text) {
           poll = null;
           if (err) return fail(err);
           text.split('\x1e').forEach(receive);
@@ -242,8 +272,10 @@ function engineio() {
       socket.send = send;
       socket.close = function close() { shut(true); };
 
-      poll = request('GET', socket.url, undefined, function handshake(err, text) {
+      poll = request('GET', socket.url, undefined, authorization, function handshake(err, text) {
         poll = null;
+        // A handshake answered 4xx is a refusal (authorization, CORS): final, not an outage.
+        if (err && err.status >= 400 && err.status < 500) err.refused = true;
         if (err) return fail(err);
         var packets = text.split('\x1e');
         var first = packets.shift();

@@ -21,9 +21,13 @@ struct BrowserLibraryCompiler: Sendable {
     /// Whether the server checks clients with an authorization hook (then a failed connect is not
     /// retried by default: the `timeout` strategy is left out).
     var authorization: Bool = false
+    /// The client parts of the server's plugins, in registration order: each source (a
+    /// self-contained `function (primus, options)`) becomes `Primus.prototype.ark[name]`, which
+    /// every client runs once at construction, after its transport is set up (reference section 5).
+    var plugins: [(name: String, source: String)] = []
 
     /// The compiler for `configuration`: `pingTimeout` = `pingInterval` + round(`pingInterval` / 2).
-    init(configuration: PrimusConfiguration, authorization: Bool = false) {
+    init(configuration: PrimusConfiguration, authorization: Bool = false, plugins: [(name: String, source: String)] = []) {
         self.globalName = configuration.globalName
         self.pathname = configuration.pathname
         self.version = configuration.spec.version
@@ -35,6 +39,7 @@ struct BrowserLibraryCompiler: Sendable {
             self.pingTimeout = nil
         }
         self.authorization = authorization
+        self.plugins = plugins
     }
 
     /// The library's source.
@@ -75,7 +80,13 @@ struct BrowserLibraryCompiler: Sendable {
         out += codec.encoder
         out += ";\n  Primus.prototype.decoder = "
         out += codec.decoder
-        out += ";\n\n  return Primus;\n});\n"
+        out += ";\n"
+        for plugin in plugins {
+            out += "  Primus.prototype.ark[" + JSONValueText.string(plugin.name) + "] = "
+            out += plugin.source
+            out += ";\n"
+        }
+        out += "\n  return Primus;\n});\n"
         return out
     }
 }

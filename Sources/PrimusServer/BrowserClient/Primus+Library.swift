@@ -8,10 +8,13 @@ extension Primus {
     /// It is the text `GET <pathname>/primus.js` serves: Primus 8's client API (`new Primus(url,
     /// options)`, `write`, `end`, the reconnect strategy, events…) compiled for this server's
     /// pathname, parser, transformer and heartbeat (`pingTimeout` is 1.5 × ``PrimusConfiguration/pingInterval``,
-    /// or off when heartbeats are), defining the global ``PrimusConfiguration/globalName`` and a
+    /// or off when heartbeats are), with `authorization: true` when an authorization hook is set
+    /// (a refused client then ends instead of retrying) and the client parts of the plugins,
+    /// defining the global ``PrimusConfiguration/globalName`` and a
     /// CommonJS or AMD module where those exist. It has no dependencies and needs no build step.
     ///
-    /// The library is compiled on first use and cached for the server's lifetime.
+    /// The library is compiled on first use and cached for the server's lifetime: set the
+    /// authorization hook and add plugins before the first request for it, as with Primus.
     ///
     /// ```swift
     /// let source = primus.library()          // e.g. to bundle it with your own assets
@@ -35,7 +38,7 @@ extension Primus {
     /// The compiled library and its ETag, built once.
     var browserLibrary: BrowserLibrary {
         if let cached = browserLibraryCache.withLockedValue({ $0 }) { return cached }
-        let source = BrowserLibraryCompiler(configuration: configuration).compile()
+        let source = BrowserLibraryCompiler(configuration: configuration, authorization: hasAuthorization, plugins: clientPlugins).compile()
         let built = BrowserLibrary(source: source, etag: BrowserLibraryETag.of(source))
         return browserLibraryCache.withLockedValue { cache in
             if let cached = cache { return cached }

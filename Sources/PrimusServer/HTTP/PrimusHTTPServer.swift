@@ -2,10 +2,12 @@ import Logging
 public import NIOCore
 import NIOHTTP1
 public import NIOPosix
+import NIOSSL
 public import ServiceLifecycle
 
 /// A standalone HTTP server for a ``Primus``: it listens, hands requests under the pathname to
-/// the transformer, sends everything else to `fallback`, and runs the Primus heartbeats.
+/// the transformer, sends everything else to `fallback`, and runs the Primus heartbeats. With
+/// ``tls`` it serves `https://` and `wss://` instead of `http://` and `ws://`.
 ///
 /// `run()` serves until the task is cancelled or a graceful shutdown is requested; then it stops
 /// accepting, ends every spark and returns. It is a swift-service-lifecycle `Service`.
@@ -33,12 +35,16 @@ public struct PrimusHTTPServer: Service {
     /// bodies may be as long as ``PrimusConfiguration/maxLength`` plus one). A longer declared or
     /// received body is answered `413` and the connection is closed.
     public var maxRequestBodyLength = 1 << 20
+    /// TLS for every connection (default `nil`: plain HTTP). With it the port speaks only TLS,
+    /// and sparks report ``SparkAddress/secure``.
+    public var tls: PrimusTLS?
 
     /// Creates a server.
     ///
     /// - Parameters:
     ///   - primus: the Primus server.
     ///   - host, port: where to listen.
+    ///   - tls: TLS for every connection (default none: plain HTTP).
     ///   - eventLoopGroup: the NIO threads (default: the shared singleton).
     ///   - onListening: told the bound address once the server accepts connections.
     ///   - fallback: answers requests outside the pathname (default `404 Not Found`).
@@ -46,6 +52,7 @@ public struct PrimusHTTPServer: Service {
         primus: Primus,
         host: String = "127.0.0.1",
         port: Int = 8080,
+        tls: PrimusTLS? = nil,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         onListening: @escaping @Sendable (SocketAddress) -> Void = { _ in },
         fallback: @escaping PrimusHTTPFallback = { _ in .notFound }
@@ -53,6 +60,7 @@ public struct PrimusHTTPServer: Service {
         self.primus = primus
         self.host = host
         self.port = port
+        self.tls = tls
         self.group = eventLoopGroup
         self.onListening = onListening
         self.fallback = fallback
@@ -63,6 +71,7 @@ public struct PrimusHTTPServer: Service {
         let primus = self.primus
         let fallback = self.fallback
         let maxBody = self.maxRequestBodyLength
+        let tls = self.tls
         // One tracker per listener: it caps the connections and evicts the longest idle.
         let tracker = PrimusConnectionTracker(limits: primus.configuration.limits)
         let bootstrap = ServerBootstrap(group: group)
@@ -71,7 +80,7 @@ public struct PrimusHTTPServer: Service {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try PrimusHTTPServer.initializeConnection(channel, primus: primus, fallback: fallback, maxBodyLength: maxBody, tracker: tracker)
+                    try PrimusHTTPServer.initializeConnection(channel, primus: primus, fallback: fallback, maxBodyLength: maxBody, tracker: tracker, tls: tls)
                 }
             }
         let channel = try await bootstrap.bind(host: host, port: port).get()
@@ -97,20 +106,28 @@ public struct PrimusHTTPServer: Service {
         await primus.shutdown(reconnect: reconnectOnShutdown)
     }
 
-    /// Sets up one accepted connection of ``run()``: the connection cap, then Primus's HTTP
-    /// handling. On the connection's event loop.
+    /// Sets up one accepted connection of ``run()``: the connection cap, TLS when configured,
+    /// then Primus's HTTP handling. On the connection's event loop.
+    ///
+    /// TLS goes first, so the HTTP layer (and its headers timeout) sees only decrypted bytes. A
+    /// failed handshake, or plain HTTP sent to the TLS port, makes NIOSSL close the connection;
+    /// its slot in `tracker` is freed on close like any other.
     static func initializeConnection(
         _ channel: any Channel,
         primus: Primus,
         fallback: @escaping PrimusHTTPFallback,
         maxBodyLength: Int,
-        tracker: PrimusConnectionTracker
+        tracker: PrimusConnectionTracker,
+        tls: PrimusTLS? = nil
     ) throws {
         guard let tracked = tracker.admit(channel) else {
             try channel.pipeline.syncOperations.addHandler(RefusedConnectionHandler())
             return
         }
-        try configure(channel: channel, primus: primus, fallback: fallback, maxBodyLength: maxBodyLength, secure: false, tracked: tracked)
+        if let tls {
+            try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls.context))
+        }
+        try configure(channel: channel, primus: primus, fallback: fallback, maxBodyLength: maxBodyLength, secure: tls != nil, tracked: tracked)
     }
 
     /// Installs Primus's HTTP and upgrade handling on a fresh connection. Frameworks that own the
