@@ -1,0 +1,209 @@
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import PrimusCore
+@testable import PrimusServer
+import ServiceLifecycle
+import Testing
+
+private func echo(_ primus: Primus) {
+    primus.onConnection { spark in
+        spark.onMessage { message in spark.write(message.value) }
+    }
+}
+
+/// Reads text messages for `duration`, answering each ping with its pong; returns the ping
+/// timestamps seen and whether the connection was still open at the end.
+private func answerPings(_ socket: TestWebSocket, for duration: Duration) async throws -> (pings: [Int64], open: Bool) {
+    let end = ContinuousClock.now + duration
+    var pings: [Int64] = []
+    while ContinuousClock.now < end {
+        let text: String?
+        do {
+            text = try await socket.nextText(timeout: end - ContinuousClock.now)
+        } catch is TimedOut {
+            break
+        }
+        guard let text else { return (pings, false) }
+        if let timestamp = pingTimestamp(text) {
+            pings.append(timestamp)
+            try await socket.send(#""primus::pong::\#(timestamp)""#)
+        }
+    }
+    return (pings, true)
+}
+
+/// Every text message until the server closes the connection.
+private func textsUntilClose(_ socket: TestWebSocket) async throws -> [String] {
+    var texts: [String] = []
+    while let text = try await socket.nextText(timeout: .seconds(10)) { texts.append(text) }
+    return texts
+}
+
+@Suite("lifecycle: one heartbeat, shutdown, refusal")
+struct LifecycleTests {
+    // MARK: - One heartbeat owner
+
+    @Test("two services never produce two pings per interval", arguments: ServiceLayout.all)
+    func oneHeartbeatOwner(layout: ServiceLayout) async throws {
+        let interval = 400
+        try await withServiceGroup({ $0.pingInterval = .milliseconds(interval) }, layout: layout, setup: echo) { port, primus, _ in
+            let socket = try await TestWebSocket.connect(port: port)
+            let (pings, open) = try await answerPings(socket, for: .milliseconds(interval * 6))
+            // Two tickers would ping twice per interval, and the second tick would end this
+            // healthy spark because the first ping is not answered yet.
+            #expect(open)
+            #expect(primus.connected == 1)
+            #expect(pings.count >= 3 && pings.count <= 7, "pings: \(pings)")
+            let gaps = zip(pings.dropFirst(), pings).map { $0 - $1 }
+            #expect(gaps.allSatisfy { $0 >= Int64(interval / 2) }, "gaps between pings: \(gaps)")
+        }
+    }
+
+    @Test func theHeartbeatOutlivesTheRunnerThatStartedItWhileAnotherRuns() async throws {
+        var configuration = PrimusConfiguration()
+        configuration.pingInterval = .milliseconds(50)
+        let primus = Primus(configuration: configuration)
+        let first = Task { await primus.runHeartbeats() }
+        try await waitUntil { primus.heartbeatIsOwned }
+        let second = Task { await primus.runHeartbeats() }
+        first.cancel()
+        await first.value
+        // The second runner takes over: the heartbeat is owned again (and only once).
+        try await waitUntil { primus.heartbeatIsOwned }
+        second.cancel()
+        await second.value
+        #expect(!primus.heartbeatIsOwned)
+    }
+
+    // MARK: - reconnectOnShutdown
+
+    @Test("reconnectOnShutdown false: websockets clients are told primus::server::close", arguments: ServiceLayout.all)
+    func noReconnectTellsWebSocketClients(layout: ServiceLayout) async throws {
+        try await withServiceGroup(layout: layout, reconnectOnShutdown: false, setup: echo) { port, primus, group in
+            let socket = try await TestWebSocket.connect(port: port)
+            try await waitUntil { primus.connected == 1 }
+            await group.triggerGracefulShutdown()
+            let texts = try await textsUntilClose(socket)
+            #expect(texts == [#""primus::server::close""#])
+            try await waitUntil { primus.connected == 0 }
+        }
+    }
+
+    @Test("reconnectOnShutdown true: websockets clients are dropped without a word, so they reconnect", arguments: ServiceLayout.all)
+    func reconnectDropsWebSocketClients(layout: ServiceLayout) async throws {
+        try await withServiceGroup(layout: layout, reconnectOnShutdown: true, setup: echo) { port, primus, group in
+            let socket = try await TestWebSocket.connect(port: port)
+            try await waitUntil { primus.connected == 1 }
+            await group.triggerGracefulShutdown()
+            let texts = try await textsUntilClose(socket)
+            #expect(!texts.contains(#""primus::server::close""#))
+            try await waitUntil { primus.connected == 0 }
+        }
+    }
+
+    @Test("reconnectOnShutdown on engine.io: primus::server::close reaches a polling client only when false", arguments: [false, true])
+    func engineIOPollingClientsAtShutdown(reconnect: Bool) async throws {
+        try await withServiceGroup({
+            $0.transformer = .engineIO
+            $0.pingInterval = nil
+        }, reconnectOnShutdown: reconnect, setup: echo) { port, primus, group in
+            let polling = "/primus/?EIO=4&transport=polling"
+            let open = try await httpRequest(port: port, target: polling)
+            #expect(open.status == 200)
+            let sid = try EngineIOHandshake(json: String(open.body.dropFirst())).sid
+            try await waitUntil { primus.connected == 1 }
+            async let poll = httpRequest(port: port, target: polling + "&sid=\(sid)")
+            try await waitUntil { primus.engineIOSessionCount == 1 }
+            await group.triggerGracefulShutdown()
+            let body = try await poll.body
+            #expect(body.contains(#""primus::server::close""#) == !reconnect, "poll answered: \(body)")
+            try await waitUntil { primus.connected == 0 }
+        }
+    }
+
+    @Test("cancelling Primus and its listener together ends sparks the listener's way", arguments: [false, true])
+    func cancelledTogether(reconnect: Bool) async throws {
+        let primus = Primus()
+        echo(primus)
+        let listening = MultiThreadedEventLoopGroup.singleton.any().makePromise(of: Int.self)
+        var server = PrimusHTTPServer(primus: primus, port: 0, onListening: { listening.succeed($0.port ?? 0) })
+        server.reconnectOnShutdown = reconnect
+        let running = server
+        let services = Task {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { try? await primus.run() }
+                group.addTask { try? await running.run() }
+            }
+        }
+        let port = try await listening.futureResult.get()
+        let socket = try await TestWebSocket.connect(port: port)
+        try await waitUntil { primus.connected == 1 }
+        services.cancel()
+        let texts = try await textsUntilClose(socket)
+        #expect(texts.contains(#""primus::server::close""#) == !reconnect, "received: \(texts)")
+        await services.value
+    }
+
+    // MARK: - Refusal after shutdown
+
+    @Test func afterShutdownAnUpgradeIsRefusedWith503NotUpgradedAndClosed() async throws {
+        try await withPrimusServer(setup: echo) { port, primus in
+            await primus.shutdown()
+            let client = try await RawHTTPClient.connect(port: port)
+            try await client.send(webSocketHandshake())
+            let text = try await client.waitFor("\r\n\r\n")
+            #expect(text.hasPrefix("HTTP/1.1 503"), "answer: \(text)")
+            #expect(!text.contains(" 101 "))
+            client.close()
+            #expect(primus.connected == 0)
+            #expect(primus.admittedSparks == 0)
+        }
+    }
+
+    @Test func afterShutdownAnEngineIOHandshakeIsRefused() async throws {
+        try await withPrimusServer({ $0.transformer = .engineIO }, setup: echo) { port, primus in
+            await primus.shutdown()
+            let answer = try await httpRequest(port: port, target: "/primus/?EIO=4&transport=polling")
+            #expect(answer.status == 503, "answer: \(answer.status) \(answer.body)")
+            #expect(primus.connected == 0)
+        }
+    }
+
+    @Test("a spark registered once shutdown began is ended the shutdown's way, not silently", arguments: [false, true])
+    func lateSparkEndsTheShutdownsWay(reconnect: Bool) async throws {
+        let primus = Primus()
+        await primus.shutdown(reconnect: reconnect)
+        let loop = MultiThreadedEventLoopGroup.singleton.any()
+        let (state, sent, closeCode) = try await loop.submit {
+            let request = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/primus")
+            let spark = Spark(id: "late", request: request, address: SparkAddress(ip: "127.0.0.1", port: 1, secure: false), eventLoop: loop, primus: primus)
+            primus.register(spark)
+            let transport = RecordingTransport()
+            spark.attach(transport: transport)
+            return (spark.readyState, transport.sent, transport.closeCode)
+        }.get()
+        #expect(state == .closed)
+        #expect(sent == (reconnect ? [] : [#""primus::server::close""#]))
+        #expect(closeCode == 1000)
+        #expect(primus.connected == 0)
+    }
+}
+
+/// A transport that records what the spark sends (event-loop confined, as transports are).
+final class RecordingTransport: SparkTransport {
+    var sent: [String] = []
+    var closeCode: UInt16?
+    func send(_ message: TransportMessage) {
+        if case .text(let buffer) = message { sent.append(String(buffer: buffer)) }
+    }
+    func close(code: UInt16) { closeCode = code }
+    func pauseReading() {}
+    func resumeReading() {}
+    var isWritable: Bool { true }
+    var bufferedAmount: Int { 0 }
+}
+
+@available(*, unavailable)
+extension RecordingTransport: Sendable {}
