@@ -17,10 +17,20 @@ public struct TransformPacket: Sendable {
     public let spark: Spark
 }
 
+/// What a message transform decides. An enum rather than an optional: `JSONValue` is
+/// `ExpressibleByNilLiteral` (JSON `null`), so a `nil` could silently mean "send null".
+public enum TransformResult: Sendable, Hashable {
+    /// Pass this value on: the message, rewritten or not, goes to the next transform and then to
+    /// the spark's handlers (incoming) or to the client (outgoing).
+    case pass(JSONValue)
+    /// Swallow the message: nobody sees it (Primus's `return false`).
+    case swallow
+}
+
 /// One transform, as added.
 enum MessageTransform: Sendable {
-    case sync(@Sendable (TransformPacket) -> JSONValue?)
-    case async(@Sendable (TransformPacket) async throws -> JSONValue?)
+    case sync(@Sendable (TransformPacket) -> TransformResult)
+    case async(@Sendable (TransformPacket) async throws -> TransformResult)
 }
 
 /// The transforms of one server, copied into each spark when it is made (a spark reads its own
@@ -37,8 +47,8 @@ struct MessageTransforms: Sendable {
 
 extension Primus {
     /// Adds a message transform (Primus's `primus.transform(type, fn)`): it may rewrite a message
-    /// by returning a new value, or swallow it by returning `nil`. Transforms run in the order
-    /// they were added, each on what the previous one returned.
+    /// (`.pass(newValue)`), let it through (`.pass(packet.data)`) or swallow it (`.swallow`).
+    /// Transforms run in the order they were added, each on what the previous one passed on.
     ///
     /// Incoming transforms see each client message after decoding (`primus::` heartbeat and id
     /// messages excepted) and before the spark's handlers; outgoing ones see each value written
@@ -51,10 +61,10 @@ extension Primus {
     ///
     /// ```swift
     /// primus.transform(.incoming) { packet in
-    ///     packet.data["type"] == "noise" ? nil : packet.data     // swallow noise
+    ///     packet.data["type"] == "noise" ? .swallow : .pass(packet.data)
     /// }
     /// ```
-    public func transform(_ direction: MessageTransformDirection, _ transform: @escaping @Sendable (TransformPacket) -> JSONValue?) {
+    public func transform(_ direction: MessageTransformDirection, _ transform: @escaping @Sendable (TransformPacket) -> TransformResult) {
         add(.sync(transform), direction)
     }
 
@@ -62,7 +72,7 @@ extension Primus {
     /// must wait, such as a lookup. Messages still arrive and leave in order: a message waits
     /// for the one before it. An error thrown is reported to the spark's ``Spark/onError(_:)``
     /// handlers and the message is dropped, as Primus does with `next(err)`; the connection stays.
-    public func transform(_ direction: MessageTransformDirection, _ transform: @escaping @Sendable (TransformPacket) async throws -> JSONValue?) {
+    public func transform(_ direction: MessageTransformDirection, _ transform: @escaping @Sendable (TransformPacket) async throws -> TransformResult) {
         add(.async(transform), direction)
     }
 

@@ -49,22 +49,23 @@ extension Spark {
         var value = value
         for transform in transforms.outgoing {
             let packet = TransformPacket(data: value, spark: self)
-            let result: JSONValue?
+            let result: TransformResult
             switch transform {
             case .sync(let body): result = body(packet)
             case .async(let body): result = try await body(packet)
             }
-            guard let result else { return nil }
-            value = result
+            guard case .pass(let next) = result else { return nil }
+            value = next
         }
         return value
     }
 
+    /// `nil`: swallowed.
     private func runSynchronously(_ list: [MessageTransform], _ value: JSONValue) -> JSONValue? {
         var value = value
         for case .sync(let body) in list {
-            guard let result = body(TransformPacket(data: value, spark: self)) else { return nil }
-            value = result
+            guard case .pass(let next) = body(TransformPacket(data: value, spark: self)) else { return nil }
+            value = next
         }
         return value
     }
@@ -105,15 +106,15 @@ extension Spark {
         while index < list.count {
             switch list[index] {
             case .sync(let body):
-                guard let result = body(TransformPacket(data: item.value, spark: self)) else { return true }
-                item.value = result
+                guard case .pass(let next) = body(TransformPacket(data: item.value, spark: self)) else { return true }
+                item.value = next
             case .async(let body):
                 let packet = TransformPacket(data: item.value, spark: self)
                 let next = index + 1
                 let waiting = item
                 // One task per message, only for servers that chose an async transform.
                 Task {
-                    let result: Result<JSONValue?, any Error>
+                    let result: Result<TransformResult, any Error>
                     do { result = .success(try await body(packet)) } catch { result = .failure(error) }
                     self.eventLoop.execute { self.resume(waiting, result: result, at: next) }
                 }
@@ -125,14 +126,14 @@ extension Spark {
         return true
     }
 
-    private func resume(_ item: TransformItem, result: Result<JSONValue?, any Error>, at next: Int) {
+    private func resume(_ item: TransformItem, result: Result<TransformResult, any Error>, at next: Int) {
         switch result {
-        case .success(let value?):
+        case .success(.pass(let value)):
             var item = item
             item.value = value
             guard run(item, from: next) else { return }
-        case .success(nil):
-            break  // swallowed
+        case .success(.swallow):
+            break
         case .failure(let error):
             reportError(error as? PrimusError ?? PrimusError(code: .protocolViolation, message: "message transform failed: \(error)"))
         }

@@ -79,7 +79,7 @@ public final class Spark: Sendable {
     private let bufferedAmountSnapshot = Atomic<Int>(0)
     let state: NIOLoopBound<State>
 
-    /// The server's message transforms when this spark connected (see ``Primus/transform(_:_:)-(_,(TransformPacket)->JSONValue?)``).
+    /// The server's message transforms when this spark connected (`primus.transform(_:_:)`).
     let transforms: MessageTransforms
     /// Whether any transform applies, read once per message so a server without transforms
     /// pays one branch for them.

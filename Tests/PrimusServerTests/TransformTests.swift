@@ -12,13 +12,13 @@ private func echo(_ primus: Primus) {
 
 @Suite("server-side message transforms, live on loopback")
 struct TransformTests {
-    @Test("checklist 89: an incoming transform rewrites data before the spark sees it; returning nil suppresses it")
+    @Test("checklist 89: an incoming transform rewrites data before the spark sees it; returning .swallow suppresses it")
     func incomingSync() async throws {
         let received = Recorder<JSONValue>()
         try await withPrimusServer(setup: { primus in
             primus.transform(.incoming) { packet in
-                if packet.data == "secret" { return nil }
-                return ["wrapped": packet.data, "by": .string(packet.spark.id.isEmpty ? "?" : "server")]
+                if packet.data == "secret" { return .swallow }
+                return .pass(["wrapped": packet.data, "by": .string(packet.spark.id.isEmpty ? "?" : "server")])
             }
             primus.onConnection { spark in spark.onMessage { received.append($0.value) } }
         }) { port, _ in
@@ -30,14 +30,14 @@ struct TransformTests {
         }
     }
 
-    @Test("checklist 88: an outgoing transform rewrites spark.write('foo'); returning nil sends nothing")
+    @Test("checklist 88: an outgoing transform rewrites spark.write('foo'); returning .swallow sends nothing")
     func outgoingSync() async throws {
         try await withPrimusServer(setup: { primus in
             primus.transform(.outgoing) { packet in
                 switch packet.data {
-                case "foo": return "bar"
-                case "drop": return nil
-                default: return packet.data
+                case "foo": return .pass("bar")
+                case "drop": return .swallow
+                default: return .pass(packet.data)
                 }
             }
             echo(primus)
@@ -53,9 +53,9 @@ struct TransformTests {
     func chained() async throws {
         let received = Recorder<JSONValue>()
         try await withPrimusServer(setup: { primus in
-            primus.transform(.incoming) { .string(($0.data.stringValue ?? "") + "1") }
-            primus.transform(.incoming) { packet async in .string((packet.data.stringValue ?? "") + "2") }
-            primus.transform(.incoming) { .string(($0.data.stringValue ?? "") + "3") }
+            primus.transform(.incoming) { .pass(.string(($0.data.stringValue ?? "") + "1")) }
+            primus.transform(.incoming) { packet async in .pass(.string((packet.data.stringValue ?? "") + "2")) }
+            primus.transform(.incoming) { .pass(.string(($0.data.stringValue ?? "") + "3")) }
             primus.onConnection { spark in spark.onMessage { received.append($0.value) } }
         }) { port, _ in
             let socket = try await TestWebSocket.connect(port: port)
@@ -69,14 +69,15 @@ struct TransformTests {
     func asyncKeepsOrder() async throws {
         try await withPrimusServer(setup: { primus in
             primus.transform(.incoming) { packet async in
-                guard let number = packet.data.numberValue else { return packet.data }
+                guard let number = packet.data.numberValue else { return .pass(packet.data) }
                 // Early messages wait longest: a message must still wait for the one before it.
                 try? await Task.sleep(for: .milliseconds(Int(20 - number)))
-                return number == 5 ? nil : packet.data
+                if number == 5 { return .swallow }
+                return .pass(packet.data)
             }
             primus.transform(.outgoing) { packet async in
                 try? await Task.sleep(for: .milliseconds(Int.random(in: 0...3)))
-                return .string("n\(Int(packet.data.numberValue ?? -1))")
+                return .pass(.string("n\(Int(packet.data.numberValue ?? -1))"))
             }
             echo(primus)
         }) { port, _ in
@@ -95,7 +96,7 @@ struct TransformTests {
         try await withPrimusServer(setup: { primus in
             primus.transform(.incoming) { packet async throws in
                 if packet.data == "bad" { throw Bad() }
-                return packet.data
+                return .pass(packet.data)
             }
             primus.onConnection { spark in
                 spark.onError { errors.append($0) }
@@ -115,7 +116,7 @@ struct TransformTests {
     func broadcastAndProtocol() async throws {
         let sparks = Recorder<Spark>()
         try await withPrimusServer({ $0.pingInterval = .milliseconds(200) }, setup: { primus in
-            primus.transform(.outgoing) { packet in ["to": .string(packet.spark.id), "data": packet.data] }
+            primus.transform(.outgoing) { packet in .pass(["to": .string(packet.spark.id), "data": packet.data]) }
             primus.onConnection { sparks.append($0) }
         }) { port, primus in
             let first = try await TestWebSocket.connect(port: port)
@@ -149,8 +150,8 @@ struct TransformTests {
         struct Greeting: Codable, Equatable { var hello: String }
         let decoded = Recorder<Greeting>()
         try await withPrimusServer(setup: { primus in
-            primus.transform(.incoming) { _ in ["hello": "world"] }
-            primus.transform(.outgoing) { packet async in ["sent": packet.data] }
+            primus.transform(.incoming) { _ in .pass(["hello": "world"]) }
+            primus.transform(.outgoing) { packet async in .pass(["sent": packet.data]) }
             primus.onConnection { spark in
                 spark.onMessage { message in
                     if let greeting = try? message.decode(as: Greeting.self) { decoded.append(greeting) }
