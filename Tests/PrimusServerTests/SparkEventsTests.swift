@@ -142,7 +142,8 @@ struct SparkEventsTests {
     @Test("checklist 46: with a short pingInterval and a silent client, the spark is disconnected")
     func heartbeatTimeoutWithSilentClient() async throws {
         let disconnected = Recorder<String>()
-        try await withPrimusServer({ $0.pingInterval = .milliseconds(50) }, setup: { primus in
+        // Short, yet long enough for the test client to finish its upgrade before the end.
+        try await withPrimusServer({ $0.pingInterval = .milliseconds(250) }, setup: { primus in
             primus.onDisconnection { disconnected.append($0.id) }
         }) { port, primus in
             let socket = try await TestWebSocket.connect(port: port)

@@ -115,7 +115,8 @@ struct TransformTests {
     @Test("broadcasts go through each spark's outgoing transforms; protocol messages never do")
     func broadcastAndProtocol() async throws {
         let sparks = Recorder<Spark>()
-        try await withPrimusServer({ $0.pingInterval = .milliseconds(200) }, setup: { primus in
+        // No timer: the test ticks the heartbeat itself, so a loaded machine cannot miss a pong.
+        try await withPrimusServer({ $0.pingInterval = nil }, setup: { primus in
             primus.transform(.outgoing) { packet in .pass(["to": .string(packet.spark.id), "data": packet.data]) }
             primus.onConnection { sparks.append($0) }
         }) { port, primus in
@@ -123,10 +124,10 @@ struct TransformTests {
             let second = try await TestWebSocket.connect(port: port)
             try await waitUntil { sparks.count == 2 }
             // The heartbeat's ping is not transformed.
+            primus.heartbeat()
             for socket in [first, second] {
                 let ping = try #require(try await socket.nextText())
-                let timestamp = try #require(pingTimestamp(ping))
-                try await socket.send(#""primus::pong::\#(timestamp)""#)
+                #expect(pingTimestamp(ping) != nil, "\(ping)")
             }
             primus.write("hi")
             for socket in [first, second] {
