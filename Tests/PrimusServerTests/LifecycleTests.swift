@@ -67,12 +67,21 @@ struct LifecycleTests {
     func oneHeartbeatOwner(layout: ServiceLayout) async throws {
         // Generous: a pong must beat the next tick even while the whole suite loads two cores.
         let interval = 1000
-        try await withServiceGroup({ $0.pingInterval = .milliseconds(interval) }, layout: layout, setup: echo) { port, primus, _ in
+        let started = ContinuousClock.now
+        let story = Recorder<String>()  // what the server saw, to explain a failure
+        try await withServiceGroup({ $0.pingInterval = .milliseconds(interval) }, layout: layout, setup: { primus in
+            echo(primus)
+            primus.onConnection { spark in
+                story.append("connected at \(ContinuousClock.now - started)")
+                spark.onHeartbeat { story.append("pong at \(ContinuousClock.now - started)") }
+                spark.onEnd { story.append("ended at \(ContinuousClock.now - started)") }
+            }
+        }) { port, primus, _ in
             let socket = try await TestWebSocket.connect(port: port)
             let (pings, open) = try await answerPings(socket, for: .milliseconds(interval * 9 / 2))
             // Two tickers would ping twice per interval, and the second tick would end this
             // healthy spark because the first ping is not answered yet.
-            #expect(open)
+            #expect(open, "server side: \(story.all)")
             #expect(primus.connected == 1)
             #expect(pings.count >= 2 && pings.count <= 5, "pings: \(pings)")
             let gaps = zip(pings.dropFirst(), pings).map { $0 - $1 }
