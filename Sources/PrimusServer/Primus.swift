@@ -3,6 +3,7 @@ import NIOCore
 public import PrimusCore
 public import ServiceLifecycle
 import NIOConcurrencyHelpers
+import Synchronization
 
 /// A Primus server: one connection API (the ``Spark``) over a transformer and a parser, with
 /// heartbeats and broadcasting. It serves clients through ``PrimusHTTPServer`` (standalone) or a
@@ -33,19 +34,48 @@ public final class Primus: Sendable {
 
     // The registry is touched once per connection and disconnection, never per message, so a lock
     // is the simplest correct choice.
-    private let registry: NIOLockedValueBox<Registry>
+    let registry: NIOLockedValueBox<Registry>
 
-    private struct Registry {
-        var sparks: [String: Spark] = [:]
+    /// What ``run()`` ends the sparks with (see ``reconnectOnShutdown``).
+    private let reconnectOnShutdownStorage = Atomic<Bool>(true)
+
+    struct Registry {
+        /// Open sparks by id, each with the order it was registered in (``forEach(_:)-async``
+        /// visits late arrivals in that order).
+        var sparks: [String: Registered] = [:]
+        var nextSerial: UInt64 = 0
         /// Which handshakes may open a spark (limits.maxSparks, maxSparksPerAddress). A spark is
         /// admitted before it is registered and released when it ends.
         var admission: SparkAdmission
-        var connectionHandlers: [@Sendable (Spark) -> Void] = []
+        /// `connection` listeners in registration order, sync and async mixed.
+        var connectionHandlers: [ConnectionHandler] = []
+        var hasAsyncConnectionHandlers = false
         var disconnectionHandlers: [@Sendable (Spark) -> Void] = []
+        var closeHandlers: [@Sendable (PrimusCloseEvent) async -> Void] = []
         var connectionStream: (AsyncStream<Spark>, AsyncStream<Spark>.Continuation)?
         var disconnectionStream: (AsyncStream<Spark>, AsyncStream<Spark>.Continuation)?
         var emptyWaiters: [CheckedContinuation<Void, Never>] = []
         var shuttingDown = false
+        /// How the first ``shutdown(reconnect:timeout:)`` ended the sparks; a spark that slips in
+        /// after it (admitted just before) is ended the same way.
+        var shutdownReconnect: Bool?
+        /// Server-side message transforms; copied into each spark when it is made.
+        var transforms = MessageTransforms()
+        /// Heartbeat ownership (see `Primus+Heartbeat.swift`).
+        var heartbeat = HeartbeatClaim()
+        /// Set while a listener (``PrimusHTTPServer/run()``) serves: its `reconnectOnShutdown`,
+        /// which ``run()`` then uses too, so both end the sparks the same way.
+        var frontEndReconnect: Bool?
+    }
+
+    struct Registered {
+        let spark: Spark
+        let serial: UInt64
+    }
+
+    enum ConnectionHandler {
+        case sync(@Sendable (Spark) -> Void)
+        case async(@Sendable (Spark) async throws -> Void)
     }
 
     /// Creates a server.
@@ -69,16 +99,33 @@ public final class Primus: Sendable {
 
     /// The open spark with `id`, if any.
     public func spark(_ id: String) -> Spark? {
-        registry.withLockedValue { $0.sparks[id] }
+        registry.withLockedValue { $0.sparks[id]?.spark }
     }
 
     /// A snapshot of the open sparks, for iteration.
-    public var sparks: [Spark] { registry.withLockedValue { Array($0.sparks.values) } }
+    public var sparks: [Spark] { registry.withLockedValue { $0.sparks.values.map(\.spark) } }
 
     /// Calls `handler` for every new spark, on the spark's event loop, before any of its messages
-    /// is delivered. Attach message handlers here.
+    /// is delivered. Attach message handlers here. Handlers run in the order they were added,
+    /// sync and async ones (``onConnection(_:)-async``) alike.
     public func onConnection(_ handler: @escaping @Sendable (Spark) -> Void) {
-        registry.withLockedValue { $0.connectionHandlers.append(handler) }
+        registry.withLockedValue { $0.connectionHandlers.append(.sync(handler)) }
+    }
+
+    /// Calls an asynchronous `handler` for every new spark (Primus's `(spark, next)` listener):
+    /// to look up a session, join rooms, or load state before the spark's messages flow.
+    ///
+    /// Handlers run one after another in the order they were added (sync ones too), and the
+    /// spark's messages wait, in order and without loss, until every handler has returned; then
+    /// delivery starts. While they wait, at most ``PrimusConfiguration/maxBufferedMessages`` are
+    /// held before the server stops reading from the client. A handler that throws stops the
+    /// chain: the error goes to the spark's ``Spark/onError(_:)`` handlers and the spark ends
+    /// (the client is told `primus::server::close`), as Primus does with `next(err)`.
+    public func onConnection(_ handler: @escaping @Sendable (Spark) async throws -> Void) {
+        registry.withLockedValue {
+            $0.connectionHandlers.append(.async(handler))
+            $0.hasAsyncConnectionHandlers = true
+        }
     }
 
     /// Calls `handler` when a spark ends, on the spark's event loop.
@@ -108,20 +155,69 @@ public final class Primus: Sendable {
         }
     }
 
-    /// Adds a spark made by a transformer and announces it. On the spark's event loop.
+    /// Adds a spark made by a transformer and announces it. On the spark's event loop, before
+    /// the transport delivers any message.
+    ///
+    /// A spark that arrives once ``shutdown(reconnect:timeout:)`` has begun (admitted just before
+    /// it) is ended the way the shutdown ended the others: with `primus::server::close` unless the
+    /// shutdown asked clients to reconnect, never dropped without a word.
     func register(_ spark: Spark) {
-        let (handlers, continuation, accepted) = registry.withLockedValue { registry in
-            guard !registry.shuttingDown else { return ([@Sendable (Spark) -> Void](), AsyncStream<Spark>.Continuation?.none, false) }
-            registry.sparks[spark.id] = spark
-            return (registry.connectionHandlers, registry.connectionStream?.1, true)
+        enum Outcome {
+            case refused(reconnect: Bool)
+            case accepted([ConnectionHandler], hasAsync: Bool, AsyncStream<Spark>.Continuation?)
         }
-        guard accepted else {
-            spark.end(reconnect: true)
-            return
+        let outcome = registry.withLockedValue { registry -> Outcome in
+            guard !registry.shuttingDown else { return .refused(reconnect: registry.shutdownReconnect ?? false) }
+            registry.nextSerial &+= 1
+            registry.sparks[spark.id] = Registered(spark: spark, serial: registry.nextSerial)
+            return .accepted(registry.connectionHandlers, hasAsync: registry.hasAsyncConnectionHandlers, registry.connectionStream?.1)
         }
-        logger.debug("connection", metadata: ["primus.spark.id": "\(spark.id)", "primus.transformer": "\(configuration.transformer)"])
-        for handler in handlers { handler(spark) }
-        continuation?.yield(spark)
+        switch outcome {
+        case .refused(let reconnect):
+            logger.debug("connection during shutdown ended", metadata: ["primus.spark.id": "\(spark.id)"])
+            spark.end(reconnect: reconnect)
+        case .accepted(let handlers, let hasAsync, let continuation):
+            logger.debug("connection", metadata: ["primus.spark.id": "\(spark.id)", "primus.transformer": "\(configuration.transformer)"])
+            if hasAsync {
+                announceAsynchronously(spark, handlers: handlers)
+            } else {
+                for case .sync(let handler) in handlers { handler(spark) }
+            }
+            continuation?.yield(spark)
+        }
+    }
+
+    /// Runs the `connection` handlers up to the first async one here, the rest in a task, while
+    /// the spark holds its messages; then lets them flow.
+    private func announceAsynchronously(_ spark: Spark, handlers: [ConnectionHandler]) {
+        spark.holdMessages()
+        var index = handlers.startIndex
+        while index < handlers.endIndex, case .sync(let handler) = handlers[index] {
+            handler(spark)
+            index += 1
+        }
+        let remaining = Array(handlers[index...])
+        // One task per connection (not per message): the handlers may suspend.
+        Task {
+            do {
+                for handler in remaining {
+                    switch handler {
+                    case .sync(let handler):
+                        try await spark.eventLoop.submit { handler(spark) }.get()
+                    case .async(let handler):
+                        try await handler(spark)
+                    }
+                }
+                spark.eventLoop.execute { spark.releaseMessages() }
+            } catch {
+                let failure = error as? PrimusError ?? PrimusError(code: .connectionFailed, message: "connection handler failed: \(error)")
+                self.logger.debug("connection handler failed", metadata: ["primus.spark.id": "\(spark.id)", "primus.error": "\(failure)"])
+                spark.eventLoop.execute {
+                    spark.failConnection(failure)
+                    spark.releaseMessages()
+                }
+            }
+        }
     }
 
     // MARK: - Admission
@@ -141,7 +237,7 @@ public final class Primus: Sendable {
             guard !registry.shuttingDown else { return (.refuse(.serverFull), nil) }
             let decision = registry.admission.admit(id, key: key)
             guard case .acceptShedding(let victim) = decision else { return (decision, nil) }
-            return (decision, registry.sparks[victim])
+            return (decision, registry.sparks[victim]?.spark)
         }
         switch decision {
         case .accept:
@@ -202,7 +298,10 @@ public final class Primus: Sendable {
             logger.debug("broadcast encoding failed", metadata: ["primus.error": "\(error)"])
             return
         }
-        for spark in sparks { spark.send(message) }
+        for spark in sparks {
+            // Outgoing transforms are per spark (they may see the spark), so those sparks encode their own.
+            if spark.hasOutgoingTransforms { spark.write(value) } else { spark.send(message) }
+        }
     }
 
     /// Sends an `Encodable` value to every open spark, encoded once.
@@ -210,30 +309,46 @@ public final class Primus: Sendable {
     /// - Throws: ``PrimusError/encodingFailed(_:)`` when the value cannot be encoded; nothing is sent.
     public func broadcast<T: Encodable>(_ value: T) throws(PrimusError) {
         let message = try configuration.parser.encode(encodable: value)
-        for spark in sparks { spark.send(message) }
+        var decoded: JSONValue?
+        for spark in sparks {
+            guard spark.hasOutgoingTransforms else {
+                spark.send(message)
+                continue
+            }
+            if decoded == nil { decoded = try configuration.parser.decode(message) }
+            if let decoded { spark.write(decoded) }
+        }
     }
 
     // MARK: - Lifecycle
 
+    /// What ``run()`` does to the open sparks when it ends: `true` (the default) drops them so
+    /// their clients reconnect, to this server once it is back or to another behind the same
+    /// address; `false` tells clients `primus::server::close` so they stay away. While a
+    /// ``PrimusHTTPServer`` serves this Primus, its own ``PrimusHTTPServer/reconnectOnShutdown``
+    /// applies instead, so running both as services ends the sparks one way only.
+    public var reconnectOnShutdown: Bool {
+        get { reconnectOnShutdownStorage.load(ordering: .relaxed) }
+        set { reconnectOnShutdownStorage.store(newValue, ordering: .relaxed) }
+    }
+
     /// Runs the heartbeat until the task is cancelled or a graceful shutdown is requested, then
-    /// ends every spark with ``shutdown(reconnect:timeout:)`` (clients are told to reconnect).
+    /// ends every spark with ``shutdown(reconnect:timeout:)`` (see ``reconnectOnShutdown``).
+    ///
+    /// A Primus has one heartbeat however many run it: ``run()`` and ``PrimusHTTPServer/run()``
+    /// both take part, the first to start ticks, and when it stops another that still runs
+    /// takes over. Running `Primus` and `PrimusHTTPServer` as two services is safe.
     public func run() async throws {
         await cancelWhenGracefulShutdown {
-            guard let interval = self.configuration.pingInterval, interval > .zero else {
-                // No heartbeats: just wait to be cancelled.
-                while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
-                return
-            }
-            while !Task.isCancelled {
-                do { try await Task.sleep(for: interval) } catch { return }
-                self.heartbeat()
-            }
+            await self.runHeartbeats()
         }
-        await shutdown(reconnect: true)
+        let reconnect = registry.withLockedValue { $0.frontEndReconnect } ?? reconnectOnShutdown
+        await shutdown(reconnect: reconnect)
     }
 
     /// One heartbeat tick for every spark: ping the live ones, end those that missed a whole
-    /// interval. ``run()`` calls it every `pingInterval`.
+    /// interval. The heartbeat owner calls it every `pingInterval`; call it yourself only when
+    /// nothing runs ``run()`` or ``PrimusHTTPServer/run()``.
     public func heartbeat() {
         let now = Self.millisecondsSinceEpoch()
         for spark in sparks {
@@ -241,16 +356,20 @@ public final class Primus: Sendable {
         }
     }
 
-    /// Stops accepting sparks and ends every open one, waiting at most `timeout` for them to close.
+    /// Stops accepting sparks and ends every open one, waiting at most `timeout` for them to
+    /// close; then calls the ``onClose(_:)`` handlers (once, on the first shutdown). New
+    /// handshakes are refused from the first instant (`503`). Safe to call more than once.
     ///
     /// - Parameter reconnect: `false` sends `primus::server::close` (clients stay away);
     ///   `true` drops connections silently so clients reconnect, to this server once it is back
     ///   or to another behind the same address.
     public func shutdown(reconnect: Bool = false, timeout: Duration = .seconds(5)) async {
         let (open, connections) = registry.withLockedValue { registry in
+            // First, so no handshake is admitted from here on.
             registry.shuttingDown = true
+            if registry.shutdownReconnect == nil { registry.shutdownReconnect = reconnect }
             let connections = registry.connectionStream?.1
-            return (Array(registry.sparks.values), connections)
+            return (registry.sparks.values.map(\.spark), connections)
         }
         connections?.finish()
         for spark in open { spark.end(reconnect: reconnect) }
@@ -275,8 +394,26 @@ public final class Primus: Sendable {
             }
             for waiter in waiters { waiter.resume() }
         }
-        registry.withLockedValue { $0.disconnectionStream?.1.finish() }
+        let (disconnections, closeHandlers) = registry.withLockedValue { registry in
+            defer { registry.closeHandlers = [] }
+            return (registry.disconnectionStream?.1, registry.closeHandlers)
+        }
+        disconnections?.finish()
+        let event = PrimusCloseEvent(reconnect: reconnect)
+        for handler in closeHandlers { await handler(event) }
     }
+
+    /// Calls `handler` when the server has shut down (Primus's `close` event, the last of
+    /// `destroy`): after ``shutdown(reconnect:timeout:)`` ended the sparks and their
+    /// ``onDisconnection(_:)`` handlers ran. Handlers run in order, each awaited; the shutdown
+    /// returns once they all have. Release what the application holds for the server here.
+    public func onClose(_ handler: @escaping @Sendable (PrimusCloseEvent) async -> Void) {
+        registry.withLockedValue { $0.closeHandlers.append(handler) }
+    }
+
+    /// The Primus version this server speaks and announces in `<pathname>/spec` (Primus's
+    /// `primus.version`): clients and tools compare it with their own.
+    public var version: String { PrimusSpec.protocolVersion }
 
     static func millisecondsSinceEpoch() -> Int64 {
         var spec = timespec()

@@ -77,11 +77,22 @@ public final class Spark: Sendable {
 
     private let readyStateStorage = Atomic<UInt8>(ReadyState.open.rawValue)
     private let bufferedAmountSnapshot = Atomic<Int>(0)
-    private let state: NIOLoopBound<State>
+    let state: NIOLoopBound<State>
+
+    /// The server's message transforms when this spark connected (`primus.transform(_:_:)`).
+    let transforms: MessageTransforms
+    /// Whether any transform applies, read once per message so a server without transforms
+    /// pays one branch for them.
+    let hasIncomingTransforms: Bool
+    /// Whether ``write(_:)-(JSONValue)`` runs transforms before encoding.
+    let hasOutgoingTransforms: Bool
+    /// Whether the transforms of each direction all run synchronously (inline, no queue).
+    let incomingTransformsAreSynchronous: Bool
+    let outgoingTransformsAreSynchronous: Bool
 
     /// A class, so reading one field on the hot path retains one reference instead of copying
     /// every field of a struct; confined to the event loop by `NIOLoopBound`.
-    private final class State {
+    final class State {
         var heartbeat = ServerHeartbeat()
         var budget: OutboundBudget
         /// Awaited sends held until the transport is writable again, oldest first.
@@ -95,6 +106,15 @@ public final class Spark: Sendable {
         var readingPaused = false
         var errorHandlers: [@Sendable (PrimusError) -> Void] = []
         var endHandlers: [@Sendable () -> Void] = []
+        var readyStateHandlers: [@Sendable (ReadyState) -> Void] = []
+        var heartbeatHandlers: [@Sendable () -> Void] = []
+        /// Async `connection` handlers are running: messages stay in the inbox, and a reader
+        /// that attaches waits here until they finish.
+        var holding = false
+        var heldConsumer: Inbox?
+        /// Messages waiting for an async transform, one queue per direction.
+        var incomingLane = TransformLane()
+        var outgoingLane = TransformLane()
 
         init(policy: OutboundOverflowPolicy) {
             self.budget = OutboundBudget(policy: policy)
@@ -103,19 +123,19 @@ public final class Spark: Sendable {
 
     /// An awaited send held for room. Its box is created off the loop by the caller, and touched
     /// on the loop only (by the send and by the caller's cancellation).
-    private struct WaitingSend {
+    struct WaitingSend {
         var message: TransportMessage
         var box: NIOLoopBoundBox<WaitState?>
     }
 
     /// Where an awaited send stands; `nil` in its box: not yet seen by the event loop.
-    private enum WaitState {
+    enum WaitState {
         case waiting(CheckedContinuation<Void, any Error>)
         case cancelled
         case done
     }
 
-    private enum Inbox {
+    enum Inbox {
         /// Nobody reads yet: hold messages in arrival order.
         case pending([SparkMessage])
         /// ``onMessage(_:)``: call straight from the event loop.
@@ -141,6 +161,12 @@ public final class Spark: Sendable {
         self.eventLoop = eventLoop
         self.primus = primus
         self.state = NIOLoopBound(State(policy: primus.configuration.limits.whenOverBudget), eventLoop: eventLoop)
+        let transforms = primus.messageTransforms
+        self.transforms = transforms
+        self.hasIncomingTransforms = !transforms.incoming.isEmpty
+        self.hasOutgoingTransforms = !transforms.outgoing.isEmpty
+        self.incomingTransformsAreSynchronous = transforms.isSynchronous(.incoming)
+        self.outgoingTransformsAreSynchronous = transforms.isSynchronous(.outgoing)
     }
 
     /// `request` with only the headers ``RetainedHeaders`` keeps within `budget`; unchanged (no
@@ -160,6 +186,7 @@ public final class Spark: Sendable {
     /// message is dropped (`.dropNewest`, and `.wait`, since a plain write cannot wait; use
     /// ``send(_:)`` to wait).
     public func write(_ value: JSONValue) {
+        if hasOutgoingTransforms { return writeTransforming(value) }
         let message: TransportMessage
         do {
             message = try primus.configuration.parser.encode(value)
@@ -174,13 +201,17 @@ public final class Spark: Sendable {
     /// cannot be encoded is not sent and is reported to ``onError(_:)`` handlers, as Primus does.
     public func write<T: Encodable>(_ value: T) {
         do {
-            send(try primus.configuration.parser.encode(encodable: value))
+            let message = try primus.configuration.parser.encode(encodable: value)
+            // Transforms work on values: decode what was encoded (only when there are any).
+            if hasOutgoingTransforms { return writeTransforming(try primus.configuration.parser.decode(message)) }
+            send(message)
         } catch {
             reportError(error)
         }
     }
 
     /// Sends an already encoded message (broadcast encodes once and sends the same bytes to all).
+    /// Outgoing transforms do not see it: with transforms, callers use ``write(_:)-(JSONValue)``.
     func send(_ message: TransportMessage) {
         if eventLoop.inEventLoop {
             sendOnLoop(message)
@@ -189,7 +220,7 @@ public final class Spark: Sendable {
         }
     }
 
-    private func sendOnLoop(_ message: TransportMessage) {
+    func sendOnLoop(_ message: TransportMessage) {
         guard readyState == .open else { return }
         guard let transport = state.value.transport else {
             state.value.unsent.append(message)
@@ -229,13 +260,19 @@ public final class Spark: Sendable {
     ///   this send ended it, an encoding error, or `CancellationError` if the task is cancelled
     ///   while waiting.
     public func send(_ value: JSONValue) async throws {
+        if hasOutgoingTransforms {
+            guard let transformed = try await transformedForAwaitedSend(value) else { return }
+            return try await sendAwaited(primus.configuration.parser.encode(transformed))
+        }
         try await sendAwaited(primus.configuration.parser.encode(value))
     }
 
     /// Sends any `Encodable` value, encoded by the server's parser, once there is room for it;
     /// otherwise as the `JSONValue` overload.
     public func send<T: Encodable>(_ value: T) async throws {
-        try await sendAwaited(primus.configuration.parser.encode(encodable: value))
+        let message = try primus.configuration.parser.encode(encodable: value)
+        if hasOutgoingTransforms { return try await send(primus.configuration.parser.decode(message)) }
+        try await sendAwaited(message)
     }
 
     private func sendAwaited(_ message: TransportMessage) async throws {
@@ -350,7 +387,7 @@ public final class Spark: Sendable {
         }
     }
 
-    private func endOnLoop(_ data: JSONValue?, reconnect: Bool) {
+    func endOnLoop(_ data: JSONValue?, reconnect: Bool) {
         guard readyState == .open else { return }
         if let data { write(data) }
         if !reconnect { sendProtocol(.serverClose) }
@@ -379,6 +416,15 @@ public final class Spark: Sendable {
         let handlers = state.value.endHandlers
         state.value.endHandlers = []
         state.value.errorHandlers = []
+        state.value.heartbeatHandlers = []
+        if case .stream(let source)? = state.value.heldConsumer {
+            // Its handlers still run, but nothing more will come: do not leave the reader hanging.
+            state.value.heldConsumer = nil
+            source.finish()
+        }
+        let readyStateHandlers = state.value.readyStateHandlers
+        state.value.readyStateHandlers = []
+        for handler in readyStateHandlers { handler(.closed) }
         primus.sparkEnded(self)
         // After the server forgot the spark, so a failed send sees it gone.
         for held in waiting {
@@ -425,11 +471,15 @@ public final class Spark: Sendable {
         }
     }
 
-    private func onLoop(_ body: @escaping @Sendable (Spark) -> Void) {
+    func onLoop(_ body: @escaping @Sendable (Spark) -> Void) {
         if eventLoop.inEventLoop { body(self) } else { eventLoop.execute { body(self) } }
     }
 
-    private func attach(_ consumer: Inbox) {
+    func attach(_ consumer: Inbox) {
+        if state.value.holding, state.value.heldConsumer == nil, readyState == .open {
+            state.value.heldConsumer = consumer  // delivery starts when the connection handlers finish
+            return
+        }
         guard case .pending(let held) = state.value.inbox else {
             // Finished, or a second consumer: the newcomer gets nothing.
             if case .stream(let source) = consumer { source.finish() }
@@ -454,6 +504,7 @@ public final class Spark: Sendable {
             switch control {
             case .pong:
                 state.value.heartbeat.receivedPong()
+                if !state.value.heartbeatHandlers.isEmpty { heartbeatReceived() }
                 return
             case .id:
                 sendProtocol(.id(id))
@@ -462,10 +513,11 @@ public final class Spark: Sendable {
                 break
             }
         }
+        if hasIncomingTransforms { return receiveTransforming(value, raw: message) }
         deliver(SparkMessage(value: value, raw: message, parser: primus.configuration.parser))
     }
 
-    private func deliver(_ message: SparkMessage) {
+    func deliver(_ message: SparkMessage) {
         switch state.value.inbox {
         case .pending(var held):
             state.value.inbox = .finished  // release the array so the append does not copy it
@@ -494,7 +546,7 @@ public final class Spark: Sendable {
         state.value.transport?.resumeReading()
     }
 
-    private func reportError(_ error: PrimusError) {
+    func reportError(_ error: PrimusError) {
         primus.logger.debug("spark error", metadata: ["primus.spark.id": "\(id)", "primus.error": "\(error)"])
         guard eventLoop.inEventLoop else {
             eventLoop.execute { self.reportError(error) }
@@ -522,7 +574,10 @@ public final class Spark: Sendable {
     /// pong only while the transport is writable: a client that pings but does not read is not
     /// alive in any useful sense, and only a `primus::pong::` will keep it.
     public func transportPing() {
-        state.value.heartbeat.receivedTransportPing(peerIsReading: state.value.transport?.isWritable ?? false)
+        let peerIsReading = state.value.transport?.isWritable ?? false
+        state.value.heartbeat.receivedTransportPing(peerIsReading: peerIsReading)
+        // Counted as a pong, it is a heartbeat, as Primus's `incoming::pong` is.
+        if peerIsReading, !state.value.heartbeatHandlers.isEmpty { heartbeatReceived() }
     }
 
     /// The server's periodic heartbeat, on the event loop.

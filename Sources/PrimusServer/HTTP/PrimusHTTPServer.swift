@@ -87,10 +87,14 @@ public struct PrimusHTTPServer: Service {
         if let address = channel.localAddress { onListening(address) }
         primus.logger.debug("listening", metadata: ["primus.address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
 
+        // While we serve, a `primus.run()` running beside us ends the sparks our way too.
+        let reconnect = reconnectOnShutdown
+        primus.setFrontEndReconnect(reconnect)
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
-                // Heartbeats; returns (after ending the sparks) on cancellation or graceful shutdown.
-                try? await primus.run()
+                // Heartbeats, unless another runner (`primus.run()` as a service) ticks them:
+                // a Primus has one heartbeat. Only heartbeats: the sparks end below, our way.
+                await primus.runHeartbeats()
             }
             await withGracefulShutdownHandler {
                 await withTaskCancellationHandler {
@@ -103,7 +107,8 @@ public struct PrimusHTTPServer: Service {
             }
             group.cancelAll()
         }
-        await primus.shutdown(reconnect: reconnectOnShutdown)
+        await primus.shutdown(reconnect: reconnect)
+        primus.setFrontEndReconnect(nil)
     }
 
     /// Sets up one accepted connection of ``run()``: the connection cap, TLS when configured,
