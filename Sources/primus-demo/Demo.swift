@@ -2,6 +2,8 @@ import ArgumentParser
 import NIOCore
 import PrimusCore
 import PrimusServer
+import ServiceLifecycle
+import UnixSignals
 
 /// `swift run primus-demo`: a chat on a Primus server. Every message a spark writes is broadcast
 /// to every spark, the sender included, so alone it is an echo.
@@ -43,7 +45,9 @@ struct Demo: AsyncParsableCommand {
                 request.path == "/" || request.path == "/index.html" ? .html(page) : .notFound
             }
         )
-        try await server.run()
+        // Ctrl-C (or SIGTERM) shuts down gracefully; chats reconnect once the server is back.
+        let group = ServiceGroup(services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: primus.logger)
+        try await group.run()
     }
 }
 

@@ -4,6 +4,8 @@ import NIOHTTP1
 import NIOPosix
 import PrimusCore
 import PrimusServer
+import ServiceLifecycle
+import UnixSignals
 
 /// A Primus server for tools and other languages' test suites: it echoes, and obeys a few
 /// control messages (`{"testserver": "end"}` …) so a client can make it end or inspect a spark.
@@ -26,6 +28,8 @@ struct TestServer: AsyncParsableCommand {
     @Option(name: .customLong("max-payload"), help: "engine.io: largest polling payload in bytes (sets --max-length).") var maxPayload: Int?
     @Flag(name: .customLong("allow-eio3"), help: "engine.io: serve Engine.IO 3 clients (EIO=3) too.") var allowEIO3 = false
     @Flag(help: "Accept WebSocket permessage-deflate (RFC 7692) offers, with or without --raw.") var compression = false
+    @Flag(name: .customLong("no-reconnect-on-shutdown"), help: "On SIGTERM or SIGINT, tell clients primus::server::close (they stay away) instead of dropping them so they reconnect.")
+    var noReconnectOnShutdown = false
     @Option(name: .customLong("authorize-token"), help: "Refuse requests without token=T in the query or Authorization: Bearer T (401, WWW-Authenticate: Bearer).")
     var authorizeToken: String?
     @Option(name: .customLong("cors-origin"), help: "An origin allowed by the cors layer (repeatable; default any).") var corsOrigins: [String] = []
@@ -68,8 +72,11 @@ struct TestServer: AsyncParsableCommand {
         primus.onConnection { spark in
             spark.onMessage { message in TestServer.handle(message, on: spark) }
         }
-        let server = PrimusHTTPServer(primus: primus, host: host, port: port, tls: try tls(), onListening: TestServer.announce)
-        try await server.run()
+        var server = PrimusHTTPServer(primus: primus, host: host, port: port, tls: try tls(), onListening: TestServer.announce)
+        server.reconnectOnShutdown = !noReconnectOnShutdown
+        // SIGTERM and SIGINT shut down gracefully: the listener stops, every spark ends.
+        let group = ServiceGroup(services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: primus.logger)
+        try await group.run()
     }
 
     /// TLS from `--tls-cert` and `--tls-key`, which come together or not at all.

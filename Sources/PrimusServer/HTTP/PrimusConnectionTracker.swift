@@ -60,6 +60,9 @@ final class PrimusConnectionTracker: Sendable {
         return admitted
     }
 
+    /// Every open connection (for draining at shutdown).
+    var channels: [any Channel] { state.withLock { $0.connections.values.map(\.channel) } }
+
     private func remove(_ id: UInt64) {
         _ = state.withLock { $0.connections.removeValue(forKey: id) }
     }

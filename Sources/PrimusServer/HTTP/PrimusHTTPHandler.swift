@@ -29,6 +29,10 @@ final class PrimusHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// The request being answered with a stream, and whether the connection stays open after it.
     private var streaming: (head: HTTPRequestHead, keepAlive: Bool)?
     private var context: ChannelHandlerContext?
+    /// Whether a request was received and its answer is not complete yet.
+    private var answering = false
+    /// The server is shutting down: close once the answer in progress is written.
+    private var draining = false
 
     init(primus: Primus, fallback: @escaping PrimusHTTPFallback, maxBodyLength: Int, secure: Bool, upgrades: NIOLoopBound<PrimusUpgradeState>?) {
         self.primus = primus
@@ -50,6 +54,7 @@ final class PrimusHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         switch unwrapInboundIn(data) {
         case .head(let head):
             self.head = head
+            answering = true
             self.body.clear()
             self.bodyTooLarge = false
             if upgrades?.value.refusal == nil, primus.owns(path: PrimusHTTPRequest(head: head).path) {
@@ -87,6 +92,22 @@ final class PrimusHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 respondAsync(to: head, context: context) { await fallback(request) }
             }
         }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let drain = event as? PrimusServerDraining {
+            draining = true
+            guard !answering else { return }  // closes once this answer is written
+            // An idle connection may be a polling client between two polls, coming back for
+            // the last packets of its session: it gets a short grace, then closes.
+            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            context.eventLoop.scheduleTask(in: drain.idleGrace) {
+                let (handler, context) = loopBound.value
+                if !handler.answering { context.close(promise: nil) }
+            }
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -183,8 +204,9 @@ final class PrimusHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func end(keepAlive: Bool, context: ChannelHandlerContext) {
+        answering = false
         let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
-        if !keepAlive {
+        if !keepAlive || draining {
             let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
             done.whenComplete { _ in loopBound.value.close(promise: nil) }
         }
@@ -224,3 +246,10 @@ final class PrimusHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
 
 @available(*, unavailable)
 extension PrimusHTTPHandler: Sendable {}
+
+/// Sent down every open connection when the standalone server shuts down (after the sparks
+/// ended): HTTP connections close once their answer in progress is written, idle ones after
+/// `idleGrace` unless a request arrives (then after its answer).
+struct PrimusServerDraining: Sendable {
+    var idleGrace: TimeAmount
+}

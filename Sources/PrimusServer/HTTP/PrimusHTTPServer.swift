@@ -109,6 +109,26 @@ public struct PrimusHTTPServer: Service {
         }
         await primus.shutdown(reconnect: reconnect)
         primus.setFrontEndReconnect(nil)
+        await Self.drain(tracker.channels, timeout: primus.configuration.limits.closeTimeout)
+    }
+
+    /// Closes the connections still open once the sparks ended: an HTTP connection after the
+    /// answer it is writing (a poll the shutdown just answered), or after a second of idleness
+    /// (a polling client coming back for its session's last packets gets them); a WebSocket
+    /// when its close handshake ends. Whatever is still open after `timeout` is dropped. So a
+    /// process that exits when `run()` returns does not cut answers off.
+    static func drain(_ channels: [any Channel], timeout: Duration) async {
+        guard !channels.isEmpty else { return }
+        for channel in channels {
+            channel.pipeline.fireUserInboundEventTriggered(PrimusServerDraining(idleGrace: min(.seconds(1), TimeAmount(timeout))))
+        }
+        let closed = channels.map { $0.closeFuture }
+        let all = EventLoopFuture.andAllComplete(closed, on: channels[0].eventLoop)
+        let deadline = channels[0].eventLoop.scheduleTask(in: TimeAmount(timeout)) {
+            for channel in channels { channel.close(promise: nil) }
+        }
+        try? await all.get()
+        deadline.cancel()
     }
 
     /// Sets up one accepted connection of ``run()``: the connection cap, TLS when configured,
