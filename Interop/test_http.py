@@ -10,6 +10,7 @@ TIMEOUT = 5
 
 
 def test_spec_defaults(testserver: ServerProcess) -> None:
+    """Checklist 20: the spec of a default server."""
     r = requests.get(f"{testserver.http_url}/primus/spec", timeout=TIMEOUT)
     assert r.status_code == 200
     assert r.headers["content-type"].split(";")[0].strip() == "application/json"
@@ -23,6 +24,7 @@ def test_spec_defaults(testserver: ServerProcess) -> None:
 
 
 def test_spec_reflects_flags(start_testserver) -> None:  # noqa: ANN001
+    """Checklist 12: the server applies its options (the spec shows them)."""
     server: ServerProcess = start_testserver(
         "--transformer", "websockets", "--parser", "json",
         "--pathname", "/realtime", "--ping-interval", "1234",

@@ -67,6 +67,7 @@ def test_hundred_messages_in_order(testserver: ServerProcess) -> None:
 
 
 def test_query_string_reaches_the_spark(testserver: ServerProcess) -> None:
+    """Checklist 42 and 74: the spark reads the query string."""
     url = testserver.ws_url("/primus?foo=bar&name=%C3%A9t%C3%A9&_primuscb=OqAbCdE")
     with PrimusClient(url) as client:
         info = client.info()
@@ -77,6 +78,7 @@ def test_query_string_reaches_the_spark(testserver: ServerProcess) -> None:
 
 
 def test_headers_reach_the_spark_lowercased(testserver: ServerProcess) -> None:
+    """Checklist 74: the spark has the handshake headers."""
     with PrimusClient(testserver.ws_url(), headers={"X-Custom-Thing": "Value-1"}) as client:
         headers = client.info()["headers"]
         assert headers.get("x-custom-thing") == "Value-1"
@@ -100,12 +102,14 @@ def test_spark_ids_are_distinct(testserver: ServerProcess) -> None:
 
 
 def test_address_without_proxy_headers(testserver: ServerProcess) -> None:
+    """Checklist 76: the spark's address is the client's."""
     with PrimusClient(testserver.ws_url()) as client:
         address = client.info()["address"]
         assert address == {"ip": "127.0.0.1", "port": client.local_port(), "secure": False}
 
 
 def test_address_honours_x_forwarded_for(testserver: ServerProcess) -> None:
+    """Checklist 77: x-forwarded-for gives the first address."""
     headers = {"X-Forwarded-For": "13.3.37.1,12.12.12.12", "X-Forwarded-Port": "9083,1334"}
     with PrimusClient(testserver.ws_url(), headers=headers) as client:
         address = client.info()["address"]
@@ -122,6 +126,7 @@ def test_end_sends_server_close_then_closes(testserver: ServerProcess) -> None:
 
 
 def test_end_with_data_zero(testserver: ServerProcess) -> None:
+    """Checklist 70: spark.end(0) delivers 0 before closing."""
     with PrimusClient(testserver.ws_url()) as client:
         client.write({"testserver": "end", "data": 0})
         assert client.recv() == 0

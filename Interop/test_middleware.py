@@ -105,6 +105,7 @@ def test_library_is_compiled_with_authorization(start_testserver) -> None:  # no
 
 
 def test_websocket_upgrade_without_token_sees_401_and_body(start_testserver) -> None:  # noqa: ANN001
+    """Checklist 34: a refused upgrade: 401, WWW-Authenticate and the JSON body."""
     server: ServerProcess = start_testserver("--authorize-token", TOKEN)
     with pytest.raises(websocket.WebSocketBadStatusException) as refused:
         websocket.create_connection(server.ws_url("/primus"), timeout=TIMEOUT)
@@ -147,6 +148,7 @@ def test_websocket_upgrade_refusal_bytes_are_primus_raw_answer(start_testserver)
 
 @pytest.mark.parametrize("how", ["query", "header"])
 def test_websocket_with_token_connects_and_echoes(start_testserver, how: str) -> None:  # noqa: ANN001
+    """Checklist 35: an accepted upgrade connects and echoes."""
     server: ServerProcess = start_testserver("--authorize-token", TOKEN)
     if how == "query":
         ws = websocket.create_connection(server.ws_url(f"/primus?token={TOKEN}"), timeout=TIMEOUT)
@@ -166,6 +168,7 @@ def test_websocket_with_token_connects_and_echoes(start_testserver, how: str) ->
 
 
 def test_engineio_polling_requests_are_each_authorized(start_testserver) -> None:  # noqa: ANN001
+    """Checklist 31 and 35 over engine.io: every polling request is authorized."""
     server: ServerProcess = start_testserver("--transformer", "engine.io", "--authorize-token", TOKEN)
     base = f"{server.http_url}/primus/"
     refused = requests.get(base, params={"EIO": "4", "transport": "polling"}, timeout=TIMEOUT)

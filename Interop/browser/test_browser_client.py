@@ -57,6 +57,7 @@ def states(log: list[dict[str, Any]]) -> list[str]:
 
 
 def test_open_events_ready_states_and_url(page: BrowserPage, start, transformer: str) -> None:  # noqa: ANN001
+    """Checklist 18, 54 and 60: open, three readyStateChange (opening, open, end), the URL is the pathname plus the query and _primuscb."""
     server = start()
     page.harness(server)
     r = page.run(
@@ -89,6 +90,7 @@ def test_open_events_ready_states_and_url(page: BrowserPage, start, transformer:
 
 
 def test_echo_json_values_with_raw(page: BrowserPage, start) -> None:  # noqa: ANN001
+    """Checklist 66: echo round trip of every JSON value; data's second argument is the raw message."""
     server = start()
     page.harness(server)
     values: list[Any] = [
@@ -120,6 +122,7 @@ def test_echo_json_values_with_raw(page: BrowserPage, start) -> None:  # noqa: A
 
 
 def test_echo_utf8(page: BrowserPage, start) -> None:  # noqa: ANN001
+    """Checklist 69: UTF-8 round-trips in order."""
     server = start()
     page.harness(server)
     values = ["pongРУССКИЙ", "€€€", "日本語のテキスト", "emoji 😀 and 𝄞", "line\u2028para\u2029end",
@@ -140,6 +143,7 @@ def test_echo_utf8(page: BrowserPage, start) -> None:  # noqa: ANN001
 
 
 def test_writes_before_open_are_delivered_in_order(page: BrowserPage, start) -> None:  # noqa: ANN001
+    """Checklist 68: writes before open are buffered and delivered in order."""
     server = start()
     page.harness(server)
     r = page.run(
@@ -163,6 +167,7 @@ def test_writes_before_open_are_delivered_in_order(page: BrowserPage, start) -> 
 
 
 def test_id_is_the_spark_id(page: BrowserPage, start, transformer: str) -> None:  # noqa: ANN001
+    """Checklist 81: primus.id(cb) yields the spark id."""
     server = start()
     page.harness(server)
     r = page.run(
@@ -184,7 +189,7 @@ def test_id_is_the_spark_id(page: BrowserPage, start, transformer: str) -> None:
 
 
 def test_default_url_and_global_for_an_unchanged_primus8_page(page: BrowserPage, start, transformer: str) -> None:  # noqa: ANN001
-    """A page on the server's origin that loads /primus/primus.js and uses Primus as documented."""
+    """Checklist 17 and 54: a page on the server's origin that loads /primus/primus.js and uses Primus as documented."""
     server = start()
     page.page.goto(f"{server.http_url}/primus/spec")
     page.page.add_script_tag(url="/primus/primus.js")
@@ -219,6 +224,7 @@ def test_default_url_and_global_for_an_unchanged_primus8_page(page: BrowserPage,
 
 
 def test_manual_client_connects_only_on_open(page: BrowserPage, start) -> None:  # noqa: ANN001
+    """Checklist 58: manual waits for open()."""
     server = start()
     page.harness(server)
     r = page.run(
@@ -241,6 +247,7 @@ def test_manual_client_connects_only_on_open(page: BrowserPage, start) -> None: 
 
 
 def test_server_end_ends_client_without_reconnect(page: BrowserPage, start) -> None:  # noqa: ANN001
+    """Checklist 75: the server's spark.end() ends the client, never reconnecting."""
     server = start()
     page.harness(server)
     r = page.run(
@@ -262,6 +269,7 @@ def test_server_end_ends_client_without_reconnect(page: BrowserPage, start) -> N
 
 
 def test_client_end(page: BrowserPage, start, transformer: str) -> None:  # noqa: ANN001
+    """Checklist 64 and 65: end() emits close and end once, however often called, and never reconnects."""
     server = start()
     page.harness(server)
     r = page.run(
@@ -287,6 +295,7 @@ def test_client_end(page: BrowserPage, start, transformer: str) -> None:  # noqa
 
 
 def test_end_inside_reconnect_scheduled_stops_reconnecting(page: BrowserPage, start) -> None:  # noqa: ANN001
+    """Checklist 92: end() inside reconnect scheduled stops the procedure."""
     server = start()
     page.harness(server)
     r = page.run(
@@ -310,6 +319,7 @@ def test_end_inside_reconnect_scheduled_stops_reconnecting(page: BrowserPage, st
 
 
 def test_server_end_reconnect_reconnects_in_order_and_flushes_buffer_once(page: BrowserPage, start) -> None:  # noqa: ANN001
+    """Checklist 90, 93 and 95: spark.end(reconnect) reconnects; reconnected then open; the attempt object."""
     server = start()
     page.harness(server)
     r = page.run(
@@ -345,6 +355,7 @@ def test_server_end_reconnect_reconnects_in_order_and_flushes_buffer_once(page: 
 
 
 def test_server_restart_reconnects_and_delivers_offline_writes_once(page: BrowserPage, start, respawn) -> None:  # noqa: ANN001
+    """Checklist 95 and 96: a server going away makes the client schedule reconnects with increasing attempts."""
     server = start()
     page.harness(server)
     page.run(
@@ -387,6 +398,7 @@ def test_server_restart_reconnects_and_delivers_offline_writes_once(page: Browse
 
 
 def test_unreachable_server_errors_then_reconnect_fails(page: BrowserPage, start) -> None:  # noqa: ANN001
+    """Checklist 57: a dead server gives error, no throw; the backoff stays within min and max."""
     server = start()  # only to serve the library
     page.harness(server)
     dead = f"http://127.0.0.1:{free_port()}"
@@ -450,6 +462,7 @@ def test_hung_server_times_out_connect_and_reconnect_attempts(page: BrowserPage,
 
 
 def test_heartbeats_with_short_interval_keep_the_connection(page: BrowserPage, start, transformer: str) -> None:  # noqa: ANN001
+    """Checklist 16: the compiled pingTimeout is 1.5 x the server's pingInterval."""
     # Over Engine.IO every ping is a polling round trip (until the upgrade): a roomier interval.
     interval = 200 if transformer == "websockets" else 1000
     server = start("--ping-interval", str(interval))
@@ -501,6 +514,7 @@ def test_missing_heartbeats_go_offline_and_reconnect(page: BrowserPage, start) -
 
 
 def test_heartbeats_off_compiles_no_ping_timeout(page: BrowserPage, start) -> None:  # noqa: ANN001
+    """Checklist 16: pingInterval off compiles pingTimeout false."""
     server = start("--ping-interval", "0")
     page.harness(server)
     r = page.run("() => new Primus(H.server, { manual: true }).options.pingTimeout")
@@ -534,6 +548,7 @@ def test_queue_size_bounds_and_zero_disables_offline_buffer(page: BrowserPage, s
 
 
 def test_message_transformers(page: BrowserPage, start, transformer: str) -> None:  # noqa: ANN001
+    """Checklist 84, 85, 86 and 87: client transforms rewrite and swallow both ways (sync and async); an unknown type throws naming transformer."""
     server = start()
     page.harness(server)
     r = page.run(
@@ -560,6 +575,7 @@ def test_message_transformers(page: BrowserPage, start, transformer: str) -> Non
 
 
 def test_strategy_false_and_options_defaults(page: BrowserPage, start) -> None:  # noqa: ANN001
+    """Checklist 56 and 91: strategy false is '' and the default joins disconnect, online, timeout; end-reconnect with strategy false ends."""
     server = start()
     page.harness(server)
     r = page.run(
@@ -631,6 +647,7 @@ def test_manual_client_stays_closed_when_the_browser_comes_online(page: BrowserP
 # Not per transformer: the context check runs before any transport code.
 @pytest.mark.parametrize("calls", ["open", "write", "end"])
 def test_methods_check_their_context(page: BrowserPage, start_testserver, calls: str) -> None:  # noqa: ANN001
+    """Checklist 59: open, write and end called with a wrong this throw naming Primus#method and context."""
     server = start_testserver()
     page.harness(server)
     message = page.run(

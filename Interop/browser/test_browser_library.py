@@ -20,6 +20,7 @@ def compiled(source: str, key: str) -> str:
 
 
 def test_library_is_served_with_content_type_and_etag(start_testserver) -> None:  # noqa: ANN001
+    """Checklist 14:"""
     server = start_testserver()
     url = f"{server.http_url}/primus/primus.js"
     first = requests.get(url, timeout=5)

@@ -88,7 +88,8 @@ struct EngineIOClientTests {
         client.end()
     }
 
-    @Test func writesMadeBeforeOpenArriveOnceInOrder() async throws {
+    @Test("checklist 68 over engine.io: writes made before open arrive once, in order")
+    func writesMadeBeforeOpenArriveOnceInOrder() async throws {
         let server = try await engineIOServer()
         defer { Task { await server.stop() } }
         let client = try PrimusClient(server.httpURL, configuration: engineIOConfiguration(websockets: true) { $0.manual = true })
@@ -103,7 +104,7 @@ struct EngineIOClientTests {
         client.end()
     }
 
-    @Test(arguments: [false, true])
+    @Test("checklist 75 over engine.io: the server's spark.end() ends the client without reconnecting", arguments: [false, true])
     func serverEndEndsTheClientWithoutReconnecting(websockets: Bool) async throws {
         let server = try await engineIOServer()
         defer { Task { await server.stop() } }
@@ -117,7 +118,7 @@ struct EngineIOClientTests {
         #expect(server.sparks.count == 1)
     }
 
-    @Test(arguments: [false, true])
+    @Test("checklist 90 and 93 over engine.io: spark.end(reconnect: true) reconnects; outage writes arrive once", arguments: [false, true])
     func serverEndWithReconnectRecoversAndDeliversOutageWritesOnce(websockets: Bool) async throws {
         let server = try await engineIOServer()
         defer { Task { await server.stop() } }
@@ -205,7 +206,8 @@ struct EngineIOClientTests {
         client.end()
     }
 
-    @Test func pollingOnlyModeNeverProbesAWebSocket() async throws {
+    @Test("checklist 97: websockets false keeps engine.io on polling, and the client still connects")
+    func pollingOnlyModeNeverProbesAWebSocket() async throws {
         let log = LogRecorder()
         let server = try await engineIOServer(echo: true, log: log)
         defer { Task { await server.stop() } }
@@ -245,7 +247,8 @@ struct EngineIOClientTests {
         #expect(server.receivedValues == ["last words"])
     }
 
-    @Test func discoveryPicksEngineIO() async throws {
+    @Test("checklist 83: discovery reads the server's transformer and parser from the spec and connects with them")
+    func discoveryPicksEngineIO() async throws {
         let server = try await engineIOServer()
         defer { Task { await server.stop() } }
         let configuration = try await PrimusClient.discover(server.httpURL, configuration: fastConfiguration())

@@ -9,7 +9,8 @@ import Testing
 /// The client against our own server on loopback, with short delays. Every wait is bounded.
 @Suite("PrimusClient on loopback", .timeLimit(.minutes(1)))
 struct PrimusClientLoopbackTests {
-    @Test func eventsFollowTheReferenceOrderThroughAReconnect() async throws {
+    @Test("checklist 60, 90, 93 and 95: events and ready states follow the reference order through a reconnect; the attempt is announced")
+    func eventsFollowTheReferenceOrderThroughAReconnect() async throws {
         let server = try await LoopbackServer.start()
         defer { Task { await server.stop() } }
         let client = try PrimusClient(server.url, configuration: fastConfiguration { $0.manual = true })
@@ -36,7 +37,8 @@ struct PrimusClientLoopbackTests {
         #expect(client.readyState == .closed)
     }
 
-    @Test func elevenWritesBeforeOpenArriveInOrder() async throws {
+    @Test("checklist 68: eleven writes before open arrive in order")
+    func elevenWritesBeforeOpenArriveInOrder() async throws {
         let server = try await LoopbackServer.start()
         defer { Task { await server.stop() } }
         let client = try PrimusClient(server.url, configuration: fastConfiguration { $0.manual = true })
@@ -47,7 +49,8 @@ struct PrimusClientLoopbackTests {
         client.end()
     }
 
-    @Test func serverEndEndsTheClientWithoutReconnecting() async throws {
+    @Test("checklist 75: the server's spark.end() ends the client, never reconnecting")
+    func serverEndEndsTheClientWithoutReconnecting() async throws {
         let server = try await LoopbackServer.start()
         defer { Task { await server.stop() } }
         let client = try PrimusClient(server.url, configuration: fastConfiguration())
@@ -62,7 +65,8 @@ struct PrimusClientLoopbackTests {
         #expect(recorder.lifecycle == ["open", "close", "end"])
     }
 
-    @Test func serverEndWithReconnectRecoversAndDeliversOutageWritesOnceInOrder() async throws {
+    @Test("checklist 90 and 93: spark.end(reconnect: true) makes the client reconnect; reconnected then open; outage writes once, in order")
+    func serverEndWithReconnectRecoversAndDeliversOutageWritesOnceInOrder() async throws {
         let server = try await LoopbackServer.start()
         defer { Task { await server.stop() } }
         let client = try PrimusClient(server.url, configuration: fastConfiguration {
@@ -168,7 +172,8 @@ struct PrimusClientLoopbackTests {
         client.end()
     }
 
-    @Test func idEqualsTheSparkID() async throws {
+    @Test("checklist 81: the client's id is the spark's id")
+    func idEqualsTheSparkID() async throws {
         let server = try await LoopbackServer.start()
         defer { Task { await server.stop() } }
         let client = try PrimusClient(server.url, configuration: fastConfiguration())
@@ -177,7 +182,8 @@ struct PrimusClientLoopbackTests {
         client.end()
     }
 
-    @Test func queryStringAndCacheBusterReachTheServer() async throws {
+    @Test("checklist 18 and 42: the URL is the pathname plus the query, then the cache buster; the spark reads the query")
+    func queryStringAndCacheBusterReachTheServer() async throws {
         let server = try await LoopbackServer.start()
         defer { Task { await server.stop() } }
         let client = try PrimusClient(server.url + "/?foo=bar&token=abc", configuration: fastConfiguration())
@@ -208,7 +214,8 @@ struct PrimusClientLoopbackTests {
         client.end()
     }
 
-    @Test func endedClientCanBeOpenedAgain() async throws {
+    @Test("checklist 64: end() twice announces end once; open() after end connects again")
+    func endedClientCanBeOpenedAgain() async throws {
         let server = try await LoopbackServer.start()
         defer { Task { await server.stop() } }
         let client = try PrimusClient(server.url, configuration: fastConfiguration())

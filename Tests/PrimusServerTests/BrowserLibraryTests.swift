@@ -10,7 +10,8 @@ import Darwin
 
 @Suite("browser client library")
 struct BrowserLibraryTests {
-    @Test func libraryIsCompiledForThisServer() {
+    @Test("checklist 4, 15, 16 and 19: the library is compiled for this server ('realtime' becomes '/realtime', the global name, pingTimeout 1.5 × pingInterval, the version)")
+    func libraryIsCompiledForThisServer() {
         var configuration = PrimusConfiguration()
         configuration.pathname = "realtime"
         configuration.pingInterval = .seconds(60)
@@ -31,7 +32,8 @@ struct BrowserLibraryTests {
         #expect(!library.contains("has no browser client in this build"))
     }
 
-    @Test func engineIOLibraryCarriesTheEngineIOClientOnly() {
+    @Test("checklist 15: the engine.io library carries the engine.io client and not the websockets one")
+    func engineIOLibraryCarriesTheEngineIOClientOnly() {
         var configuration = PrimusConfiguration()
         configuration.transformer = .engineIO
         let library = Primus(configuration: configuration).library()
@@ -44,7 +46,8 @@ struct BrowserLibraryTests {
         #expect(!websockets.contains("function engineio()"))
     }
 
-    @Test func saveWritesExactlyTheLibrary() throws {
+    @Test("checklist 19: save(to:) writes exactly library()")
+    func saveWritesExactlyTheLibrary() throws {
         let primus = Primus()
         let path = "/tmp/primus-library-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).js"
         defer { unlink(path) }

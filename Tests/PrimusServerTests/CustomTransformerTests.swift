@@ -19,7 +19,8 @@ struct CustomTransformerTests {
         }
     }
 
-    @Test func sparksOpenEchoBroadcastAndEnd() async throws {
+    @Test("checklist 7: a custom transformer defined outside PrimusServer serves sparks: open, echo, broadcast and end")
+    func sparksOpenEchoBroadcastAndEnd() async throws {
         try await withPrimusServer(configure, setup: echo) { port, primus in
             let opened = try await httpRequest(port: port, target: "/primus/?open")
             #expect(opened.status == 200)

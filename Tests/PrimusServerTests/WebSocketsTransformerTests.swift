@@ -99,7 +99,8 @@ struct WebSocketsTransformerTests {
         }
     }
 
-    @Test func writingAfterEndIsIgnored() async throws {
+    @Test("checklist 78: writing to a spark after end neither throws nor sends")
+    func writingAfterEndIsIgnored() async throws {
         try await withPrimusServer { port, primus in
             let socket = try await TestWebSocket.connect(port: port)
             try await waitUntil { primus.connected == 1 }
@@ -113,7 +114,8 @@ struct WebSocketsTransformerTests {
         }
     }
 
-    @Test func messagesLongerThanMaxLengthCloseWith1009() async throws {
+    @Test("checklist 80: with maxLength 5, 'abcdef' is not delivered and closes with 1009")
+    func messagesLongerThanMaxLengthCloseWith1009() async throws {
         try await withPrimusServer({ $0.maxLength = 5 }, setup: echo) { port, _ in
             let socket = try await TestWebSocket.connect(port: port)
             try await socket.send(#""abcdef""#)
@@ -178,7 +180,8 @@ struct WebSocketsTransformerTests {
         }
     }
 
-    @Test func sparkSeesQueryHeadersAndAddress() async throws {
+    @Test("checklist 42, 74 and 76: the spark sees the query, the headers, and the client's ephemeral port")
+    func sparkSeesQueryHeadersAndAddress() async throws {
         try await withPrimusServer { port, primus in
             let socket = try await TestWebSocket.connect(port: port, target: "/primus?foo=bar&n=1&n=2", headers: ["x-custom": "yes"])
             try await waitUntil { primus.connected == 1 }
@@ -193,7 +196,8 @@ struct WebSocketsTransformerTests {
         }
     }
 
-    @Test func forwardedHeadersGiveTheClientAddress() async throws {
+    @Test("checklist 77: x-forwarded-for and x-forwarded-port give the first address and port")
+    func forwardedHeadersGiveTheClientAddress() async throws {
         try await withPrimusServer { port, primus in
             _ = try await TestWebSocket.connect(
                 port: port,
@@ -313,7 +317,8 @@ struct HTTPEndpointTests {
         }
     }
 
-    @Test func requestsOutsideThePathnameReachTheFallback() async throws {
+    @Test("checklist 21: requests outside the pathname reach the fallback (the original listener)")
+    func requestsOutsideThePathnameReachTheFallback() async throws {
         try await withPrimusServer(fallback: { request in .text("original listener \(request.path)") }) { port, _ in
             let response = try await httpRequest(port: port, target: "/nothrow")
             #expect(response.status == 200)
