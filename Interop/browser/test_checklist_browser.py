@@ -1,17 +1,12 @@
 """Section 6 checklist items of primus-v8.md for the browser client (``/primus/primus.js``) that
 no other browser test names, in Chromium against primus-testserver, once per transformer.
 
-Items 28-30 need a server whose middleware fails or is slow; primus-testserver has no such layer,
-so a stub stands in for it: the library comes from the real server, the connection goes to a
-loopback stub that answers what our failing layer answers (``500 {"error": …}``), or answers
-only after 500 ms. The real middleware is tested from the Swift client (ChecklistClientTests).
+Items 28-30 run against primus-testserver with a real failing layer (``--failing-middleware``,
+``500 {"error":"I failed"}``) or a slow one (``--slow-middleware 500``).
 """
 
 from __future__ import annotations
 
-import http.server
-import threading
-import time
 from typing import Any
 
 import pytest
@@ -36,73 +31,6 @@ def names(log: list[dict[str, Any]]) -> list[str]:
     return [entry["event"] for entry in log if entry["event"] != "readyStateChange"]
 
 
-class MiddlewareStub:
-    """A loopback HTTP server that answers every request, after ``delay`` seconds, as a failing
-    middleware layer does: ``500 {"error":"I failed"}`` (with CORS headers; preflights get 200)."""
-
-    def __init__(self, delay: float = 0.0) -> None:
-        stub = self
-        self.requests: list[str] = []
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:  # quiet
-                pass
-
-            def _cors(self) -> None:
-                origin = self.headers.get("Origin")
-                if origin:
-                    self.send_header("Access-Control-Allow-Origin", origin)
-                    self.send_header("Access-Control-Allow-Credentials", "true")
-
-            def do_OPTIONS(self) -> None:  # noqa: N802
-                self.send_response(200)
-                self._cors()
-                self.send_header("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
-                self.send_header("Access-Control-Allow-Headers", self.headers.get("Access-Control-Request-Headers", ""))
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def do_GET(self) -> None:  # noqa: N802
-                stub.requests.append(self.path)
-                time.sleep(delay)
-                body = b'{"error":"I failed"}'
-                try:
-                    self.send_response(500)
-                    self._cors()
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(body)))
-                    self.send_header("Connection", "close")
-                    self.end_headers()
-                    self.wfile.write(body)
-                except OSError:
-                    pass  # the client gave up first
-
-            do_POST = do_GET  # noqa: N815
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def failing():  # noqa: ANN201
-    stub = MiddlewareStub()
-    yield stub
-    stub.close()
-
-
-@pytest.fixture
-def slow():  # noqa: ANN201
-    stub = MiddlewareStub(delay=0.5)
-    yield stub
-    stub.close()
-
-
 # --------------------------------------------------------------------------- server and library
 
 
@@ -121,61 +49,57 @@ def test_checklist_16_compiled_ping_timeout_and_the_clients_own(page: BrowserPag
 # --------------------------------------------------------------------------- middleware (28-30)
 
 
-def test_checklist_28_failing_middleware_ends_a_client_without_strategy(page: BrowserPage, start, failing: MiddlewareStub) -> None:  # noqa: ANN001
+def test_checklist_28_failing_middleware_ends_a_client_without_strategy(page: BrowserPage, start) -> None:  # noqa: ANN001
     """Checklist 28: the connection is answered 500 by a failing layer; with strategy false the
     client emits error, then end, never open nor reconnect."""
-    server = start()
+    server = start("--failing-middleware")
     page.harness(server)
     r = page.run(
-        """async (port) => {
-          const primus = new Primus('http://127.0.0.1:' + port, { strategy: false });
+        """async () => {
+          const primus = new Primus(H.server, { strategy: false });
           const log = H.record(primus);
           await H.once(primus, 'end', 10000);
           await H.sleep(300);
           return { log };
-        }""",
-        failing.port,
+        }"""
     )
     events = names(r["log"])
     assert events[0] == "error" and events[-1] == "end", events
     assert "open" not in events and not RECONNECTING & set(events), events
-    assert len(failing.requests) == 1
 
 
-def test_checklist_29_slow_middleware_times_out_then_ends(page: BrowserPage, start, slow: MiddlewareStub) -> None:  # noqa: ANN001
+def test_checklist_29_slow_middleware_times_out_then_ends(page: BrowserPage, start) -> None:  # noqa: ANN001
     """Checklist 29: a layer that takes 500 ms, a client timeout of 250 ms and a strategy without
     timeout: timeout, then end."""
-    server = start()
+    server = start("--slow-middleware", "500")
     page.harness(server)
     r = page.run(
-        """async (port) => {
-          const primus = new Primus('http://127.0.0.1:' + port, { timeout: 250, strategy: 'disconnect,online' });
+        """async () => {
+          const primus = new Primus(H.server, { timeout: 250, strategy: 'disconnect,online' });
           const log = H.record(primus);
           await H.once(primus, 'end', 5000);
           await H.sleep(700);
           return { log };
-        }""",
-        slow.port,
+        }"""
     )
     events = names(r["log"])
     assert events[0] == "timeout" and "end" in events, events
     assert "open" not in events and not RECONNECTING & set(events), events
 
 
-def test_checklist_30_slow_middleware_times_out_then_reconnects(page: BrowserPage, start, slow: MiddlewareStub) -> None:  # noqa: ANN001
+def test_checklist_30_slow_middleware_times_out_then_reconnects(page: BrowserPage, start) -> None:  # noqa: ANN001
     """Checklist 30: with timeout 50 and the default strategy: timeout, reconnect scheduled,
     reconnect."""
-    server = start()
+    server = start("--slow-middleware", "500")
     page.harness(server)
     r = page.run(
-        """async (port) => {
-          const primus = new Primus('http://127.0.0.1:' + port, { timeout: 50, reconnect: { min: 50 } });
+        """async () => {
+          const primus = new Primus(H.server, { timeout: 50, reconnect: { min: 50 } });
           const log = H.record(primus);
           await H.once(primus, 'reconnect', 5000);
           primus.end();
           return { log };
-        }""",
-        slow.port,
+        }"""
     )
     assert names(r["log"])[:3] == ["timeout", "reconnect scheduled", "reconnect"], r["log"]
 

@@ -28,6 +28,10 @@ struct TestServer: AsyncParsableCommand {
     @Option(name: .customLong("max-payload"), help: "engine.io: largest polling payload in bytes (sets --max-length).") var maxPayload: Int?
     @Flag(name: .customLong("allow-eio3"), help: "engine.io: serve Engine.IO 3 clients (EIO=3) too.") var allowEIO3 = false
     @Flag(help: "Accept WebSocket permessage-deflate (RFC 7692) offers, with or without --raw.") var compression = false
+    @Flag(name: .customLong("failing-middleware"), help: "Add a middleware layer that fails every request under the pathname (500 {\"error\":\"I failed\"}).")
+    var failingMiddleware = false
+    @Option(name: .customLong("slow-middleware"), help: "Add an asynchronous middleware layer that takes this many milliseconds.")
+    var slowMiddleware: Int?
     @Flag(name: .customLong("no-reconnect-on-shutdown"), help: "On SIGTERM or SIGINT, tell clients primus::server::close (they stay away) instead of dropping them so they reconnect.")
     var noReconnectOnShutdown = false
     @Option(name: .customLong("authorize-token"), help: "Refuse requests without token=T in the query or Authorization: Bearer T (401, WWW-Authenticate: Bearer).")
@@ -69,6 +73,17 @@ struct TestServer: AsyncParsableCommand {
         if !corsOrigins.isEmpty { configuration.cors.origins = corsOrigins }
         let primus = Primus(configuration: configuration)
         if let authorizeToken { primus.authorize(TestServer.tokenCheck(authorizeToken)) }
+        if failingMiddleware {
+            primus.use(PrimusMiddleware(name: "failing") { _ in throw PrimusHTTPError(status: .internalServerError, message: "I failed") })
+        }
+        if let slowMiddleware {
+            primus.use(
+                PrimusMiddleware.asynchronous(name: "slow") { _ in
+                    try await Task.sleep(for: .milliseconds(slowMiddleware))
+                    return .next
+                }
+            )
+        }
         primus.onConnection { spark in
             spark.onMessage { message in TestServer.handle(message, on: spark) }
         }
