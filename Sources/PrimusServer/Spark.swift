@@ -438,7 +438,9 @@ public final class Spark: Sendable {
     // MARK: - Reading
 
     /// Calls `handler` on the connection's event loop for every message, in order, starting with
-    /// any held while nobody was reading. Use either this or ``messages``, once per spark.
+    /// any held while nobody was reading. Several handlers may be added (as Primus's `data`
+    /// listeners); each gets every message from the moment it was added, in the order they were
+    /// added. Use this or ``messages``, not both.
     public func onMessage(_ handler: @escaping @Sendable (SparkMessage) -> Void) {
         onLoop { $0.attach(.handler(handler)) }
     }
@@ -446,7 +448,8 @@ public final class Spark: Sendable {
     /// The client's messages as an async sequence, in order, starting with any held while nobody
     /// was reading. When the consumer falls ``PrimusConfiguration/maxBufferedMessages`` behind,
     /// the server stops reading from this client until it catches up. Finishes when the spark ends.
-    /// Use either this or ``onMessage(_:)``, once per spark.
+    /// Use this or ``onMessage(_:)``, once per spark: a second reader of either kind next to it
+    /// gets a sequence that is already finished.
     public var messages: SparkMessages {
         let limit = max(primus.configuration.maxBufferedMessages, 2)
         let (source, sequence) = SparkMessages.make(highWatermark: limit, delegate: SparkReadDelegate(spark: self))
@@ -476,19 +479,44 @@ public final class Spark: Sendable {
     }
 
     func attach(_ consumer: Inbox) {
-        if state.value.holding, state.value.heldConsumer == nil, readyState == .open {
-            state.value.heldConsumer = consumer  // delivery starts when the connection handlers finish
+        if state.value.holding, readyState == .open {
+            // Delivery starts when the connection handlers finish.
+            if let held = state.value.heldConsumer {
+                if let both = Self.joined(held, consumer) { state.value.heldConsumer = both } else { Self.refuse(consumer) }
+            } else {
+                state.value.heldConsumer = consumer
+            }
+            return
+        }
+        if let both = Self.joined(state.value.inbox, consumer) {
+            // Another `onMessage` handler: both are called, in the order they were added.
+            state.value.inbox = both
             return
         }
         guard case .pending(let held) = state.value.inbox else {
-            // Finished, or a second consumer: the newcomer gets nothing.
-            if case .stream(let source) = consumer { source.finish() }
+            // Finished, or an async sequence next to another reader: the newcomer gets nothing.
+            Self.refuse(consumer)
             return
         }
         state.value.inbox = consumer
         for message in held { deliver(message) }
         if case .stream(let source) = consumer, readyState != .open { source.finish() }
         if case .handler = consumer { resumeReadingIfPaused() }
+    }
+
+    /// Two `onMessage` handlers as one (the first called first), or `nil` when either reader is
+    /// not a handler. Composed once when added, so a message still costs one call per handler.
+    private static func joined(_ existing: Inbox, _ added: Inbox) -> Inbox? {
+        guard case .handler(let first) = existing, case .handler(let second) = added else { return nil }
+        return .handler { message in
+            first(message)
+            second(message)
+        }
+    }
+
+    /// A reader that cannot be attached: an async sequence finishes at once.
+    private static func refuse(_ consumer: Inbox) {
+        if case .stream(let source) = consumer { source.finish() }
     }
 
     /// A message from the transport, on the event loop.
