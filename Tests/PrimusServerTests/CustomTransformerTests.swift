@@ -39,11 +39,11 @@ struct CustomTransformerTests {
             primus.write("to everyone")
             #expect(try await parked.body == "\"to everyone\"")
 
-            // `spark.end()` tells the parked poll `primus::server::close` and the session goes.
-            async let last = httpRequest(port: port, target: "/primus/?id=\(id)")
-            try await Task.sleep(for: .milliseconds(100))
+            // `spark.end()` leaves `primus::server::close` for the next poll, then the session goes.
             primus.spark(id)?.end()
-            #expect(try await last.body == "\"primus::server::close\"")
+            try await waitUntil { primus.connected == 0 }
+            let last = try await httpRequest(port: port, target: "/primus/?id=\(id)")
+            #expect(last.body == "\"primus::server::close\"")
             #expect(primus.connected == 0)
             #expect(try await httpRequest(port: port, target: "/primus/?id=\(id)").status == 404)
         }

@@ -68,7 +68,13 @@ final class ToySession: SparkTransport {
     }
 
     func poll(_ exchange: PrimusHTTPExchange) {
-        guard !closed else { return exchange.respond(.text("closed", status: .gone)) }
+        guard !closed else {
+            // The last poll of a closed session takes what was left for it, then the session goes.
+            exchange.respond(outbox.isEmpty ? .text("closed", status: .gone) : .text(outbox.joined(separator: "\n")))
+            outbox = []
+            registry.remove(spark.id)
+            return
+        }
         let id = polls.hold(exchange, extra: ())
         let handle = PrimusWeakLoopHandle(self, eventLoop: eventLoop)
         polls.watch(id) { connection in handle.execute { $0.connectionClosed(connection) } }
@@ -132,7 +138,8 @@ final class ToySession: SparkTransport {
         for held in polls.takeAll() { held.entry.exchange.respond(.text("closed", status: .gone)) }
         streamAnswer?.finish()
         streamAnswer = nil
-        registry.remove(spark.id)
+        // What no poll took yet waits for the next one (the close message, say).
+        if outbox.isEmpty { registry.remove(spark.id) }
     }
 
     func pauseReading() {}
