@@ -473,7 +473,9 @@ struct ChecklistClientTests {
     func endInsideReconnectScheduled(transformer: String) async throws {
         let server = try await ChecklistServer.start(transformer)
         defer { Task { await server.stop() } }
-        let client = try server.client { $0.reconnect.minDelay = .milliseconds(100) }
+        // A delay the end() (which acts right after the announcement, on the client's loop)
+        // beats even while the whole suite loads the machine's cores.
+        let client = try server.client { $0.reconnect.minDelay = .seconds(2) }
         let recorder = EventRecorder(client)
         client.on { [weak client] event in
             if case .reconnectScheduled = event { client?.end() }

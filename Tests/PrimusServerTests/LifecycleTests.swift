@@ -39,17 +39,13 @@ private final class PongResponder: ChannelInboundHandler, RemovableChannelHandle
 @available(*, unavailable)
 extension PongResponder: Sendable {}
 
-/// Watches `socket` for `duration`, answering pings; returns the ping timestamps seen and
-/// whether the connection was still open at the end.
-private func answerPings(_ socket: TestWebSocket, for duration: Duration) async throws -> (pings: [Int64], open: Bool) {
+/// Connects, answering pings from the first frame on, watches the connection for `duration`;
+/// returns the ping timestamps seen and whether the connection was still open at the end.
+private func answerPings(port: Int, for duration: Duration) async throws -> (pings: [Int64], open: Bool) {
     let pings = NIOLockedValueBox<[Int64]>([])
-    let channel = socket.channel
-    try await channel.eventLoop.submit {
-        let collector = try channel.pipeline.syncOperations.handler(type: FrameCollector.self)
-        try channel.pipeline.syncOperations.addHandler(PongResponder(pings: pings), position: .before(collector))
-    }.get()
+    let socket = try await TestWebSocket.connect(port: port, before: { PongResponder(pings: pings) })
     try await Task.sleep(for: duration)  // the observation window, not an assertion
-    return (pings.withLockedValue { $0 }, channel.isActive)
+    return (pings.withLockedValue { $0 }, socket.channel.isActive)
 }
 
 /// Every text message until the server closes the connection.
@@ -77,8 +73,7 @@ struct LifecycleTests {
                 spark.onEnd { story.append("ended at \(ContinuousClock.now - started)") }
             }
         }) { port, primus, _ in
-            let socket = try await TestWebSocket.connect(port: port)
-            let (pings, open) = try await answerPings(socket, for: .milliseconds(interval * 9 / 2))
+            let (pings, open) = try await answerPings(port: port, for: .milliseconds(interval * 9 / 2))
             // Two tickers would ping twice per interval, and the second tick would end this
             // healthy spark because the first ping is not answered yet.
             #expect(open, "server side: \(story.all)")

@@ -67,8 +67,15 @@ struct TestWebSocket: Sendable {
     let channel: any Channel
     let inbox: FrameInbox
 
-    /// Connects to `ws://127.0.0.1:port<target>` with extra `headers`.
-    static func connect(port: Int, target: String = "/primus", headers: HTTPHeaders = [:]) async throws -> TestWebSocket {
+    /// Connects to `ws://127.0.0.1:port<target>` with extra `headers`. `before` makes a handler
+    /// put in front of the frame collector as the connection switches protocols, so it sees
+    /// every frame from the first one.
+    static func connect(
+        port: Int,
+        target: String = "/primus",
+        headers: HTTPHeaders = [:],
+        before: (@Sendable () -> any ChannelHandler)? = nil
+    ) async throws -> TestWebSocket {
         let inbox = FrameInbox()
         let upgradedPromise = MultiThreadedEventLoopGroup.singleton.any().makePromise(of: Void.self)
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -78,6 +85,7 @@ struct TestWebSocket: Sendable {
                     automaticErrorHandling: false,
                     upgradePipelineHandler: { channel, _ in
                         channel.eventLoop.makeCompletedFuture {
+                            if let before { try channel.pipeline.syncOperations.addHandler(before()) }
                             try channel.pipeline.syncOperations.addHandler(FrameCollector(inbox: inbox))
                             upgradedPromise.succeed()
                         }

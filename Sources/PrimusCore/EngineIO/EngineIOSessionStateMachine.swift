@@ -148,6 +148,10 @@ public struct EngineIOSessionStateMachine: Sendable {
     }
 
     /// What a polling session waits for. The packets themselves are in ``outbox``.
+    /// Closed while a probed upgrade was in progress: the probe stays open for the upgrade
+    /// packet (see ``close(now:)``).
+    private var keepsProbeWhileClosing = false
+
     private struct Polling: Sendable {
         var pendingPoll: RequestID?
         /// While probed, a poll that finds nothing is released with a noop after a short delay
@@ -417,6 +421,15 @@ public struct EngineIOSessionStateMachine: Sendable {
 
     /// A packet from the WebSocket being probed.
     public mutating func probePacketReceived(_ packet: EngineIOPacket, now: NIODeadline) -> [Action] {
+        if case .closing = state, keepsProbeWhileClosing, packet.type == .upgrade {
+            // Closed while this client finished its upgrade: what waited goes over the
+            // WebSocket it upgraded to, then it closes.
+            keepsProbeWhileClosing = false
+            state = .websocket
+            var actions: [Action] = [.promoteProbe]
+            if !outbox.isEmpty { actions.append(.writeToWebSocket(outbox.takeAll())) }
+            return actions + closeNow(.serverClosed, finalPoll: [])
+        }
         guard case .upgrading(var polling, var upgrade) = state else { return [.closeProbe] }
         if packet.isProbePing {
             upgrade.probed = true
@@ -529,15 +542,19 @@ public struct EngineIOSessionStateMachine: Sendable {
     // MARK: - Closing and time
 
     /// The application closes the session. Buffered packets are still delivered: on a polling
-    /// session without a pending poll they wait for the next one (at most `pingTimeout`).
+    /// session without a pending poll they wait for the next one (at most `pingTimeout`). A
+    /// client whose probe was answered may have stopped polling to finish its upgrade: its probe
+    /// stays open, and an upgrade packet on it takes the packets over the WebSocket.
     public mutating func close(now: NIODeadline) -> [Action] {
         switch state {
         case .polling(let polling), .upgrading(let polling, _):
-            let probing = isUpgrading
+            var probed = false
+            if case .upgrading(_, let upgrade) = state { probed = upgrade.probed }
             if polling.pendingPoll != nil, outbox.count < configuration.maxPacketsPerPayload {
                 return closeNow(.serverClosed, finalPoll: outbox.takeAll() + [.close])
             }
-            var actions: [Action] = probing ? [.closeProbe] : []
+            keepsProbeWhileClosing = probed
+            var actions: [Action] = isUpgrading && !probed ? [.closeProbe] : []
             if let pending = polling.pendingPoll {
                 // More than one answer's worth: this poll takes a batch, the next ones the rest.
                 actions.append(.answerPoll(pending, takeBatch()))

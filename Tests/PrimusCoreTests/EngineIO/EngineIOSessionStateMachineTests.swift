@@ -179,6 +179,27 @@ struct EngineIOUpgradeTests {
         #expect(session.webSocketRequested(now: start) == .refuse)
     }
 
+    @Test func closedWhileTheClientFinishesItsUpgradeTheLastPacketsGoOverTheWebSocket() {
+        var session = machine()
+        _ = session.pollReceived(1, now: start)
+        _ = session.webSocketRequested(now: start)
+        // The probe is answered and the poll released: the client pauses polling to upgrade.
+        _ = session.probePacketReceived(.pingProbe, now: start)
+        #expect(session.send(.message("last")) == .buffered)
+        #expect(session.close(now: start) == [])  // no poll to answer, and the probe stays
+        #expect(session.probePacketReceived(.upgrade, now: start) == [
+            .promoteProbe, .writeToWebSocket([.message("last")]), .closeWebSocket, .closed(.serverClosed),
+        ])
+    }
+
+    @Test func closedBeforeTheProbeIsAnsweredTheProbeClosesAndTheNextPollTakesTheRest() {
+        var session = machine()
+        _ = session.webSocketRequested(now: start)
+        #expect(session.send(.message("last")) == .buffered)
+        #expect(session.close(now: start) == [.closeProbe])
+        #expect(session.pollReceived(1, now: start) == [.answerPoll(1, [.message("last"), .close]), .closed(.serverClosed)])
+    }
+
     @Test func aPollArrivingWhileProbedIsReleasedWithANoopShortlyAfter() {
         var session = machine()
         _ = session.webSocketRequested(now: start)
