@@ -1,12 +1,20 @@
+import Logging
 import NIOCore
 import PrimusCore
 
 /// Messages of one direction waiting for an async transform, oldest first. While one message is
 /// inside an async transform, the next ones queue here, so messages keep their order. Lives in
 /// the spark's loop-bound state; used only when an async transform exists.
+///
+/// Bounded by ``PrimusConfiguration/maxBufferedMessages``: an incoming lane that full stops
+/// reading from the client until it drains to half; an outgoing lane that full treats the next
+/// write as over the outbound budget (``PrimusLimits/whenOverBudget``: the spark ends, or the
+/// write is dropped).
 struct TransformLane {
     var queue = CircularBuffer<TransformItem>()
     var busy = false
+    /// Whether this lane stopped the reading (so it resumes it when it drains).
+    var pausedReading = false
 }
 
 /// A message on its way through the transforms.
@@ -38,7 +46,7 @@ extension Spark {
         if outgoingTransformsAreSynchronous {
             // Inline, on the caller's thread, as a write without transforms encodes there.
             guard let transformed = runSynchronously(transforms.outgoing, value) else { return }
-            return emitOutgoing(transformed, onLoop: false)
+            return encodeAndSend(transformed, onLoop: false)
         }
         let item = TransformItem(value: value, raw: nil)
         onLoop { $0.enqueue(item) }
@@ -73,8 +81,34 @@ extension Spark {
     // MARK: - The ordered lane (async transforms)
 
     private func enqueue(_ item: TransformItem) {
+        let limit = max(primus.configuration.maxBufferedMessages, 2)
+        let queued = withLane(item.direction) { $0.queue.count }
+        switch item.direction {
+        case .incoming where queued + 1 >= limit:
+            // The application's transform is slower than the client: stop reading from it.
+            withLane(.incoming) { $0.pausedReading = true }
+            pauseReading()
+        case .outgoing where queued >= limit:
+            primus.logger.debug("outgoing transform lane full", metadata: ["primus.spark.id": "\(id)"])
+            if primus.configuration.limits.whenOverBudget == .end { end(reconnect: true) }
+            return
+        default:
+            break
+        }
         withLane(item.direction) { $0.queue.append(item) }
         drain(item.direction)
+    }
+
+    /// Reads again once a lane that stopped the reading has drained to half.
+    private func resumeIfDrained(_ direction: MessageTransformDirection) {
+        guard direction == .incoming else { return }
+        let limit = max(primus.configuration.maxBufferedMessages, 2)
+        let resume = withLane(.incoming) { lane -> Bool in
+            guard lane.pausedReading, lane.queue.count <= limit / 2 else { return false }
+            lane.pausedReading = false
+            return true
+        }
+        if resume { resumeReadingIfPaused() }
     }
 
     private func withLane<R>(_ direction: MessageTransformDirection, _ body: (inout TransformLane) -> R) -> R {
@@ -93,6 +127,7 @@ extension Spark {
         }
         guard claimed else { return }
         while let item = withLane(direction, { $0.queue.popFirst() }) {
+            resumeIfDrained(direction)
             guard run(item, from: 0) else { return }  // suspended: `resume` continues the lane
         }
         withLane(direction) { $0.busy = false }
@@ -145,18 +180,7 @@ extension Spark {
         if let raw = item.raw {
             deliver(SparkMessage(value: item.value, raw: raw, parser: primus.configuration.parser, transformed: true))
         } else {
-            emitOutgoing(item.value, onLoop: true)
+            encodeAndSend(item.value, onLoop: true)
         }
-    }
-
-    private func emitOutgoing(_ value: JSONValue, onLoop: Bool) {
-        let message: TransportMessage
-        do {
-            message = try primus.configuration.parser.encode(value)
-        } catch {
-            reportError(error)
-            return
-        }
-        if onLoop { sendOnLoop(message) } else { send(message) }
     }
 }

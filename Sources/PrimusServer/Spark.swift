@@ -187,6 +187,12 @@ public final class Spark: Sendable {
     /// ``send(_:)`` to wait).
     public func write(_ value: JSONValue) {
         if hasOutgoingTransforms { return writeTransforming(value) }
+        encodeAndSend(value, onLoop: false)
+    }
+
+    /// Encodes `value` with the server's parser and sends it; a value that cannot be encoded is
+    /// reported to ``onError(_:)`` handlers and not sent. `onLoop`: the caller is on the loop.
+    func encodeAndSend(_ value: JSONValue, onLoop: Bool) {
         let message: TransportMessage
         do {
             message = try primus.configuration.parser.encode(value)
@@ -194,7 +200,7 @@ public final class Spark: Sendable {
             reportError(error)
             return
         }
-        send(message)
+        if onLoop { sendOnLoop(message) } else { send(message) }
     }
 
     /// Sends any `Encodable` value to the client, encoded by the server's parser. A value that
@@ -562,13 +568,13 @@ public final class Spark: Sendable {
         }
     }
 
-    private func pauseReading() {
+    func pauseReading() {
         guard !state.value.readingPaused else { return }
         state.value.readingPaused = true
         state.value.transport?.pauseReading()
     }
 
-    fileprivate func resumeReadingIfPaused() {
+    func resumeReadingIfPaused() {
         guard state.value.readingPaused else { return }
         state.value.readingPaused = false
         state.value.transport?.resumeReading()
