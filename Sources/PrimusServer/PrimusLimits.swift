@@ -71,7 +71,9 @@ public struct PrimusLimits: Sendable, Hashable {
     /// open-file limit, `RLIMIT_NOFILE`, less a reserve of 64). When full, the connection that has
     /// been idle longest (it never sent a byte, or it is an idle keep-alive) is dropped to make
     /// room; when none is idle, the new connection is closed at once. Upgraded (WebSocket)
-    /// connections count but are never dropped for this. Listeners owned by a framework, which
+    /// connections count but are never dropped for this. Dropped and refused connections close on
+    /// their own event loops; while 32 of them are still closing, the listener stops accepting,
+    /// so a flood of connections never holds more than the cap plus 32 descriptors. Listeners owned by a framework, which
     /// call ``PrimusHTTPServer/configure(channel:primus:fallback:maxBodyLength:)``, cap
     /// connections themselves.
     public var maxConnections: Int? = nil

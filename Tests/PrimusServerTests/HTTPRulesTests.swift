@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import NIOHTTP1
@@ -295,5 +296,62 @@ import Testing
 
     @Test func theDefaultCapacityLeavesAReserve() {
         #expect(PrimusConnectionTracker.defaultCapacity() >= 1)
+    }
+}
+
+/// The listener's accept throttle against real loopback connections: it holds at most its limit
+/// of accepted sockets, and accepts again when one closes.
+@Suite struct PrimusAcceptThrottleTests {
+    @Test func aFullListenerStopsAcceptingUntilASocketCloses() async throws {
+        let throttle = PrimusAcceptThrottle(limit: 3, acceptsPerRead: 1)
+        let accepted = NIOLockedValueBox<[any Channel]>([])
+        let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.maxMessagesPerRead, value: 1)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(throttle) }
+            }
+            .childChannelInitializer { channel in
+                accepted.withLockedValue { $0.append(channel) }
+                return channel.eventLoop.makeSucceededVoidFuture()
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        var clients: [any Channel] = []
+        for _ in 0..<5 {
+            // The kernel completes each handshake from its backlog, accepted or not.
+            clients.append(
+                try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                    .connect(host: "127.0.0.1", port: listener.localAddress?.port ?? 0).get()
+            )
+        }
+        try await waitUntil { throttle.openCount == 3 }
+        // A window in which a fourth accept would show; none may.
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(accepted.withLockedValue { $0.count } == 3)
+        #expect(throttle.openCount == 3)
+
+        // One closes: exactly one more gets in.
+        try await accepted.withLockedValue { $0[0] }.close()
+        try await waitUntil { accepted.withLockedValue { $0.count } == 4 }
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(accepted.withLockedValue { $0.count } == 4)
+        #expect(throttle.openCount == 3)
+
+        for channel in accepted.withLockedValue({ $0 }) { try? await channel.close() }
+        try await waitUntil { accepted.withLockedValue { $0.count } == 5 }
+        for channel in accepted.withLockedValue({ $0 }) { try? await channel.close() }
+        for client in clients { try? await client.close() }
+        try await listener.close()
+    }
+
+    /// Polls `condition` every 10 ms for up to 10 s.
+    func waitUntil(_ condition: @Sendable () -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !condition() {
+            guard ContinuousClock.now < deadline else {
+                Issue.record("condition not met within 10 s")
+                return
+            }
+            try await Task.sleep(for: .milliseconds(10))
+        }
     }
 }

@@ -74,9 +74,16 @@ public struct PrimusHTTPServer: Service {
         let tls = self.tls
         // One tracker per listener: it caps the connections and evicts the longest idle.
         let tracker = PrimusConnectionTracker(limits: primus.configuration.limits)
+        // And the listener holds at most that many sockets plus a few on their way out, so
+        // evictions that fall behind a flood of connections cannot run it out of descriptors.
+        let throttle = PrimusAcceptThrottle(limit: tracker.capacity + Self.closingReserve, acceptsPerRead: Self.acceptsPerRead)
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelOption(.maxMessagesPerRead, value: UInt(Self.acceptsPerRead))
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(throttle) }
+            }
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -202,4 +209,11 @@ public struct PrimusHTTPServer: Service {
     }
 
     static let httpHandlerName = "primus.http"
+
+    /// Sockets the listener may hold beyond its connection cap: evicted and refused
+    /// connections whose close has not run yet.
+    static let closingReserve = 32
+
+    /// Connections accepted per read of the listener.
+    static let acceptsPerRead = 4
 }
