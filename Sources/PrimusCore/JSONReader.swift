@@ -87,9 +87,9 @@ public struct JSONReader {
     private mutating func parseObject(depth: Int) throws(Failure) -> JSONValue {
         guard depth <= Self.maximumDepth else { throw failure("nesting too deep") }
         index += 1
-        // Pairs first, then one dictionary of the right size: cheaper than growing it member by
-        // member. A repeated key keeps its last value, as JSON.parse does.
-        var members: [(String, JSONValue)] = []
+        // Members in order; a repeated key keeps its first position and its last value, as
+        // JSON.parse does.
+        var members = JSONObject()
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
             index += 1
@@ -103,14 +103,14 @@ public struct JSONReader {
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw failure("expected ':'") }
             index += 1
             skipWhitespace()
-            members.append((key, try parseValue(depth: depth)))
+            members[key] = try parseValue(depth: depth)
             skipWhitespace()
             guard index < bytes.count else { throw failure("unexpected end of input") }
             switch bytes[index] {
             case UInt8(ascii: ","): index += 1
             case UInt8(ascii: "}"):
                 index += 1
-                return .object(Dictionary(members, uniquingKeysWith: { _, last in last }))
+                return .object(members)
             default: throw failure("expected ',' or '}'")
             }
         }

@@ -1,18 +1,35 @@
-/// A JSON value: what a Primus message carries once the parser has decoded it.
+public import NIOCore
+public import struct Foundation.Date
+public import struct Foundation.Data
+
+/// A Primus message value: what a message carries once the parser has decoded it.
 ///
 /// Primus applications exchange arbitrary JSON (objects, arrays and bare scalars such as `0` or
-/// `"hello"`), so the message type is a closed enum rather than a `Codable` model. Typed access
-/// goes through the parser (`PrimusParser.decode(_:from:)`), which avoids a second conversion.
+/// `"hello"`), plus what the binary parsers carry beyond JSON: bytes, dates and MessagePack
+/// extension values. So the message type is a closed enum rather than a `Codable` model. Typed
+/// access goes through the parser (`PrimusParser.decode(_:from:)`), straight from the wire.
 ///
 /// Numbers are `Double`, as in JavaScript, so values round-trip exactly as a Primus 8 peer sees
-/// them. Object key order is not preserved (`Dictionary`).
+/// them. Objects keep their keys in insertion order (``JSONObject``), and compare equal
+/// whatever the order.
+///
+/// The JSON parser writes the non-JSON cases as JavaScript's `JSON.stringify` would write their
+/// counterparts: bytes as a Node `Buffer` (`{"type":"Buffer","data":[…]}`), a date as its ISO
+/// 8601 text with milliseconds; a top-level ``binary(_:)`` value is sent as a binary frame.
 public enum JSONValue: Sendable, Hashable {
     case null
     case bool(Bool)
     case number(Double)
     case string(String)
     case array([JSONValue])
-    case object([String: JSONValue])
+    case object(JSONObject)
+    /// Bytes: a WebSocket binary frame, an Engine.IO binary packet, MessagePack `bin`, EJSON
+    /// `$binary`, a BinaryPack buffer.
+    case binary(ByteBuffer)
+    /// A point in time: MessagePack's timestamp extension (type -1), EJSON's `$date`.
+    case date(Date)
+    /// A MessagePack extension value other than the timestamp: its type and its bytes.
+    case `extension`(type: Int8, data: ByteBuffer)
 }
 
 extension JSONValue {
@@ -41,8 +58,20 @@ extension JSONValue {
     }
 
     /// The members, when this value is a JSON object.
-    public var objectValue: [String: JSONValue]? {
+    public var objectValue: JSONObject? {
         if case .object(let value) = self { return value }
+        return nil
+    }
+
+    /// The bytes, when this value is binary.
+    public var binaryValue: ByteBuffer? {
+        if case .binary(let value) = self { return value }
+        return nil
+    }
+
+    /// The date, when this value is one.
+    public var dateValue: Date? {
+        if case .date(let value) = self { return value }
         return nil
     }
 
@@ -91,7 +120,7 @@ extension JSONValue: ExpressibleByArrayLiteral {
 
 extension JSONValue: ExpressibleByDictionaryLiteral {
     public init(dictionaryLiteral elements: (String, JSONValue)...) {
-        self = .object(Dictionary(elements, uniquingKeysWith: { _, last in last }))
+        self = .object(JSONObject(elements))
     }
 }
 
@@ -105,8 +134,18 @@ extension JSONValue: CustomStringConvertible {
 }
 
 extension JSONValue: Codable {
-    /// Decodes any JSON value, so a `JSONValue` can sit inside a `Codable` model.
+    /// Decodes any JSON value, so a `JSONValue` can sit inside a `Codable` model. Object
+    /// members keep the order the decoder lists them in.
     public init(from decoder: any Decoder) throws {
+        if let container = try? decoder.container(keyedBy: JSONValueKey.self) {
+            var object = JSONObject()
+            object.reserveCapacity(container.allKeys.count)
+            for key in container.allKeys {
+                object[key.stringValue] = try container.decode(JSONValue.self, forKey: key)
+            }
+            self = .object(object)
+            return
+        }
         let container = try decoder.singleValueContainer()
         if container.decodeNil() {
             self = .null
@@ -116,15 +155,29 @@ extension JSONValue: Codable {
             self = .number(value)
         } else if let value = try? container.decode(String.self) {
             self = .string(value)
-        } else if let value = try? container.decode([JSONValue].self) {
-            self = .array(value)
         } else {
-            self = .object(try container.decode([String: JSONValue].self))
+            self = .array(try container.decode([JSONValue].self))
         }
     }
 
-    /// Encodes the value as the JSON it represents.
+    /// Encodes the value as the JSON it represents; bytes as `Data`, a date as `Date`, an
+    /// extension value as `{"type": n, "data": bytes}`, each as the encoder writes those.
     public func encode(to encoder: any Encoder) throws {
+        switch self {
+        case .object(let members):
+            var container = encoder.container(keyedBy: JSONValueKey.self)
+            for (key, value) in members {
+                try container.encode(value, forKey: JSONValueKey(stringValue: key))
+            }
+            return
+        case .extension(let type, let data):
+            var container = encoder.container(keyedBy: JSONValueKey.self)
+            try container.encode(type, forKey: JSONValueKey(stringValue: "type"))
+            try container.encode(Data(data.readableBytesView), forKey: JSONValueKey(stringValue: "data"))
+            return
+        default:
+            break
+        }
         var container = encoder.singleValueContainer()
         switch self {
         case .null: try container.encodeNil()
@@ -132,7 +185,17 @@ extension JSONValue: Codable {
         case .number(let value): try container.encode(value)
         case .string(let value): try container.encode(value)
         case .array(let value): try container.encode(value)
-        case .object(let value): try container.encode(value)
+        case .binary(let value): try container.encode(Data(value.readableBytesView))
+        case .date(let value): try container.encode(value)
+        case .object, .extension: break
         }
     }
+}
+
+/// Any member name, for coding ``JSONValue`` objects through keyed containers.
+struct JSONValueKey: CodingKey {
+    var stringValue: String
+    var intValue: Int? { nil }
+    init(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { return nil }
 }

@@ -53,7 +53,32 @@ public struct JSONWriter {
                 write(member)
             }
             buffer.writeInteger(UInt8(ascii: "}"))
+        case .binary(let bytes):
+            writeNodeBuffer(type: nil, bytes)
+        case .date(let date):
+            writeString(JSONDateText.iso8601(date))
+        case .extension(let type, let bytes):
+            writeNodeBuffer(type: type, bytes)
         }
+    }
+
+    /// Bytes as Node's `Buffer.toJSON()` writes them, `{"type":"Buffer","data":[1,2]}`; an
+    /// extension value adds its type: `{"type":"Buffer","ext":5,"data":[…]}`.
+    private mutating func writeNodeBuffer(type: Int8?, _ bytes: ByteBuffer) {
+        buffer.writeStaticString(#"{"type":"Buffer","#)
+        if let type {
+            buffer.writeStaticString(#""ext":"#)
+            writeNumber(Double(type))
+            buffer.writeInteger(UInt8(ascii: ","))
+        }
+        buffer.writeStaticString(#""data":["#)
+        var first = true
+        for byte in bytes.readableBytesView {
+            if !first { buffer.writeInteger(UInt8(ascii: ",")) }
+            first = false
+            writeNumber(Double(byte))
+        }
+        buffer.writeStaticString("]}")
     }
 
     /// Appends `string` as a quoted JSON string.

@@ -159,9 +159,9 @@ struct TestServer: AsyncParsableCommand {
     }
 
     static func info(for spark: Spark) -> JSONValue {
-        var query: [String: JSONValue] = [:]
+        var query = JSONObject()
         for item in spark.query where query[item.name] == nil { query[item.name] = .string(item.value) }
-        var headers: [String: JSONValue] = [:]
+        var headers = JSONObject()
         for (name, _) in spark.headers {
             let key = name.lowercased()
             headers[key] = .string(spark.headers[key].joined(separator: ", "))
