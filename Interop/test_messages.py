@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import websocket
 
 from primus_support import PrimusClient, ServerProcess
 
@@ -56,6 +57,30 @@ def test_echo_large_message(testserver: ServerProcess) -> None:
     with PrimusClient(testserver.ws_url(), timeout=15) as client:
         client.write(value)
         assert client.recv(timeout=15) == value
+
+
+def test_binary_frame_reaches_the_spark_as_bytes_and_is_echoed_as_binary(testserver: ServerProcess) -> None:
+    """Issue 11: Primus's json decoder passes non-strings through, so a binary frame is bytes
+    for the spark, and writing those bytes back sends a binary frame."""
+    payload = bytes(range(256)) + b"\xff\xfe not UTF-8"
+    with PrimusClient(testserver.ws_url()) as client:
+        client.ws.send(payload, websocket.ABNF.OPCODE_BINARY)
+        opcode, echoed = client.recv_frame()
+        assert opcode == websocket.ABNF.OPCODE_BINARY
+        assert echoed == payload
+        # The connection still speaks JSON afterwards.
+        client.write({"after": "binary"})
+        assert client.recv() == {"after": "binary"}
+
+
+def test_object_key_order_survives_the_echo_byte_for_byte(testserver: ServerProcess) -> None:
+    """Issue 11: JavaScript keeps insertion order; an echoed object with 20 keys comes back
+    byte-identical."""
+    text = json.dumps({f"key{(index * 7) % 20}": [index, {"z": 1, "a": 2}] for index in range(20)}, separators=(",", ":"))
+    with PrimusClient(testserver.ws_url()) as client:
+        for _ in range(3):
+            client.send_raw_text(text)
+            assert client.recv_text() == text
 
 
 def test_hundred_messages_in_order(testserver: ServerProcess) -> None:

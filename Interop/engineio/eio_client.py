@@ -9,6 +9,7 @@ Scenarios:
   messages in order. Primus heartbeats (``"primus::ping::<n>"``) are answered as a Primus
   client would.
 - ``raw``: against ``--raw``: message packets echoed as they are, text and binary.
+- ``binary``: through the Primus layer: bytes echoed as bytes, and an object's key order kept.
 - ``end``: asks the server to ``end()`` the spark; reports what the client saw.
 - ``hold``: connects, prints ``{"sid": ...}``, then stays until killed.
 
@@ -132,6 +133,19 @@ def scenario_raw(peer: Peer) -> dict:
     return result
 
 
+def scenario_binary(peer: Peer) -> dict:
+    """Through the Primus layer: bytes come back as bytes, and an object's 20 keys in order."""
+    result: dict = {"transport": peer.transport()}
+    peer.client.send(b"\x00\x01\x02\xff bytes")
+    peer.send_json({f"k{19 - index}": index for index in range(20)})
+    first, second = peer.wait_for(2)
+    result["binary_hex"] = first.hex() if isinstance(first, (bytes, bytearray)) else repr(first)
+    result["keys"] = list(second.keys()) if isinstance(second, dict) else repr(second)
+    result["final_transport"] = peer.transport()
+    peer.client.disconnect()
+    return result
+
+
 def scenario_end(peer: Peer) -> dict:
     result: dict = {"transport": peer.transport()}
     started = time.monotonic()
@@ -154,7 +168,7 @@ def main() -> int:
     transports = [t for t in sys.argv[3].split(",") if t] if len(sys.argv) > 3 else None
     try:
         peer = Peer(url, transports or None)
-        result = {"primus": scenario_primus, "raw": scenario_raw, "end": scenario_end, "hold": scenario_hold}[scenario](peer)
+        result = {"primus": scenario_primus, "raw": scenario_raw, "binary": scenario_binary, "end": scenario_end, "hold": scenario_hold}[scenario](peer)
         result["engineio_version"] = VERSION
         print(json.dumps(result), flush=True)
         return 0

@@ -101,6 +101,18 @@ def test_raw_mode_echoes_text_and_binary_packets_as_they_are(start_testserver, p
 
 
 @pytest.mark.parametrize(("python", "transports", "expected"), ALL)
+def test_bytes_reach_the_spark_as_bytes_and_come_back_as_bytes(start_testserver, python, transports, expected) -> None:  # noqa: ANN001
+    """Issue 11: a binary message (a WebSocket binary frame, a `b` record over polling) reaches
+    the spark as bytes through the json parser and is echoed as binary; object keys keep their
+    order."""
+    server = start(start_testserver)
+    result = run_client(python, "binary", f"{server.http_url}/primus/", transports)
+    assert result["final_transport"] == expected
+    assert result["binary_hex"] == b"\x00\x01\x02\xff bytes".hex()
+    assert result["keys"] == [f"k{19 - index}" for index in range(20)]
+
+
+@pytest.mark.parametrize(("python", "transports", "expected"), ALL)
 def test_client_sees_the_servers_end(start_testserver, python, transports, expected) -> None:  # noqa: ANN001
     server = start(start_testserver)
     result = run_client(python, "end", f"{server.http_url}/primus/", transports)

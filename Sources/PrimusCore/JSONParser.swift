@@ -39,6 +39,20 @@ public struct JSONParser: PrimusParser {
         }
     }
 
+    /// Checks JSON text without building it (no strings, arrays or objects allocated); bytes
+    /// are their own value.
+    public func validate(_ message: TransportMessage, for context: (any PrimusParserContext)?) throws(PrimusError) -> JSONValue? {
+        guard case .text(let buffer) = message else { return .binary(message.buffer) }
+        do {
+            try buffer.withUnsafeReadableBytes { bytes throws(JSONReader.Failure) in
+                try JSONReader.validate(bytes)
+            }
+        } catch {
+            throw PrimusError.decodingFailed("\(error)")
+        }
+        return nil
+    }
+
     /// Only text that starts with `"primus::` is parsed: other messages are not protocol
     /// messages, whatever they hold.
     public func protocolText(in message: TransportMessage, for context: (any PrimusParserContext)?) -> String? {

@@ -28,6 +28,18 @@ public struct JSONReader {
         return value
     }
 
+    /// Checks that `bytes` hold one JSON value surrounded by optional whitespace, with the
+    /// rules of ``parse(_:)-(UnsafeRawBufferPointer)``, without building the value: no strings,
+    /// arrays or objects are allocated. A spark validates each message this way and decodes it
+    /// only when the application asks for it.
+    public static func validate(_ bytes: UnsafeRawBufferPointer) throws(Failure) {
+        var reader = JSONReader(bytes: bytes, building: false)
+        reader.skipWhitespace()
+        _ = try reader.parseValue(depth: 0)
+        reader.skipWhitespace()
+        guard reader.index == bytes.count else { throw reader.failure("unexpected data after the JSON value") }
+    }
+
     /// Parses the UTF-8 of `text`.
     public static func parse(_ text: String) throws(Failure) -> JSONValue {
         var text = text
@@ -42,9 +54,12 @@ public struct JSONReader {
 
     private let bytes: UnsafeRawBufferPointer
     private var index = 0
+    /// `false` when only validating: every value parses to `.null`, nothing is kept.
+    private let building: Bool
 
-    private init(bytes: UnsafeRawBufferPointer) {
+    private init(bytes: UnsafeRawBufferPointer, building: Bool = true) {
         self.bytes = bytes
+        self.building = building
     }
 
     private func failure(_ reason: String) -> Failure {
@@ -65,7 +80,9 @@ public struct JSONReader {
         switch bytes[index] {
         case UInt8(ascii: "{"): return try parseObject(depth: depth + 1)
         case UInt8(ascii: "["): return try parseArray(depth: depth + 1)
-        case UInt8(ascii: "\""): return .string(try parseString())
+        case UInt8(ascii: "\""):
+            let string = try parseString()
+            return building ? .string(string) : .null
         case UInt8(ascii: "t"): try expect("true"); return .bool(true)
         case UInt8(ascii: "f"): try expect("false"); return .bool(false)
         case UInt8(ascii: "n"): try expect("null"); return .null
@@ -103,7 +120,8 @@ public struct JSONReader {
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw failure("expected ':'") }
             index += 1
             skipWhitespace()
-            members[key] = try parseValue(depth: depth)
+            let member = try parseValue(depth: depth)
+            if building { members[key] = member }
             skipWhitespace()
             guard index < bytes.count else { throw failure("unexpected end of input") }
             switch bytes[index] {
@@ -127,7 +145,8 @@ public struct JSONReader {
         }
         while true {
             skipWhitespace()
-            elements.append(try parseValue(depth: depth))
+            let element = try parseValue(depth: depth)
+            if building { elements.append(element) }
             skipWhitespace()
             guard index < bytes.count else { throw failure("unexpected end of input") }
             switch bytes[index] {
@@ -145,7 +164,7 @@ public struct JSONReader {
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
-                let string = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+                let string = building ? String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self) : ""
                 index += 1
                 return string
             }
@@ -159,7 +178,7 @@ public struct JSONReader {
             switch byte {
             case UInt8(ascii: "\""):
                 index += 1
-                return String(decoding: scalars, as: UTF8.self)
+                return building ? String(decoding: scalars, as: UTF8.self) : ""
             case UInt8(ascii: "\\"):
                 index += 1
                 guard index < bytes.count else { throw failure("unexpected end of input") }

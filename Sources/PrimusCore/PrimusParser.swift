@@ -42,6 +42,12 @@ public protocol PrimusParser: Sendable {
     /// Decodes a message straight into a `Decodable` type.
     func decode<T: Decodable>(_ type: T.Type, from message: TransportMessage, for context: (any PrimusParserContext)?) throws(PrimusError) -> T
 
+    /// Checks that `message` decodes, building its value only if that is the cheapest way to
+    /// check: returns the value when it built it, `nil` when it checked without building. A
+    /// spark calls this for every incoming message and decodes the rest only when the
+    /// application reads the value. The default decodes.
+    func validate(_ message: TransportMessage, for context: (any PrimusParserContext)?) throws(PrimusError) -> JSONValue?
+
     /// The text of `message` when it encodes a string that starts with `primus::` (a protocol
     /// message), else `nil`. Asked of every incoming message, so parsers that can tell
     /// without decoding the whole message should. The default decodes it.
@@ -55,6 +61,11 @@ public protocol PrimusParserContext: AnyObject, Sendable {}
 extension PrimusParser {
     /// No browser codec of its own: the server's built-in one for ``name``, if any.
     public var javaScriptCodec: String? { nil }
+
+    /// Decodes the message: the check is the decoding.
+    public func validate(_ message: TransportMessage, for context: (any PrimusParserContext)?) throws(PrimusError) -> JSONValue? {
+        try decode(message, for: context)
+    }
 
     /// Decodes the message and checks whether it is a protocol string.
     public func protocolText(in message: TransportMessage, for context: (any PrimusParserContext)?) -> String? {

@@ -34,7 +34,7 @@ extension Spark {
     func receiveTransforming(_ value: JSONValue, raw: TransportMessage) {
         if incomingTransformsAreSynchronous {
             guard let transformed = runSynchronously(transforms.incoming, value) else { return }
-            return deliver(SparkMessage(value: transformed, raw: raw, parser: primus.configuration.parser, transformed: true))
+            return deliver(SparkMessage(raw: raw, value: transformed, parser: primus.configuration.parser, context: self, transformed: true))
         }
         enqueue(TransformItem(value: value, raw: raw))
     }
@@ -178,7 +178,7 @@ extension Spark {
 
     private func emit(_ item: TransformItem) {
         if let raw = item.raw {
-            deliver(SparkMessage(value: item.value, raw: raw, parser: primus.configuration.parser, transformed: true))
+            deliver(SparkMessage(raw: raw, value: item.value, parser: primus.configuration.parser, context: self, transformed: true))
         } else {
             encodeAndSend(item.value, onLoop: true)
         }

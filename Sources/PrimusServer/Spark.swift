@@ -27,7 +27,7 @@ import Synchronization
 /// bounded by ``PrimusLimits/maxBufferedBytes``: past it, a write follows
 /// ``PrimusLimits/whenOverBudget`` (end the spark, drop the message, or make ``send(_:)`` wait),
 /// ``onOverBudget(_:)`` handlers hear of it, and ``bufferedAmount`` says how much is queued.
-public final class Spark: Sendable {
+public final class Spark: PrimusParserContext {
     /// Primus's ready states, with Primus's numbers.
     public enum ReadyState: UInt8, Sendable {
         /// Never observed on the server; kept for parity with Primus.
@@ -195,7 +195,7 @@ public final class Spark: Sendable {
     func encodeAndSend(_ value: JSONValue, onLoop: Bool) {
         let message: TransportMessage
         do {
-            message = try primus.configuration.parser.encode(value)
+            message = try primus.configuration.parser.encode(value, for: self)
         } catch {
             reportError(error)
             return
@@ -207,9 +207,9 @@ public final class Spark: Sendable {
     /// cannot be encoded is not sent and is reported to ``onError(_:)`` handlers, as Primus does.
     public func write<T: Encodable>(_ value: T) {
         do {
-            let message = try primus.configuration.parser.encode(encodable: value)
+            let message = try primus.configuration.parser.encode(encodable: value, for: self)
             // Transforms work on values: decode what was encoded (only when there are any).
-            if hasOutgoingTransforms { return writeTransforming(try primus.configuration.parser.decode(message)) }
+            if hasOutgoingTransforms { return writeTransforming(try primus.configuration.parser.decode(message, for: self)) }
             send(message)
         } catch {
             reportError(error)
@@ -268,16 +268,16 @@ public final class Spark: Sendable {
     public func send(_ value: JSONValue) async throws {
         if hasOutgoingTransforms {
             guard let transformed = try await transformedForAwaitedSend(value) else { return }
-            return try await sendAwaited(primus.configuration.parser.encode(transformed))
+            return try await sendAwaited(primus.configuration.parser.encode(transformed, for: self))
         }
-        try await sendAwaited(primus.configuration.parser.encode(value))
+        try await sendAwaited(primus.configuration.parser.encode(value, for: self))
     }
 
     /// Sends any `Encodable` value, encoded by the server's parser, once there is room for it;
     /// otherwise as the `JSONValue` overload.
     public func send<T: Encodable>(_ value: T) async throws {
-        let message = try primus.configuration.parser.encode(encodable: value)
-        if hasOutgoingTransforms { return try await send(primus.configuration.parser.decode(message)) }
+        let message = try primus.configuration.parser.encode(encodable: value, for: self)
+        if hasOutgoingTransforms { return try await send(primus.configuration.parser.decode(message, for: self)) }
         try await sendAwaited(message)
     }
 
@@ -376,7 +376,7 @@ public final class Spark: Sendable {
     }
 
     private func sendProtocol(_ message: PrimusProtocolMessage) {
-        guard let encoded = try? primus.configuration.parser.encode(message.value) else { return }
+        guard let encoded = try? primus.configuration.parser.encode(message.value, for: self) else { return }
         sendOnLoop(encoded)
     }
 
@@ -526,15 +526,15 @@ public final class Spark: Sendable {
     }
 
     /// A message from the transport, on the event loop.
+    ///
+    /// Protocol messages (`primus::pong`, `primus::id`) are recognised without decoding other
+    /// messages; the rest are checked by the parser and handed over undecoded (the application
+    /// decodes them, once, when it reads them), unless incoming transforms need the value.
     public func receive(_ message: TransportMessage) {
-        let value: JSONValue
-        do {
-            value = try primus.configuration.parser.decode(message)
-        } catch {
-            reportError(error)
-            return
-        }
-        if let control = PrimusProtocolMessage.parseOnServer(value) {
+        let parser = primus.configuration.parser
+        if let text = parser.protocolText(in: message, for: self),
+            let control = PrimusProtocolMessage.parseOnServer(.string(text))
+        {
             switch control {
             case .pong:
                 state.value.heartbeat.receivedPong()
@@ -547,8 +547,19 @@ public final class Spark: Sendable {
                 break
             }
         }
-        if hasIncomingTransforms { return receiveTransforming(value, raw: message) }
-        deliver(SparkMessage(value: value, raw: message, parser: primus.configuration.parser))
+        var value: JSONValue?
+        do {
+            value = try parser.validate(message, for: self)
+            if hasIncomingTransforms {
+                let decoded: JSONValue
+                if let value { decoded = value } else { decoded = try parser.decode(message, for: self) }
+                return receiveTransforming(decoded, raw: message)
+            }
+        } catch {
+            reportError(error)
+            return
+        }
+        deliver(SparkMessage(raw: message, value: value, parser: parser, context: self))
     }
 
     func deliver(_ message: SparkMessage) {
