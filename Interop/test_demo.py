@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import threading
+import time
+from pathlib import Path
+
 import requests
 
 from primus_support import PrimusClient, ServerProcess
@@ -58,3 +64,82 @@ def test_demo_answers_heartbeat_clients(start_demo) -> None:  # noqa: ANN001
         assert client.pings, "demo never pinged with --ping-interval 300"
         client.write(0)
         assert client.recv() == 0
+
+
+class _Lines:
+    """Lines of one stream of a process, collected by a thread, waited for with a deadline."""
+
+    def __init__(self, stream) -> None:  # noqa: ANN001
+        self.lines: list[str] = []
+        self.cond = threading.Condition()
+        threading.Thread(target=self._read, args=(stream,), daemon=True).start()
+
+    def _read(self, stream) -> None:  # noqa: ANN001
+        for line in stream:
+            with self.cond:
+                self.lines.append(line.rstrip("\n"))
+                self.cond.notify_all()
+
+    def wait_for(self, predicate, what: str, timeout: float = 15.0) -> str:  # noqa: ANN001
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            seen = 0
+            while True:
+                for line in self.lines[seen:]:
+                    if predicate(line):
+                        self.lines = self.lines[self.lines.index(line) + 1:]
+                        return line
+                seen = len(self.lines)
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"{what}: not seen within {timeout}s; lines: {self.lines[-10:]!r}")
+                self.cond.wait(left)
+
+
+def _demo_on_port(bin_dir: Path, port: int) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [str(bin_dir / "primus-demo"), "--port", str(port), "--ping-interval", "2000"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )
+    ready = _Lines(proc.stdout)
+    ready.wait_for(lambda line: line == f"listening on http://127.0.0.1:{port}", "demo listening")
+    return proc
+
+
+def test_terminal_client_prints_messages_while_stdin_is_idle_across_a_restart(start_demo, bin_dir: Path) -> None:  # noqa: ANN001
+    """Issue 11: `primus-demo --client` printed others' messages only after its user typed a
+    line (fflush(NULL) locked stdin, held by the reading thread). With its standard input open
+    and idle, it must print each message as it arrives, before and after the server restarts."""
+    demo: ServerProcess = start_demo("--ping-interval", "2000")
+    port = demo.port
+    chat = subprocess.Popen(
+        [str(bin_dir / "primus-demo"), "--client", f"http://127.0.0.1:{port}/primus"],
+        stdin=subprocess.PIPE,  # open, and never written: an idle terminal
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    restarted: subprocess.Popen | None = None
+    try:
+        out, err = _Lines(chat.stdout), _Lines(chat.stderr)
+        err.wait_for(lambda line: line.startswith("connected to"), "the chat client connecting")
+        with PrimusClient(demo.ws_url()) as other:
+            other.write({"from": "other", "n": 1})
+            line = out.wait_for(lambda line: "other" in line, "the first message on the idle client's stdout")
+            assert json.loads(line) == {"from": "other", "n": 1}
+
+        demo.stop()
+        err.wait_for(lambda line: line in ("disconnected", "the server stopped pinging"), "the chat client noticing the stop")
+        restarted = _demo_on_port(bin_dir, port)
+        err.wait_for(lambda line: line == "reconnected", "the chat client reconnecting", timeout=30)
+        with PrimusClient(f"ws://127.0.0.1:{port}/primus") as other:
+            other.write({"from": "other", "n": 2})
+            line = out.wait_for(lambda line: "other" in line, "a message after the restart on the idle client's stdout")
+            assert json.loads(line) == {"from": "other", "n": 2}
+        assert chat.poll() is None, "the chat client exited"
+    finally:
+        for proc in (chat, restarted):
+            if proc is not None and proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    proc.kill()

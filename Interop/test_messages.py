@@ -222,3 +222,15 @@ def test_unknown_primus_message_is_data(testserver: ServerProcess) -> None:
     with PrimusClient(testserver.ws_url()) as client:
         client.write("primus::unknown::thing")
         assert client.recv() == "primus::unknown::thing"
+
+
+def test_spark_end_closes_with_no_status_code_as_primus_does(testserver: ServerProcess) -> None:
+    """Issue 11: the official server ends a spark with a close frame without a status code
+    (clients report 1005); ours matches it."""
+    with PrimusClient(testserver.ws_url()) as client:
+        client.write({"testserver": "end", "data": "bye"})
+        assert client.recv() == "bye"
+        assert client.recv() == "primus::server::close"
+        closed = client.expect_close()
+        assert closed.frame, "a close frame, not a dropped connection"
+        assert closed.code is None, f"expected no status code, got {closed.code}"

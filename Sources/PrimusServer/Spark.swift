@@ -400,7 +400,8 @@ public final class Spark: PrimusParserContext {
         let transport = state.value.transport
         finish()
         // Without a transport yet, `attach(transport:)` sends what was queued and closes.
-        transport?.close(code: 1000)
+        // No status code, as Primus's server (`ws`'s `close()`) sends: clients see 1005.
+        transport?.close(code: nil)
     }
 
     /// The transport is gone (peer closed, network error, protocol violation).
@@ -609,7 +610,7 @@ public final class Spark: PrimusParserContext {
         state.value.unsent = []
         for message in unsent { transport.send(message) }
         guard readyState == .open else {
-            transport.close(code: 1000)
+            transport.close(code: nil)
             return
         }
         state.value.transport = transport

@@ -11,8 +11,10 @@ public protocol SparkTransport: AnyObject {
     /// delivering incoming data, and flush once at the end of the read.
     func send(_ message: TransportMessage)
 
-    /// Closes the transport; `code` is the reason in WebSocket terms (1000 normal).
-    func close(code: UInt16)
+    /// Closes the transport; `code` is the reason in WebSocket terms (1000 normal), `nil` for
+    /// none: a spark that ends closes its WebSocket with no status code, as Primus's server
+    /// does (the client sees 1005).
+    func close(code: UInt16?)
 
     /// Stops reading from the peer (the application is not keeping up).
     func pauseReading()

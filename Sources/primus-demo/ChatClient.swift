@@ -25,8 +25,7 @@ enum ChatClient {
                 for await event in events {
                     switch event {
                     case .data(let message):
-                        print(message.value.description)
-                        fflush(nil)
+                        StandardOutput.line(message.value.description)
                     case .open:
                         log("connected to \(url)")
                         if inputFinished.isSet { await endSoon(client) }

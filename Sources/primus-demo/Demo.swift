@@ -38,8 +38,7 @@ struct Demo: AsyncParsableCommand {
             host: host,
             port: port,
             onListening: { address in
-                print("listening on http://\(address.ipAddress ?? "127.0.0.1"):\(address.port ?? 0)")
-                fflush(nil)
+                StandardOutput.line("listening on http://\(address.ipAddress ?? "127.0.0.1"):\(address.port ?? 0)")
             },
             fallback: { request in
                 request.path == "/" || request.path == "/index.html" ? .html(page) : .notFound

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -175,8 +176,8 @@ struct TestServer: AsyncParsableCommand {
     }
 
     @Sendable static func announce(_ address: SocketAddress) {
-        print("listening on http://\(address.ipAddress ?? "127.0.0.1"):\(address.port ?? 0)")
-        fflush(nil)
+        // One write(2), no stdio buffer to flush (fflush(NULL) would also lock stdin).
+        FileHandle.standardOutput.write(Data("listening on http://\(address.ipAddress ?? "127.0.0.1"):\(address.port ?? 0)\n".utf8))
     }
 
     func runRaw() async throws {

@@ -131,7 +131,7 @@ final class ToySession: SparkTransport {
         deliver()
     }
 
-    func close(code: UInt16) {
+    func close(code: UInt16?) {
         guard !closed else { return }
         deliver()
         closed = true

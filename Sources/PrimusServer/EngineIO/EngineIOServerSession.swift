@@ -227,7 +227,7 @@ final class EngineIOServerSession: SparkTransport {
         reportWritability()
     }
 
-    func close(code: UInt16) {
+    func close(code: UInt16?) {
         perform(machine.close(now: .now()))
         settle()
     }

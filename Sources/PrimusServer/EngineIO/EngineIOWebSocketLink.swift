@@ -65,7 +65,7 @@ final class EngineIOWebSocketLink: WebSocketMessageSink {
         transport?.send(message)
     }
 
-    func close(code: UInt16) {
+    func close(code: UInt16?) {
         transport?.close(code: code)
     }
 

@@ -207,10 +207,10 @@ final class WebSocketTransportHandler<Sink: WebSocketMessageSink>: ChannelDuplex
         }
     }
 
-    func close(code: UInt16) {
+    func close(code: UInt16?) {
         guard let context, !assembler.isClosed else { return }
         var payload = context.channel.allocator.buffer(capacity: 2)
-        payload.writeInteger(code)
+        if let code { payload.writeInteger(code) }
         closeAfterWriting(WebSocketFrame(fin: true, opcode: .connectionClose, data: payload), context: context)
     }
 
