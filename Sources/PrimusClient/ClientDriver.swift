@@ -18,6 +18,8 @@ final class ClientDriver {
     private var nextTimerToken: UInt64 = 0
     private var idWaiters: [UInt64: CheckedContinuation<String, any Error>] = [:]
     private var isShutDown = false
+    /// The client the parser works for.
+    weak var parserContext: (any PrimusParserContext)?
 
     init(eventLoop: any EventLoop, configuration: PrimusClientConfiguration, endpoint: ClientEndpoint, hub: ClientEventHub) {
         self.eventLoop = eventLoop
@@ -76,7 +78,7 @@ final class ClientDriver {
     }
 
     private func writeIDRequest() {
-        guard let request = try? configuration.parser.encode(PrimusProtocolMessage.id("").value) else { return }
+        guard let request = try? configuration.parser.encode(PrimusProtocolMessage.id("").value, for: parserContext) else { return }
         write(request)
     }
 
@@ -99,7 +101,7 @@ final class ClientDriver {
 
     fileprivate func transportReceived(_ message: TransportMessage, generation: UInt64) {
         guard !isShutDown else { return }
-        perform(machine.received(message, generation: generation, now: now()))
+        perform(machine.received(message, generation: generation, now: now(), context: parserContext))
     }
 
     fileprivate func transportClosed(generation: UInt64, error: PrimusError?) {

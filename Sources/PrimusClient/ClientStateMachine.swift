@@ -223,11 +223,12 @@ struct ClientStateMachine {
     }
 
     /// A message arrived on connection `generation`.
-    mutating func received(_ raw: TransportMessage, generation: UInt64, now: Duration) -> [Action] {
+    /// `context`: the client the parser works for.
+    mutating func received(_ raw: TransportMessage, generation: UInt64, now: Duration, context: (any PrimusParserContext)? = nil) -> [Action] {
         guard case .open(let current) = state, current == generation else { return [] }
         let value: JSONValue
         do {
-            value = try settings.parser.decode(raw)
+            value = try settings.parser.decode(raw, for: context)
         } catch {
             return [.emit(.error(error))]
         }
@@ -235,7 +236,7 @@ struct ClientStateMachine {
         case .message(.ping(let timestamp)):
             online = true
             heartbeat?.receivedPing(now: now)
-            guard let pong = try? settings.parser.encode(PrimusProtocolMessage.pong(timestamp).value) else { return [] }
+            guard let pong = try? settings.parser.encode(PrimusProtocolMessage.pong(timestamp).value, for: context) else { return [] }
             return [.send(pong)]
         case .message(.serverClose):
             serverClosing = true
@@ -245,7 +246,7 @@ struct ClientStateMachine {
         case .message(.pong), .ignored:
             return []
         case nil:
-            return [.emit(.data(PrimusClientMessage(value: value, raw: raw, parser: settings.parser)))]
+            return [.emit(.data(PrimusClientMessage(value: value, raw: raw, parser: settings.parser, context: context)))]
         }
     }
 

@@ -23,7 +23,7 @@ import Synchronization
 /// The client is `Sendable`: call it from any task or thread. Its state lives on one NIO event
 /// loop, and state changes happen there in call order. Dropping the last reference closes the
 /// connection and finishes ``events``.
-public final class PrimusClient: Sendable {
+public final class PrimusClient: PrimusParserContext {
     /// Primus's ready states, with Primus's numbers.
     public enum ReadyState: UInt8, Sendable, Hashable {
         /// A connection is being made.
@@ -61,6 +61,9 @@ public final class PrimusClient: Sendable {
             ClientDriver(eventLoop: eventLoop, configuration: configuration, endpoint: endpoint, hub: hub),
             eventLoop: eventLoop
         )
+        // Parsers work for this client (Primus runs them with `this` set to it); weakly, as
+        // the client owns the driver.
+        onLoop { [weak self] driver in driver.parserContext = self }
         if !configuration.manual { open() }
     }
 
@@ -121,7 +124,7 @@ public final class PrimusClient: Sendable {
         let message: TransportMessage?
         if let data {
             do {
-                message = try configuration.parser.encode(data)
+                message = try configuration.parser.encode(data, for: self)
             } catch {
                 onLoop { $0.reportError(error) }
                 message = nil
@@ -145,7 +148,7 @@ public final class PrimusClient: Sendable {
     /// ``PrimusClientConfiguration/queueSize``). Writes are sent in call order.
     public func write(_ value: JSONValue) {
         do {
-            let message = try configuration.parser.encode(value)
+            let message = try configuration.parser.encode(value, for: self)
             onLoop { $0.write(message) }
         } catch {
             onLoop { $0.reportError(error) }
@@ -160,7 +163,7 @@ public final class PrimusClient: Sendable {
     /// Literals (`write("hi")`, `write(0)`) take the non-throwing `JSONValue` overload instead.
     @_disfavoredOverload
     public func write<T: Encodable>(_ value: T) throws(PrimusError) {
-        let message = try configuration.parser.encode(encodable: value)
+        let message = try configuration.parser.encode(encodable: value, for: self)
         onLoop { $0.write(message) }
     }
 

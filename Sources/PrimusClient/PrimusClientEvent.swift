@@ -66,17 +66,23 @@ public struct PrimusClientMessage: Sendable, Equatable {
     /// The message as it arrived, before decoding (Primus's `raw` argument).
     public let raw: TransportMessage
     let parser: any PrimusParser
+    let context: (any PrimusParserContext)?
 
     /// Creates a message; `raw` must be `value` as `parser` encodes it.
     public init(value: JSONValue, raw: TransportMessage, parser: any PrimusParser) {
+        self.init(value: value, raw: raw, parser: parser, context: nil)
+    }
+
+    init(value: JSONValue, raw: TransportMessage, parser: any PrimusParser, context: (any PrimusParserContext)?) {
         self.value = value
         self.raw = raw
         self.parser = parser
+        self.context = context
     }
 
     /// Decodes the message as `T`, straight from the raw bytes.
     public func decode<T: Decodable>(as type: T.Type = T.self) throws(PrimusError) -> T {
-        try parser.decode(type, from: raw)
+        try parser.decode(type, from: raw, for: context)
     }
 
     /// Messages are equal when their values and bytes are.
