@@ -31,9 +31,11 @@ final class LoopbackServer: Sendable {
         echo: Bool = false,
         transformer: PrimusTransformer = .websockets,
         engineIO: EngineIOOptions = EngineIOOptions(),
+        parser: any PrimusParser = JSONParser(),
         log: LogRecorder? = nil
     ) async throws -> LoopbackServer {
         var configuration = PrimusConfiguration()
+        configuration.parser = parser
         configuration.pingInterval = pingInterval
         configuration.transformer = transformer
         if transformer == .engineIO { configuration.transformer = .engineIO(engineIO) }
