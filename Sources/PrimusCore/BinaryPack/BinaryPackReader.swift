@@ -19,6 +19,7 @@ public struct BinaryPackReader {
         /// The byte offset at which it was found.
         public var offset: Int
 
+        /// The reason and the offset, for logs and error messages.
         public var description: String { "\(reason) at byte \(offset)" }
     }
 
