@@ -29,6 +29,8 @@ public enum PrimusParsers {
     /// The parsers that ship with swift-primus.
     public static let builtIn: [any PrimusParser] = [
         JSONParser(),
+        BinaryPackParser(),
+        EJSONParser(),
     ]
 
     private static let registry = Mutex<[String: any PrimusParser]>(
