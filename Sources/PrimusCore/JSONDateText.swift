@@ -31,6 +31,64 @@ public enum JSONDateText {
         return "\(yearText)-\(pad(month, 2))-\(pad(day, 2))T\(pad(hour, 2)):\(pad(minute, 2)):\(pad(second, 2)).\(pad(millisecond, 3))Z"
     }
 
+    /// The date of an ISO 8601 text in UTC as JavaScript writes it (`2026-12-02T11:32:03.042Z`,
+    /// or without the fraction, or the six-digit signed year form), else `nil`.
+    public static func parse(_ text: String) -> Date? {
+        var utf8 = Array(text.utf8)
+        guard utf8.last == UInt8(ascii: "Z") else { return nil }
+        utf8.removeLast()
+        var index = 0
+        func number(_ width: Int) -> Int64? {
+            guard index + width <= utf8.count else { return nil }
+            var value: Int64 = 0
+            for byte in utf8[index..<index + width] {
+                guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { return nil }
+                value = value * 10 + Int64(byte - UInt8(ascii: "0"))
+            }
+            index += width
+            return value
+        }
+        func expect(_ character: Character) -> Bool {
+            guard index < utf8.count, utf8[index] == character.asciiValue else { return false }
+            index += 1
+            return true
+        }
+        var sign: Int64 = 1
+        var yearWidth = 4
+        if let first = utf8.first, first == UInt8(ascii: "+") || first == UInt8(ascii: "-") {
+            sign = first == UInt8(ascii: "-") ? -1 : 1
+            yearWidth = 6
+            index = 1
+        }
+        guard let yearDigits = number(yearWidth), expect("-"), let month = number(2), expect("-"), let day = number(2),
+            expect("T"), let hour = number(2), expect(":"), let minute = number(2), expect(":"), let second = number(2),
+            (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 60
+        else { return nil }
+        var millisecond: Int64 = 0
+        if expect(".") {
+            let start = index
+            while index < utf8.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(utf8[index]) { index += 1 }
+            guard index > start else { return nil }
+            // Milliseconds: the first three digits, padded.
+            let digits = Array(utf8[start..<min(start + 3, index)]) + Array(repeating: UInt8(ascii: "0"), count: max(0, 3 - (index - start)))
+            millisecond = digits.reduce(0) { $0 * 10 + Int64($1 - UInt8(ascii: "0")) }
+        }
+        guard index == utf8.count else { return nil }
+        let days = daysFromCivil(year: sign * yearDigits, month: month, day: day)
+        let total = ((days * 24 + hour) * 60 + minute) * 60 + second
+        return Date(timeIntervalSince1970: Double(total) + Double(millisecond) / 1000)
+    }
+
+    /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days-from-civil).
+    static func daysFromCivil(year: Int64, month: Int64, day: Int64) -> Int64 {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
+    }
+
     /// The proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's
     /// days-to-civil algorithm).
     static func civil(fromDays days: Int64) -> (year: Int64, month: Int64, day: Int64) {

@@ -1,6 +1,6 @@
 import NIOCore
 import struct Foundation.Data
-import class Foundation.JSONEncoder
+import struct Foundation.Date
 import class Foundation.JSONDecoder
 
 /// Primus's default `json` parser: `JSON.stringify` out, `JSON.parse` in.
@@ -66,46 +66,63 @@ public struct JSONParser: PrimusParser {
         return text
     }
 
-    /// Encodes with Foundation's `JSONEncoder`, then escapes U+2028/U+2029 as Primus does.
+    /// Encodes through ``JSONValueEncoder`` and ``JSONWriter``: keys in the order they were
+    /// encoded, dates as JavaScript writes them, bytes as a Node `Buffer` (alone: a binary
+    /// message), U+2028/U+2029 escaped. Nesting deeper than ``PrimusParsers/maximumDepth`` (a
+    /// circular object graph) is an error, not a crash. An integer a JavaScript number cannot
+    /// hold exactly (beyond 2^53) is an error too, as `JSON.stringify` refuses a `BigInt`:
+    /// send such numbers as strings.
     public func encode<T: Encodable>(encodable value: T, for context: (any PrimusParserContext)?) throws(PrimusError) -> TransportMessage {
-        if let value = value as? JSONValue { return try encode(value, for: context) }
-        let data: Data
-        do {
-            data = try JSONEncoder().encode(value)
-        } catch {
-            throw PrimusError.encodingFailed("\(error)")
-        }
-        var buffer = ByteBuffer()
-        buffer.reserveCapacity(data.count)
-        JSONParser.appendEscapingLineSeparators(data, to: &buffer)
-        return .text(buffer)
+        try encode(JSONValueEncoder().encode(value), for: context)
     }
 
-    /// Decodes with Foundation's `JSONDecoder` directly from the received bytes.
+    /// Decodes with Foundation's `JSONDecoder` directly from the received bytes (so integers
+    /// keep every digit), reading dates as JavaScript writes them (ISO 8601 text, or
+    /// milliseconds) and bytes as base64 text, a Node `Buffer` object or an array of bytes; a
+    /// binary message decodes as `Data` or `[UInt8]`.
     public func decode<T: Decodable>(_ type: T.Type, from message: TransportMessage, for context: (any PrimusParserContext)?) throws(PrimusError) -> T {
         if type == JSONValue.self, let value = try decode(message, for: context) as? T { return value }
+        if case .binary(let bytes) = message {
+            if let data = Data(bytes.readableBytesView) as? T { return data }
+            if let array = Array(bytes.readableBytesView) as? T { return array }
+            if let buffer = bytes as? T { return buffer }
+        }
         do {
-            return try JSONDecoder().decode(T.self, from: Data(message.buffer.readableBytesView))
+            return try JSONParser.makeDecoder().decode(T.self, from: Data(message.buffer.readableBytesView))
         } catch {
             throw PrimusError.decodingFailed("\(error)")
         }
     }
 
-    private static func appendEscapingLineSeparators(_ data: Data, to buffer: inout ByteBuffer) {
-        var runStart = data.startIndex
-        var index = data.startIndex
-        while index < data.endIndex {
-            if data[index] == 0xE2, index + 2 < data.endIndex, data[index + 1] == 0x80,
-                data[index + 2] == 0xA8 || data[index + 2] == 0xA9
-            {
-                buffer.writeBytes(data[runStart..<index])
-                buffer.writeStaticString(data[index + 2] == 0xA8 ? "\\u2028" : "\\u2029")
-                index += 3
-                runStart = index
-            } else {
-                index += 1
+    /// A `JSONDecoder` that reads dates and bytes the way JavaScript peers and ``encode(_:for:)``
+    /// write them.
+    static func makeDecoder() -> JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .custom { decoder in
+            let container = try decoder.singleValueContainer()
+            if let milliseconds = try? container.decode(Double.self) {
+                return Date(timeIntervalSince1970: milliseconds / 1000)
             }
+            let text = try container.decode(String.self)
+            guard let date = JSONDateText.parse(text) else {
+                throw DecodingError.dataCorruptedError(in: container, debugDescription: "not an ISO 8601 date: \(text)")
+            }
+            return date
         }
-        buffer.writeBytes(data[runStart..<data.endIndex])
+        decoder.dataDecodingStrategy = .custom { decoder in
+            if let container = try? decoder.container(keyedBy: JSONValueKey.self),
+                let bytes = try? container.decode([UInt8].self, forKey: JSONValueKey(stringValue: "data"))
+            {
+                return Data(bytes)
+            }
+            let container = try decoder.singleValueContainer()
+            if let bytes = try? container.decode([UInt8].self) { return Data(bytes) }
+            let text = try container.decode(String.self)
+            guard let data = Data(base64Encoded: text) else {
+                throw DecodingError.dataCorruptedError(in: container, debugDescription: "not base64 bytes")
+            }
+            return data
+        }
+        return decoder
     }
 }

@@ -43,7 +43,7 @@ struct TaggedParser: PrimusParser {
 
 @Suite("custom parsers", .timeLimit(.minutes(1)))
 struct CustomParserTests {
-    @Test("a registered parser is found by name, from the spec, and sees the spark and the client")
+    @Test("checklist 6 and 79: a registered parser is found by name and from the spec, and its encoder sees the spark and the client")
     func registeredParserSeesItsConnection() async throws {
         PrimusParsers.register(TaggedParser())
         #expect(PrimusParsers.names.contains("tagged-test"))
