@@ -29,6 +29,7 @@ public enum PrimusParsers {
     /// The parsers that ship with swift-primus.
     public static let builtIn: [any PrimusParser] = [
         JSONParser(),
+        MessagePackParser(),
     ]
 
     private static let registry = Mutex<[String: any PrimusParser]>(
