@@ -73,10 +73,17 @@ struct MessagePackScanner {
         let start = index
         let byte = buffer.getInteger(at: index, as: UInt8.self)!
         index += 1
+        let token = try header(byte, start: start)
+        try checkCount(token, start: start)
+        return token
+    }
+
+    /// The token of header `byte`, its length and value read.
+    private mutating func header(_ byte: UInt8, start: Int) throws(MessagePackFailure) -> Token {
         switch byte {
         case 0x00...0x7F: return .unsigned(UInt64(byte))
-        case 0x80...0x8F: return try container(.map(count: Int(byte & 0x0F)), start: start)
-        case 0x90...0x9F: return try container(.array(count: Int(byte & 0x0F)), start: start)
+        case 0x80...0x8F: return .map(count: Int(byte & 0x0F))
+        case 0x90...0x9F: return .array(count: Int(byte & 0x0F))
         case 0xA0...0xBF: return try payload(Int(byte & 0x1F), start: start, "fixstr") { .string(offset: $0, count: $1) }
         case 0xE0...0xFF: return .signed(Int64(Int8(bitPattern: byte)))
         case MessagePackFormat.null: return .null
@@ -107,10 +114,10 @@ struct MessagePackScanner {
         case MessagePackFormat.str8: return try payload(Int(read(UInt8.self, start, "str 8")), start: start, "str 8") { .string(offset: $0, count: $1) }
         case MessagePackFormat.str16: return try payload(Int(read(UInt16.self, start, "str 16")), start: start, "str 16") { .string(offset: $0, count: $1) }
         case MessagePackFormat.str32: return try payload(Int(read(UInt32.self, start, "str 32")), start: start, "str 32") { .string(offset: $0, count: $1) }
-        case MessagePackFormat.array16: return try container(.array(count: Int(read(UInt16.self, start, "array 16"))), start: start)
-        case MessagePackFormat.array32: return try container(.array(count: Int(read(UInt32.self, start, "array 32"))), start: start)
-        case MessagePackFormat.map16: return try container(.map(count: Int(read(UInt16.self, start, "map 16"))), start: start)
-        default: return try container(.map(count: Int(read(UInt32.self, start, "map 32"))), start: start)  // 0xdf, map 32
+        case MessagePackFormat.array16: return .array(count: Int(try read(UInt16.self, start, "array 16")))
+        case MessagePackFormat.array32: return .array(count: Int(try read(UInt32.self, start, "array 32")))
+        case MessagePackFormat.map16: return .map(count: Int(try read(UInt16.self, start, "map 16")))
+        default: return .map(count: Int(try read(UInt32.self, start, "map 32")))  // 0xdf, map 32
         }
     }
 
@@ -141,14 +148,14 @@ struct MessagePackScanner {
 
     /// Checks that the bytes left can hold the container's elements (one byte at least each),
     /// so that a lying count cannot make the caller reserve memory for it.
-    private func container(_ token: Token, start: Int) throws(MessagePackFailure) -> Token {
+    private func checkCount(_ token: Token, start: Int) throws(MessagePackFailure) {
         switch token {
         case .array(let count) where count > remaining:
             throw failure("array of \(count) elements truncated: \(remaining) bytes present", at: start)
         case .map(let count) where count > remaining / 2:
             throw failure("map of \(count) pairs truncated: \(remaining) bytes present", at: start)
         default:
-            return token
+            return
         }
     }
 

@@ -14,9 +14,19 @@ import struct Foundation.Date
 /// seconds, milliseconds, microseconds or nanoseconds, that reads back as the very same
 /// `Date`.
 enum MessagePackTimestamp {
-    /// The instant of `seconds` and `nanoseconds` since 1970.
+    /// The instant of `seconds` and `nanoseconds` since 1970: the count of whole
+    /// milliseconds (or microseconds, or nanoseconds) divided once, when that count is exact
+    /// in a `Double`, so a timestamp of whole milliseconds reads as the `Date` that
+    /// `Date(timeIntervalSince1970: ms / 1000)` makes, as a JavaScript peer's date does.
     static func date(seconds: Int64, nanoseconds: UInt32) -> Date {
-        Date(timeIntervalSince1970: Double(seconds) + Double(nanoseconds) / 1e9)
+        for (unit, perSecond) in [(Int64(1_000_000), Int64(1000)), (1000, 1_000_000), (1, 1_000_000_000)] where Int64(nanoseconds) % unit == 0 {
+            let (scaled, overflow) = seconds.multipliedReportingOverflow(by: perSecond)
+            let total = overflow ? Int64.max : scaled.addingReportingOverflow(Int64(nanoseconds) / unit).partialValue
+            if !overflow, total.magnitude < 1 << 53 {
+                return Date(timeIntervalSince1970: Double(total) / Double(perSecond))
+            }
+        }
+        return Date(timeIntervalSince1970: Double(seconds) + Double(nanoseconds) / 1e9)
     }
 
     /// The seconds and nanoseconds of `date`, or an error for a date no timestamp can hold
