@@ -226,6 +226,22 @@ struct MessagePackCodableTests {
         #expect(depth == 100)
     }
 
+    /// Arrays `depth + 1` levels deep.
+    struct Nested: Encodable {
+        let depth: Int
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.unkeyedContainer()
+            if depth > 0 { try container.encode(Nested(depth: depth - 1)) }
+        }
+    }
+
+    @Test func theDepthLimitIs512Levels() throws {
+        let bytes = try MessagePackEncoder().encode(Nested(depth: PrimusParsers.maximumDepth - 1))
+        #expect(try MessagePackReader.read(bytes) != .null)
+        #expect(throws: EncodingError.self) { try MessagePackEncoder().encode(Nested(depth: PrimusParsers.maximumDepth)) }
+        #expect(throws: PrimusError.self) { try MessagePackParser().encode(encodable: Nested(depth: 100_000)) }
+    }
+
     struct Empty: Encodable {
         func encode(to encoder: any Encoder) throws {}
     }
