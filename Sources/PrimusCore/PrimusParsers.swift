@@ -31,6 +31,7 @@ public enum PrimusParsers {
         JSONParser(),
         BinaryPackParser(),
         EJSONParser(),
+        MessagePackParser(),
     ]
 
     private static let registry = Mutex<[String: any PrimusParser]>(
