@@ -41,10 +41,10 @@ struct BrowserLibraryScriptsTests {
     }
 
     @Test("no placeholder is left in a compiled library")
-    func templateIsFilled() {
+    func templateIsFilled() throws {
         var engineIO = PrimusConfiguration()
         engineIO.transformer = .engineIO
-        var unknown = BrowserLibraryCompiler(configuration: PrimusConfiguration(), plugins: [("p", "function p() {}")])
+        var unknown = BrowserLibraryCompiler(configuration: PrimusConfiguration(), plugins: [("probe", try NodeFixtures.source("probe-plugin.js"))])
         unknown.transformer = "toy"
         unknown.parser = "nope"
         for compiler in [BrowserLibraryCompiler(configuration: PrimusConfiguration()), BrowserLibraryCompiler(configuration: engineIO), unknown] {
@@ -53,6 +53,14 @@ struct BrowserLibraryScriptsTests {
             #expect(library.hasPrefix("/*!\n * swift-primus browser client, Primus \(compiler.version) client API."))
             #expect(library.hasSuffix("  return Primus;\n});\n"))
         }
+    }
+
+    @Test("the Node tests' library (Tests/JavaScript/support/library.js) is the one the server compiles")
+    func nodeHarnessBuildsTheServersLibrary() throws {
+        let plugin = try NodeFixtures.source("probe-plugin.js")
+        let library = BrowserLibraryCompiler(configuration: PrimusConfiguration(), plugins: [("probe", plugin), ("again", plugin)]).compile()
+        let result = try NodeFixtures.run("same-as-test-harness.js", library: library)
+        #expect(result["same"] == true, "\(result["firstDifference"] ?? .null)")
     }
 
     @Test("a custom parser's javaScriptCodec is the library's codec")

@@ -97,7 +97,7 @@ function engineio() {
   function connect() {
     var address = primus.uri({ protocol: 'http:', query: true });
     // Credentials leave the URL (fetch and WebSocket refuse or ignore them) for a header.
-    var credentials = /^([a-z][a-z0-9+.-]*:\/\/)([^\/?#]*)@/i.exec(address);
+    var credentials = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*)@/i.exec(address);
     var authorization = credentials ? basicAuthorization(credentials[2]) : '';
     if (credentials) address = credentials[1] + address.slice(credentials[0].length);
     var mark = address.indexOf('?');
