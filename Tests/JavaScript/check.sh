@@ -2,6 +2,8 @@
 # Static checks of the browser client's JavaScript (Sources/PrimusServer/BrowserClient/JavaScript)
 # and of the JavaScript tests (Tests/JavaScript): `node --check` on every file, then ESLint
 # (Debian's `eslint` package): the shipped files as ES5 browser scripts, the tests as Node code.
+# Typed arrays (ArrayBuffer, DataView, Uint8Array…) count as available, as the codec contract
+# allows them; anything else beyond ES5 must be feature-tested (`typeof TextEncoder`).
 # Run from anywhere: `Tests/JavaScript/check.sh`. Exits non-zero on the first failing check.
 set -euo pipefail
 
