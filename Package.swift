@@ -61,8 +61,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            swiftSettings: upcoming
+            // The browser client's .js files, embedded by the EmbedJavaScript plugin (not resources).
+            exclude: ["BrowserClient/JavaScript"],
+            swiftSettings: upcoming,
+            plugins: ["EmbedJavaScript"]
         ),
+        // Build-time tool and plugin: the browser client's JavaScript files as Swift string
+        // literals in PrimusServer (BrowserClientSources), so the binary is self-contained.
+        .executableTarget(name: "EmbedJavaScriptTool", swiftSettings: upcoming),
+        .plugin(name: "EmbedJavaScript", capability: .buildTool(), dependencies: ["EmbedJavaScriptTool"]),
         // The Swift client: offline buffering, reconnect with randomized exponential backoff,
         // heartbeats, on SwiftNIO (Linux and Apple platforms), over the same codecs as the server.
         .target(
