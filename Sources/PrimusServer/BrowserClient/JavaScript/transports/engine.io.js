@@ -94,6 +94,34 @@ function engineio() {
     };
   }
 
+  // Bytes of an ArrayBuffer, a typed array or a DataView, as a Uint8Array over the same memory.
+  function bytesOf(data) {
+    if (data instanceof ArrayBuffer) return new Uint8Array(data);
+    return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  // Base64 of bytes, for a binary message over polling (`b<base64>`).
+  function toBase64(bytes) {
+    if (typeof btoa !== 'function') return Buffer.from(bytes).toString('base64');
+    var text = '';
+    for (var i = 0; i < bytes.length; i += 0x8000) {
+      text += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+    }
+    return btoa(text);
+  }
+
+  // The ArrayBuffer of a base64 text (a `b` record from the server).
+  function fromBase64(text) {
+    if (typeof atob !== 'function') {
+      var buffer = Buffer.from(text, 'base64');
+      return buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength);
+    }
+    var binary = atob(text);
+    var bytes = new Uint8Array(binary.length);
+    for (var i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+    return bytes.buffer;
+  }
+
   function connect() {
     var address = primus.uri({ protocol: 'http:', query: true });
     // Credentials leave the URL (fetch and WebSocket refuse or ignore them) for a header.
@@ -172,16 +200,30 @@ function engineio() {
       primus.emit('incoming::end');
     }
 
+    // One packet: text (`<type><data>`, or `b<base64>` for bytes over polling), or the
+    // ArrayBuffer of a binary WebSocket frame, which is always a message.
     function receive(packet) {
       if (!live() || !packet) return;
+      if (typeof packet !== 'string') return primus.emit('incoming::data', packet);
       switch (packet.charAt(0)) {
         case '4': primus.emit('incoming::data', packet.slice(1)); break;
+        case 'b':
+          var bytes;
+          try {
+            bytes = fromBase64(packet.slice(1));
+          } catch (e) {
+            return fail(new Error('Engine.IO: a binary packet that is not base64'));
+          }
+          primus.emit('incoming::data', bytes);
+          break;
         case '2': heartbeat(); send('3' + packet.slice(1)); break;
         case '1': finish(); break;
         default: break; // 6 noop; nothing else is meant for an open client
       }
     }
 
+    // One packet: text, or bytes (a Uint8Array) that go as a binary frame on the WebSocket
+    // and as `b<base64>` over polling.
     function send(packet) {
       if (!live()) return;
       if (socket.transport === 'websocket') {
@@ -196,13 +238,17 @@ function engineio() {
       if (!live() || post || pausing || !queue.length || socket.transport !== 'polling') return;
       var size = 0;
       var count = 0;
+      var records = [];
       while (count < queue.length) {
-        var next = utf8Length(queue[count]) + (count ? 1 : 0);
+        var record = typeof queue[count] === 'string' ? queue[count] : 'b' + toBase64(queue[count]);
+        var next = utf8Length(record) + (count ? 1 : 0);
         if (count && size + next > maxPayload) break;
         size += next;
+        records.push(record);
         count++;
       }
-      post = request('POST', url('polling'), queue.splice(0, count).join('\x1e'), authorization, function posted(err) {
+      queue.splice(0, count);
+      post = request('POST', url('polling'), records.join('\x1e'), authorization, function posted(err) {
         post = null;
         if (err) return fail(err);
         if (pausing) return switchOver();
@@ -243,11 +289,12 @@ function engineio() {
         return; // stay on polling
       }
       ws = candidate;
+      candidate.binaryType = 'arraybuffer';
       candidate.onopen = function onopen() { candidate.send('2probe'); };
       candidate.onmessage = function onmessage(event) {
         if (ws !== candidate || !live()) return;
+        if (socket.transport === 'websocket') return receive(event.data);
         var packet = String(event.data);
-        if (socket.transport === 'websocket') return receive(packet);
         if (packet === '3probe' && !pausing) {
           pausing = true;
           switchOver();
@@ -310,7 +357,8 @@ function engineio() {
   });
 
   primus.on('outgoing::data', function write(message) {
-    if (current) current.send('4' + message);
+    if (!current) return;
+    current.send(typeof message === 'string' ? '4' + message : bytesOf(message));
   });
 
   primus.on('outgoing::reconnect', function reconnect() {
