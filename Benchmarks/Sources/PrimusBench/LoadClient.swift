@@ -35,6 +35,8 @@ struct WebSocketLoadClient: Sendable {
     /// Engine.IO framing: connect to `/primus/?EIO=4&transport=websocket` and wrap every message
     /// in a message packet (`4<json>`); answer the server's Engine.IO pings.
     var engineIO = false
+    /// MessagePack framing: binary frames with the `msgpack` parser's encoding.
+    var messagePack = false
     /// Extra bytes of handshake headers (browsers send cookies, user agent, ...).
     var paddingHeaderBytes = 0
 
@@ -45,7 +47,7 @@ struct WebSocketLoadClient: Sendable {
         let port = self.port
         let stats = self.stats
         let padding = self.paddingHeaderBytes
-        let framing: Framing = engineIO ? .engineIO : .primus
+        let framing: Framing = engineIO ? .engineIO : (messagePack ? .msgpack : .primus)
         let channel = try await ClientBootstrap(group: loop)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
@@ -182,11 +184,13 @@ enum Framing: Sendable {
     case primus
     /// One Engine.IO 4 packet per frame; Primus messages are message packets `4<json>`.
     case engineIO
+    /// One Primus message per binary frame, MessagePack-encoded (`msgpack` parser).
+    case msgpack
 
     /// The upgrade request's target.
     var uri: String {
         switch self {
-        case .primus: "/primus"
+        case .primus, .msgpack: "/primus"
         case .engineIO: "/primus/?EIO=4&transport=websocket"
         }
     }
@@ -194,7 +198,7 @@ enum Framing: Sendable {
     /// Bytes in front of every Primus message: the Engine.IO packet type.
     var prefixLength: Int {
         switch self {
-        case .primus: 0
+        case .primus, .msgpack: 0
         case .engineIO: 1
         }
     }
@@ -214,6 +218,17 @@ private func answerHeartbeat(
     case .ping:
         let pong = WebSocketFrame(fin: true, opcode: .pong, maskKey: .random(using: &rng), data: frame.data)
         context.write(NIOAny(pong), promise: nil)
+        return true
+    case .binary where framing == .msgpack:
+        // A MessagePack fixstr "primus::ping::<ms>": the header byte, then the text.
+        guard let header = frame.data.getInteger(at: frame.data.readerIndex, as: UInt8.self), header & 0xE0 == 0xA0,
+            PrimusPing.isPing(frame.data, at: 0, prefix: "\u{0}primus::ping::", skippingFirst: true)
+        else { return false }
+        var payload = frame.data
+        PrimusPing.turnIntoPong(&payload, at: 0)
+        let pong = WebSocketFrame(fin: true, opcode: .binary, maskKey: .random(using: &rng), data: payload)
+        context.write(NIOAny(pong), promise: nil)
+        stats.pingsAnswered.add(1, ordering: .relaxed)
         return true
     case .text:
         if framing == .engineIO, frame.data.readableBytes == 1, frame.data.getInteger(at: frame.data.readerIndex, as: UInt8.self) == UInt8(ascii: "2") {
@@ -240,17 +255,20 @@ private func answerHeartbeat(
 enum PrimusPing {
     private static let prefix: StaticString = "\"primus::ping::"
 
-    /// Whether the bytes from `offset` on start with `"primus::ping::`.
-    static func isPing(_ buffer: ByteBuffer, at offset: Int) -> Bool {
-        buffer.withUnsafeReadableBytes { bytes in
+    /// Whether the bytes from `offset` on start with `"primus::ping::` (with `skippingFirst`,
+    /// whatever the first byte is: a MessagePack str header in place of the quote).
+    static func isPing(_ buffer: ByteBuffer, at offset: Int, prefix: StaticString = prefix, skippingFirst: Bool = false) -> Bool {
+        let skip = skippingFirst ? 1 : 0
+        return buffer.withUnsafeReadableBytes { bytes in
             bytes.count > offset + prefix.utf8CodeUnitCount
-                && memcmp(bytes.baseAddress! + offset, prefix.utf8Start, prefix.utf8CodeUnitCount) == 0
+                && memcmp(bytes.baseAddress! + offset + skip, prefix.utf8Start + skip, prefix.utf8CodeUnitCount - skip) == 0
         }
     }
 
-    /// Rewrites the ping at `offset` into the matching pong ("ping" → "pong", bytes 10..<14).
+    /// Rewrites the ping at `offset` into the matching pong: "ping" is bytes 9..<13 after the
+    /// opening quote and `primus::`.
     static func turnIntoPong(_ buffer: inout ByteBuffer, at offset: Int) {
-        buffer.setString("pong", at: buffer.readerIndex + offset + 10)
+        buffer.setString("pong", at: buffer.readerIndex + offset + 9)
     }
 }
 
@@ -288,9 +306,14 @@ final class EchoLoadHandler: ChannelInboundHandler {
     private func send(context: ChannelHandlerContext) {
         var buffer = context.channel.allocator.buffer(capacity: 48)
         if framing == .engineIO { buffer.writeStaticString("4") }
-        Self.writeMessage(seq: nextSeq, into: &buffer)
+        if framing == .msgpack {
+            Self.writeMessagePack(seq: nextSeq, into: &buffer)
+        } else {
+            Self.writeMessage(seq: nextSeq, into: &buffer)
+        }
         nextSeq += 1
-        context.write(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .text, maskKey: .random(using: &rng), data: buffer)), promise: nil)
+        let opcode: WebSocketOpcode = framing == .msgpack ? .binary : .text
+        context.write(wrapOutboundOut(WebSocketFrame(fin: true, opcode: opcode, maskKey: .random(using: &rng), data: buffer)), promise: nil)
         needsFlush = true
     }
 
@@ -301,6 +324,11 @@ final class EchoLoadHandler: ChannelInboundHandler {
             return
         }
         switch frame.opcode {
+        case .binary where framing == .msgpack:
+            if Self.messagePackSeq(in: frame.data) != expectedSeq { stats.mismatches.add(1, ordering: .relaxed) }
+            expectedSeq += 1
+            unreported += 1
+            if !stats.stopping.load(ordering: .relaxed) { send(context: context) }
         case .text:
             var data = frame.data
             if framing == .engineIO {
@@ -344,6 +372,40 @@ final class EchoLoadHandler: ChannelInboundHandler {
         buffer.writeStaticString("{\"seq\":")
         buffer.writeString(String(seq))
         buffer.writeStaticString(",\"payload\":\"hello\"}")
+    }
+
+    /// Writes the benchmark's message in MessagePack: `{"seq": <uint32>, "payload": "hello"}`.
+    static func writeMessagePack(seq: Int, into buffer: inout ByteBuffer) {
+        buffer.writeInteger(UInt8(0x82))
+        buffer.writeInteger(UInt8(0xA3))
+        buffer.writeStaticString("seq")
+        buffer.writeInteger(UInt8(0xCE))
+        buffer.writeInteger(UInt32(truncatingIfNeeded: seq))
+        buffer.writeInteger(UInt8(0xA7))
+        buffer.writeStaticString("payload")
+        buffer.writeInteger(UInt8(0xA5))
+        buffer.writeStaticString("hello")
+    }
+
+    /// The `seq` of an echoed MessagePack message (the server writes it in its smallest integer
+    /// form), or -1 when the echo is not `{"seq": n, "payload": "hello"}`.
+    static func messagePackSeq(in buffer: ByteBuffer) -> Int {
+        var buffer = buffer
+        guard buffer.readInteger(as: UInt8.self) == 0x82, buffer.readInteger(as: UInt8.self) == 0xA3,
+            buffer.readString(length: 3) == "seq", let tag = buffer.readInteger(as: UInt8.self)
+        else { return -1 }
+        let value: Int?
+        switch tag {
+        case 0x00...0x7F: value = Int(tag)
+        case 0xCC: value = buffer.readInteger(as: UInt8.self).map(Int.init)
+        case 0xCD: value = buffer.readInteger(as: UInt16.self).map(Int.init)
+        case 0xCE: value = buffer.readInteger(as: UInt32.self).map(Int.init)
+        default: value = nil
+        }
+        guard let value, buffer.readInteger(as: UInt8.self) == 0xA7, buffer.readString(length: 7) == "payload",
+            buffer.readInteger(as: UInt8.self) == 0xA5, buffer.readString(length: 5) == "hello", buffer.readableBytes == 0
+        else { return -1 }
+        return value
     }
 
     /// The integer after `"seq":`, or -1; the echo must also be exactly as long as what was sent

@@ -19,7 +19,7 @@ let usage = """
       --duration S         measured seconds (default 10)
       --rounds N           raw/primus pairs, alternating (default 2)
       --client-threads N   load generator event loop threads (default: cores)
-      --only T             measure one target only: raw, primus, eio-websocket, eio-polling
+      --only T[,T...]      measure these targets only: raw, primus, msgpack, eio-websocket, eio-polling
       --port P             load an already running server on 127.0.0.1:P instead of starting
                            one (throughput only, e.g. a server under valgrind; needs --only)
     engineio: throughput of primus, eio-websocket and eio-polling with the options above
@@ -73,11 +73,12 @@ struct Options {
             case "--window": window = try int(argument)
             case "--header-bytes": headerBytes = try int(argument)
             case "--only":
-                let name = try value(argument)
-                guard let target = LoadTarget(rawValue: name) else {
-                    throw BenchError("--only takes \(LoadTarget.allCases.map(\.rawValue).joined(separator: ", "))")
+                targets = try value(argument).split(separator: ",").map { name in
+                    guard let target = LoadTarget(rawValue: String(name)) else {
+                        throw BenchError("--only takes \(LoadTarget.allCases.map(\.rawValue).joined(separator: ", ")), or several joined by commas")
+                    }
+                    return target
                 }
-                targets = [target]
             case "--port": port = try int(argument)
             case "-h", "--help": print(usage); exit(0)
             default: throw BenchError("unknown argument \(argument)\n\n\(usage)")
@@ -236,6 +237,8 @@ struct PrimusBench {
         } else {
             var client = WebSocketLoadClient(group: group, port: port, stats: stats)
             client.engineIO = target == .engineIOWebSocket
+        client.messagePack = target == .msgpack
+            client.messagePack = target == .msgpack
             channels = try await client.connectMany(options.connections, mode: .load(inFlight: options.inFlight), window: options.connections)
         }
         for channel in channels { channel.pipeline.fireUserInboundEventTriggered(StartLoad()) }

@@ -3,6 +3,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOWebSocket
+import PrimusCore
 import PrimusServer
 
 /// The servers under test.
@@ -13,6 +14,8 @@ enum ServerKind: String, CaseIterable, Sendable {
     case primus
     /// The same `Primus` echo with the `engine.io` transformer.
     case engineIO = "engine.io"
+    /// The `websockets` echo with the `msgpack` parser.
+    case msgpack
 }
 
 /// A server and the way the load generator talks to it: one column of the throughput table.
@@ -21,6 +24,8 @@ enum LoadTarget: String, CaseIterable, Sendable {
     case raw
     /// Primus messages in WebSocket frames, `websockets` transformer.
     case primus
+    /// Primus messages in MessagePack binary frames, `websockets` transformer, `msgpack` parser.
+    case msgpack
     /// Engine.IO 4 message packets (`4<json>`) over a WebSocket opened directly
     /// (`?EIO=4&transport=websocket`), `engine.io` transformer.
     case engineIOWebSocket = "eio-websocket"
@@ -32,6 +37,7 @@ enum LoadTarget: String, CaseIterable, Sendable {
         switch self {
         case .raw: .raw
         case .primus: .primus
+        case .msgpack: .msgpack
         case .engineIOWebSocket, .engineIOPolling: .engineIO
         }
     }
@@ -40,6 +46,7 @@ enum LoadTarget: String, CaseIterable, Sendable {
         switch self {
         case .raw: "raw NIOWebSocket"
         case .primus: "Primus websockets+JSON"
+        case .msgpack: "Primus websockets+msgpack"
         case .engineIOWebSocket: "Primus engine.io websocket"
         case .engineIOPolling: "Primus engine.io polling"
         }
@@ -66,6 +73,14 @@ func runServer(_ kind: ServerKind) async throws {
     case .primus:
         // Primus's defaults (heartbeat every 30 s, 10 MiB maxLength, JSON parser).
         let primus = Primus(configuration: PrimusConfiguration())
+        primus.onConnection { spark in
+            spark.onMessage { message in spark.write(message.value) }
+        }
+        try await PrimusHTTPServer(primus: primus, host: "127.0.0.1", port: 0, onListening: announce).run()
+    case .msgpack:
+        var configuration = PrimusConfiguration()
+        configuration.parser = MessagePackParser()
+        let primus = Primus(configuration: configuration)
         primus.onConnection { spark in
             spark.onMessage { message in spark.write(message.value) }
         }
