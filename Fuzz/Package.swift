@@ -39,6 +39,7 @@ let package = Package(
         // The entry point every fuzzer shares, and helpers for splitting an input.
         .target(name: "FuzzSupport", dependencies: ["CLibFuzzer"], swiftSettings: upcoming),
         fuzzer("FuzzJSON", ["PrimusCore"]),
+        fuzzer("FuzzParsers", ["PrimusCore"]),
         fuzzer("FuzzEngineIOPacket", ["PrimusCore"]),
         fuzzer("FuzzEngineIOPayload", ["PrimusCore"]),
         fuzzer("FuzzWebSocketAssembler", ["PrimusWebSocket", "PrimusCore"], nio: ["NIOCore", "NIOWebSocket"]),

@@ -33,6 +33,16 @@ func testOneInput(_ data: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     }
     fuzzCheck(reparsed == finite(value), "round trip changed \(value) into \(reparsed)")
 
+    // Validation (what a spark does on arrival) accepts exactly what parsing accepts.
+    let parsed = (try? parser.decode(message)) != nil
+    var validated = true
+    do { _ = try parser.validate(message, for: nil) } catch { validated = false }
+    fuzzCheck(parsed == validated, "validate and parse disagree")
+    // Key order survives the round trip.
+    if case .object(let members) = value, case .object(let again) = reparsed {
+        fuzzCheck(members.keys == again.keys, "key order changed")
+    }
+
     // Valid UTF-8 input also goes through the String entry point: same value.
     if let text = String(validating: bytes, as: UTF8.self) {
         fuzzCheck((try? JSONReader.parse(text)) == value, "the String entry point disagrees")
@@ -45,7 +55,7 @@ func finite(_ value: JSONValue) -> JSONValue {
     switch value {
     case .number(let number) where !number.isFinite: return .null
     case .array(let elements): return .array(elements.map(finite))
-    case .object(let members): return .object(members.mapValues(finite))
+    case .object(let members): return .object(JSONObject(members.map { ($0.key, finite($0.value)) }))
     default: return value
     }
 }
