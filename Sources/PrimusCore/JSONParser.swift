@@ -88,11 +88,15 @@ public struct JSONParser: PrimusParser {
             if let buffer = bytes as? T { return buffer }
         }
         do {
-            return try JSONParser.makeDecoder().decode(T.self, from: Data(message.buffer.readableBytesView))
+            return try JSONParser.decoder.decode(T.self, from: Data(message.buffer.readableBytesView))
         } catch {
             throw PrimusError.decodingFailed("\(error)")
         }
     }
+
+    /// One decoder for every message: its configuration never changes, and `JSONDecoder` is
+    /// safe to share between threads.
+    static let decoder = makeDecoder()
 
     /// A `JSONDecoder` that reads dates and bytes the way JavaScript peers and ``encode(_:for:)``
     /// write them.

@@ -4,7 +4,7 @@ import NIOPosix
 
 let usage = """
     usage: primus-bench [all|throughput|memory|codec|engineio|polling-queue] [options]
-           primus-bench server <raw|primus|engine.io>   (internal: one server process)
+           primus-bench server <raw|primus|msgpack|engine.io>   (internal: one server process)
 
     Compares Primus (websockets transformer, JSON parser) with a raw NIOWebSocket echo server.
     `engineio` compares the engine.io transformer (websocket, polling) with websockets.
@@ -22,6 +22,7 @@ let usage = """
       --only T[,T...]      measure these targets only: raw, primus, msgpack, eio-websocket, eio-polling
       --port P             load an already running server on 127.0.0.1:P instead of starting
                            one (throughput only, e.g. a server under valgrind; needs --only)
+      --server-pid PID     with --port: that server's process, to measure its CPU
     engineio: throughput of primus, eio-websocket and eio-polling with the options above
     polling-queue: an Engine.IO polling session's cost per packet for 10 to 10,000 packets
                    (sans-I/O, one thread; not part of `all`)
@@ -45,6 +46,7 @@ struct Options {
     var headerBytes = 0
     var targets: [LoadTarget]?
     var port: Int?
+    var serverPID: Int32?
 
     init(_ arguments: [String]) throws {
         var iterator = arguments.makeIterator()
@@ -80,6 +82,7 @@ struct Options {
                     return target
                 }
             case "--port": port = try int(argument)
+            case "--server-pid": serverPID = Int32(try int(argument))
             case "-h", "--help": print(usage); exit(0)
             default: throw BenchError("unknown argument \(argument)\n\n\(usage)")
             }
@@ -237,7 +240,6 @@ struct PrimusBench {
         } else {
             var client = WebSocketLoadClient(group: group, port: port, stats: stats)
             client.engineIO = target == .engineIOWebSocket
-        client.messagePack = target == .msgpack
             client.messagePack = target == .msgpack
             channels = try await client.connectMany(options.connections, mode: .load(inFlight: options.inFlight), window: options.connections)
         }
@@ -245,9 +247,11 @@ struct PrimusBench {
         try await Task.sleep(for: .seconds(options.warmup))
 
         let clock = ContinuousClock()
-        let start = (clock.now, stats.echoes.load(ordering: .relaxed), server?.cpuSeconds ?? 0, System.ownCPUSeconds())
+        // A server started by hand (`--port`) is measured through `--server-pid`, when given.
+        let serverCPU = { server?.cpuSeconds ?? options.serverPID.flatMap { System.cpuSeconds(pid: $0) } ?? 0 }
+        let start = (clock.now, stats.echoes.load(ordering: .relaxed), serverCPU(), System.ownCPUSeconds())
         try await Task.sleep(for: .seconds(options.duration))
-        let end = (clock.now, stats.echoes.load(ordering: .relaxed), server?.cpuSeconds ?? 0, System.ownCPUSeconds())
+        let end = (clock.now, stats.echoes.load(ordering: .relaxed), serverCPU(), System.ownCPUSeconds())
         let elapsed = seconds(end.0 - start.0)
 
         stats.stopping.store(true, ordering: .relaxed)
@@ -314,6 +318,7 @@ struct PrimusBench {
         var client = WebSocketLoadClient(group: group, port: server.port, stats: stats)
         client.paddingHeaderBytes = options.headerBytes
         client.engineIO = target == .engineIOWebSocket
+        client.messagePack = target == .msgpack
 
         // Warm up: a few connections open and close, so code paths and allocator arenas that every
         // connection needs are already in the "before" figure.
