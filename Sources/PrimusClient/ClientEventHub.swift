@@ -48,9 +48,10 @@ final class ClientEventHub: Sendable {
             state.nextID += 1
             state.subscribers[id] = continuation
             if let backlog = state.backlog {
-                // After an overflow the error takes the last slot of the limit, so the two
-                // reserved slots stay free for a later overflow of this subscriber.
-                let replayed = state.backlogDropped > 0 ? backlog.prefix(limit - 1) : backlog[...]
+                // The replay takes at most `limit - 1` slots (after an overflow, its error takes the
+                // last of them), so the next event still leaves the two reserved slots free for a
+                // later overflow of this subscriber: its error and the end.
+                let replayed = state.backlogDropped > 0 ? backlog.prefix(max(limit - 2, 0)) : backlog[...]
                 for event in replayed { continuation.yield(event) }
                 if state.backlogDropped > 0 {
                     let dropped = state.backlogDropped + backlog.count - replayed.count
@@ -84,7 +85,7 @@ final class ClientEventHub: Sendable {
             if state.subscribers.isEmpty, let count = state.backlog?.count {
                 if case .end = event {
                     state.backlogEnded = true
-                } else if count < limit {
+                } else if count < limit - 1 {
                     state.backlog?.append(event)
                 } else {
                     state.backlogDropped += 1

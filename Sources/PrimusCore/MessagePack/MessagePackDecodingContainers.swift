@@ -68,7 +68,7 @@ struct MessagePackKeyedDecodingContainer<Key: CodingKey>: KeyedDecodingContainer
 
     /// The value of `super`; a missing one decodes as nil, as in `JSONDecoder`.
     func superDecoder() throws -> any Decoder {
-        try superDecoder(named: MessagePackCodingKey.super)
+        try superDecoder(named: ValueCodingKey.super)
     }
 
     func superDecoder(forKey key: Key) throws -> any Decoder {
@@ -100,7 +100,7 @@ struct MessagePackUnkeyedDecodingContainer: UnkeyedDecodingContainer {
 
     var isAtEnd: Bool { currentIndex >= count ?? 0 }
 
-    private var path: [any CodingKey] { codingPath + [MessagePackCodingKey(index: currentIndex)] }
+    private var path: [any CodingKey] { codingPath + [ValueCodingKey(index: currentIndex)] }
 
     /// Decodes the next element with `body` (given its offset and path) and moves past it.
     private mutating func next<T>(_ type: T.Type, _ body: (MessagePackDecoding, Int, [any CodingKey]) throws -> T) throws -> T {

@@ -62,7 +62,7 @@ struct MessagePackKeyedEncodingContainer<Key: CodingKey>: KeyedEncodingContainer
     }
 
     mutating func superEncoder() -> any Encoder {
-        child(for: MessagePackCodingKey.super)
+        child(for: ValueCodingKey.super)
     }
 
     mutating func superEncoder(forKey key: Key) -> any Encoder {
@@ -87,7 +87,7 @@ struct MessagePackUnkeyedEncodingContainer: UnkeyedEncodingContainer {
     }
 
     private func child() -> MessagePackEncoding {
-        let key = MessagePackCodingKey(index: node.count)
+        let key = ValueCodingKey(index: node.count)
         return encoder.nested(node.appendChild(), key: key)
     }
 
@@ -122,26 +122,4 @@ struct MessagePackUnkeyedEncodingContainer: UnkeyedEncodingContainer {
     mutating func superEncoder() -> any Encoder {
         child()
     }
-}
-
-/// Keys the coders make up: `super`, and array positions in coding paths.
-struct MessagePackCodingKey: CodingKey {
-    let stringValue: String
-    let intValue: Int?
-
-    init(stringValue: String) {
-        self.stringValue = stringValue
-        self.intValue = nil
-    }
-
-    init(intValue: Int) {
-        self.stringValue = String(intValue)
-        self.intValue = intValue
-    }
-
-    init(index: Int) {
-        self.init(intValue: index)
-    }
-
-    static let `super` = MessagePackCodingKey(stringValue: "super")
 }

@@ -1,5 +1,5 @@
-/// A coding key for array positions and arbitrary member names, used by both value coders for
-/// the paths they report and for `super` keys.
+/// A coding key for array positions and arbitrary member names, used by the value coders and the
+/// MessagePack coders for the paths they report and for `super` keys.
 struct ValueCodingKey: CodingKey {
     var stringValue: String
     var intValue: Int?
