@@ -118,15 +118,17 @@ final class TestGate: Sendable {
         for waiter in waiters { waiter.resume() }
     }
 
-    /// Waits until `count` waiters arrived (bounded: fails the test after 5 s).
+    /// Waits until `count` waiters arrived (bounded: fails the test after 10 s). Polls with a
+    /// short sleep, not `Task.yield()`: a yielding loop can keep the two threads of a loaded
+    /// machine's cooperative pool from ever running the task it waits for.
     func waitForArrivals(_ count: Int) async {
-        let deadline = ContinuousClock.now + .seconds(5)
+        let deadline = ContinuousClock.now + .seconds(10)
         while arrivals < count {
             if ContinuousClock.now > deadline {
                 Issue.record("only \(arrivals) of \(count) arrivals")
                 return
             }
-            await Task.yield()
+            try? await Task.sleep(for: .milliseconds(1))
         }
     }
 }
