@@ -41,11 +41,12 @@ def test_engineio_sends_url_credentials_as_basic_authorization_on_every_request(
     """Checklist 37 over engine.io polling: fetch() would throw on the URL; every handshake,
     poll and post carries the header instead, and the spark sees it."""
     server = start_testserver("--transformer", "engine.io")
-    seen: list[tuple[str, str | None]] = []
+    # The handler only keeps the request: asking Playwright for its headers from inside its own
+    # event dispatch failed once (on the suite's first page) and lost every entry silently.
+    requests: list = []
     page.page.on(
         "request",
-        lambda request: seen.append((request.method, request.all_headers().get("authorization")))
-        if "EIO=" in request.url and request.method != "OPTIONS" else None,
+        lambda request: requests.append(request) if "EIO=" in request.url and request.method != "OPTIONS" else None,
     )
     page.harness(server)
     r = page.run(
@@ -65,6 +66,7 @@ def test_engineio_sends_url_credentials_as_basic_authorization_on_every_request(
     assert r["seen"][:3] == [0, 1, 2]
     assert r["seen"][3]["headers"]["authorization"] == BASIC
     assert "usr" not in (r["url"] or "")  # the polling URL carries no credentials
+    seen = [(request.method, request.all_headers().get("authorization")) for request in requests]
     methods = {method for method, _ in seen}
     assert {"GET", "POST"} <= methods, seen
     assert all(value == BASIC for _, value in seen), seen

@@ -43,8 +43,7 @@ private let sample = Person(
 )
 
 /// A class that encodes through its own `encode(to:)`, for circular graphs.
-private final class Link: Encodable, @unchecked Sendable {
-    // Not shared across threads: each test makes its own.
+private final class Link: Encodable {
     var next: Link?
     enum CodingKeys: String, CodingKey { case next }
     func encode(to encoder: any Encoder) throws {
@@ -54,8 +53,7 @@ private final class Link: Encodable, @unchecked Sendable {
 }
 
 /// A class that wraps itself through a single-value container, a cycle with no container level.
-private final class Wrapper: Encodable, @unchecked Sendable {
-    // Not shared across threads: each test makes its own.
+private final class Wrapper: Encodable {
     var inner: Wrapper?
     func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
@@ -89,8 +87,7 @@ private class Animal: Codable {
     init(name: String) { self.name = name }
 }
 
-private final class Dog: Animal, @unchecked Sendable {
-    // Immutable after init in the tests.
+private final class Dog: Animal {
     var good: Bool
     enum CodingKeys: String, CodingKey { case good }
     init(name: String, good: Bool) {
