@@ -29,9 +29,9 @@ struct BrowserLibraryAuthorizationTests {
     @Test(
         "checklist 32 and 15: with authorization the strategy has no timeout, a WebSocket failing before open is final, plugins run at construction"
     )
-    func compiledClientBehaviour() throws {
+    func compiledClientBehaviour() async throws {
         let library = Self.compile(authorization: true, plugins: [("probe", try NodeFixtures.source("probe-plugin.js"))])
-        let result = try NodeFixtures.run("authorization-first-failure.js", library: library)
+        let result = try await NodeFixtures.run("authorization-first-failure.js", library: library)
         #expect(result["strategy"] == "disconnect,online")
         #expect(result["events"] == ["error", "close", "end"])
         #expect(result["sockets"] == 1)
@@ -41,8 +41,8 @@ struct BrowserLibraryAuthorizationTests {
     }
 
     @Test("without authorization a failed first WebSocket is retried (strategy timeout)")
-    func withoutAuthorizationFailuresAreRetried() throws {
-        let result = try NodeFixtures.run("retry-without-authorization.js", library: Self.compile(authorization: false))
+    func withoutAuthorizationFailuresAreRetried() async throws {
+        let result = try await NodeFixtures.run("retry-without-authorization.js", library: Self.compile(authorization: false))
         #expect(result["events"] == ["error", "reconnect scheduled", "end", "reconnect failed"])
         #expect(result["sockets"] == 2)
     }

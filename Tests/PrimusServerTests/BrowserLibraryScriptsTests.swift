@@ -56,20 +56,20 @@ struct BrowserLibraryScriptsTests {
     }
 
     @Test("the Node tests' library (Tests/JavaScript/support/library.js) is the one the server compiles")
-    func nodeHarnessBuildsTheServersLibrary() throws {
+    func nodeHarnessBuildsTheServersLibrary() async throws {
         let plugin = try NodeFixtures.source("probe-plugin.js")
         let library = BrowserLibraryCompiler(configuration: PrimusConfiguration(), plugins: [("probe", plugin), ("again", plugin)]).compile()
-        let result = try NodeFixtures.run("same-as-test-harness.js", library: library)
+        let result = try await NodeFixtures.run("same-as-test-harness.js", library: library)
         #expect(result["same"] == true, "\(result["firstDifference"] ?? .null)")
     }
 
     @Test("a custom parser's javaScriptCodec is the library's codec")
-    func customParserCodecIsUsed() throws {
+    func customParserCodecIsUsed() async throws {
         var configuration = PrimusConfiguration()
         configuration.parser = PrefixedParser(javaScriptCodec: try NodeFixtures.source("prefixed-codec.js"))
         let library = Primus(configuration: configuration).library()
         #expect(library.contains("parser: \"prefixed\""))
-        let result = try NodeFixtures.run("codec-probe.js", library: library)
+        let result = try await NodeFixtures.run("codec-probe.js", library: library)
         #expect(result["encodeError"] == .null)
         #expect(result["encoded"] == #"custom:{"hello":["world",1]}"#)
         #expect(result["decodeError"] == .null)
@@ -77,17 +77,17 @@ struct BrowserLibraryScriptsTests {
     }
 
     @Test("the json library's codec is parsers/json.js")
-    func jsonCodecIsUsed() throws {
-        let result = try NodeFixtures.run("codec-probe.js", library: Primus().library())
+    func jsonCodecIsUsed() async throws {
+        let result = try await NodeFixtures.run("codec-probe.js", library: Primus().library())
         #expect(result["encoded"] == #"{"hello":["world",1]}"#)
         #expect(result["decoded"] == ["hello": ["world", 1]])
     }
 
     @Test("a parser with neither a javaScriptCodec nor a file gets a codec that reports it")
-    func missingCodecIsReported() throws {
+    func missingCodecIsReported() async throws {
         var configuration = PrimusConfiguration()
         configuration.parser = PrefixedParser(javaScriptCodec: nil)
-        let result = try NodeFixtures.run("codec-probe.js", library: Primus(configuration: configuration).library())
+        let result = try await NodeFixtures.run("codec-probe.js", library: Primus(configuration: configuration).library())
         #expect(result["encodeError"] == "the prefixed parser has no browser implementation in this build")
         #expect(result["decodeError"] == "the prefixed parser has no browser implementation in this build")
     }

@@ -22,24 +22,38 @@ enum NodeFixtures {
     }
 
     /// Runs `fixture` with `library` loaded; the JSON it printed.
-    static func run(_ fixture: String, library: String) throws -> JSONValue {
+    ///
+    /// Node runs and is waited for on a Dispatch thread, not on the Swift concurrency pool:
+    /// blocking one of that pool's two threads for a Node start-up starved the live loopback
+    /// tests running beside it (their clients missed 2-second server timeouts).
+    static func run(_ fixture: String, library: String) async throws -> JSONValue {
         let node = try #require(Self.node, "Node.js is needed to run the compiled library (CI installs Debian's nodejs)")
         let temporary = FileManager.default.temporaryDirectory.appendingPathComponent("primus-lib-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: temporary, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: temporary) }
         let libraryPath = temporary.appendingPathComponent("primus.js").path
         try library.write(toFile: libraryPath, atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: node)
-        process.arguments = [directory.appendingPathComponent(fixture).path, libraryPath]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
-        try #require(process.terminationStatus == 0, "node \(fixture) failed: \(text)")
+        let script = directory.appendingPathComponent(fixture).path
+        let (status, text) = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<(Int32, String), any Error>) in
+            DispatchQueue.global().async {
+                let process = Process()
+                process.executableURL = URL(fileURLWithPath: node)
+                process.arguments = [script, libraryPath]
+                let output = Pipe()
+                process.standardOutput = output
+                process.standardError = output
+                do {
+                    try process.run()
+                } catch {
+                    continuation.resume(throwing: error)
+                    return
+                }
+                let data = output.fileHandleForReading.readDataToEndOfFile()
+                process.waitUntilExit()
+                continuation.resume(returning: (process.terminationStatus, String(decoding: data, as: UTF8.self)))
+            }
+        }
+        try #require(status == 0, "node \(fixture) failed: \(text)")
         return try JSONReader.parse(text.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 }

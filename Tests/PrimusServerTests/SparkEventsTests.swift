@@ -142,8 +142,9 @@ struct SparkEventsTests {
     @Test("checklist 46: with a short pingInterval and a silent client, the spark is disconnected")
     func heartbeatTimeoutWithSilentClient() async throws {
         let disconnected = Recorder<String>()
-        // Short, yet long enough for the test client to finish its upgrade before the end.
-        try await withPrimusServer({ $0.pingInterval = .milliseconds(250) }, setup: { primus in
+        // Short, yet long enough for the test client to finish its upgrade before the end, even
+        // on a loaded machine.
+        try await withPrimusServer({ $0.pingInterval = .milliseconds(1000) }, setup: { primus in
             primus.onDisconnection { disconnected.append($0.id) }
         }) { port, primus in
             let socket = try await TestWebSocket.connect(port: port)

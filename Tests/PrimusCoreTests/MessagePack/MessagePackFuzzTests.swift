@@ -33,12 +33,12 @@ struct MessagePackFuzzTests {
 
         mutating func string() -> String {
             let alphabet: [Character] = ["a", "z", "0", " ", "\"", "\\", "\n", "é", "€", "😀", "\u{2028}", "\u{0}"]
-            let count = [0, 1, 5, 31, 32, 255, 256, 300, int(0...70000)][int(0...8)]
+            let count = [0, 1, 5, 31, 32, 255, 256, 300, int(0...1000)][int(0...8)]  // the 16- and 32-bit forms: MessagePackVectorTests
             return String((0..<count).map { _ in alphabet[int(0...(alphabet.count - 1))] })
         }
 
         mutating func bytes() -> ByteBuffer {
-            let count = [0, 1, 2, 3, 4, 8, 16, 17, 255, 256, int(0...70000)][int(0...10)]
+            let count = [0, 1, 2, 3, 4, 8, 16, 17, 255, 256, int(0...1000)][int(0...10)]
             return ByteBuffer(bytes: (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) })
         }
 
