@@ -169,18 +169,25 @@ struct EngineIOClientTests {
 
     @Test(arguments: [false, true])
     func primusAndEngineIOHeartbeatsKeepTheConnectionAlive(websockets: Bool) async throws {
-        // Primus pings every 2 s and drops a spark that has not answered by the next tick; the
-        // client gives up after 5 s without a ping; Engine.IO pings every second underneath.
-        // Surviving 5 s needs both to flow both ways. (The margins are wide because the client
-        // tests also run under ThreadSanitizer, in parallel, on two cores.)
-        let server = try await engineIOServer(pingInterval: .seconds(2))
+        // Primus pings every 3 s and drops a spark that has not answered by the next tick; the
+        // client gives up after 7 s without a ping; Engine.IO pings every second and gives up
+        // 4 s after a ping goes unanswered. Surviving 8 s needs both to flow both ways. (The
+        // margins are wide because the client tests also run under ThreadSanitizer, in
+        // parallel, on two cores: with 2 s and 3 s the upgraded variant reconnected in about
+        // one full run out of three.)
+        let server = try await LoopbackServer.start(
+            pingInterval: .seconds(3),
+            transformer: .engineIO,
+            engineIO: engineIOOptions(pingInterval: .seconds(1), pingTimeout: .seconds(4))
+        )
         defer { Task { await server.stop() } }
         let client = try PrimusClient(server.httpURL, configuration: engineIOConfiguration(websockets: websockets) {
-            $0.pingTimeout = .seconds(5)
+            $0.pingTimeout = .seconds(7)
         })
         let recorder = EventRecorder(client)
         try await recorder.waitFor("open", timeout: .seconds(10))
-        try await Task.sleep(for: .seconds(5))
+        // The behaviour under test is a connection that outlives several heartbeat windows.
+        try await Task.sleep(for: .seconds(8))
         client.write("still here")
         try await eventually("the message", timeout: .seconds(10)) { server.received.count == 1 }
         #expect(recorder.lifecycle == ["open"])

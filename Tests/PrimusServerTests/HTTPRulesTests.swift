@@ -1,5 +1,6 @@
 import NIOConcurrencyHelpers
 import NIOCore
+import NIOEmbedded
 import NIOPosix
 import NIOHTTP1
 @testable import PrimusServer
@@ -299,10 +300,52 @@ import Testing
     }
 }
 
-/// The listener's accept throttle against real loopback connections: it holds at most its limit
-/// of accepted sockets, and accepts again when one closes.
+/// The listener's accept throttle: its rule on an embedded listener (no clock, no sockets), then
+/// against real loopback connections.
 @Suite struct PrimusAcceptThrottleTests {
-    @Test func aFullListenerStopsAcceptingUntilASocketCloses() async throws {
+    /// Counts the reads the throttle lets through to the listener.
+    final class ReadCounter: ChannelOutboundHandler {
+        typealias OutboundIn = Never
+        var reads = 0
+        func read(context: ChannelHandlerContext) {
+            reads += 1
+            context.read()
+        }
+    }
+
+    @Test func readsAreHeldWhileTheListenerIsFullAndIssuedWhenASocketCloses() throws {
+        let listener = EmbeddedChannel()
+        let counter = ReadCounter()
+        let throttle = PrimusAcceptThrottle(limit: 3, acceptsPerRead: 1)
+        try listener.pipeline.syncOperations.addHandler(counter)
+        try listener.pipeline.syncOperations.addHandler(throttle)
+        var children: [EmbeddedChannel] = []
+        for expectedReads in 1...3 {
+            listener.read()
+            #expect(counter.reads == expectedReads, "room for one more accept: the read goes through")
+            let child = EmbeddedChannel()
+            children.append(child)
+            try listener.writeInbound(child as any Channel)
+        }
+        #expect(throttle.openCount == 3)
+        listener.read()
+        listener.read()
+        #expect(counter.reads == 3, "full: reads are held")
+
+        try children[0].close().wait()
+        children[0].embeddedEventLoop.run()  // the close's callbacks, on the child's loop
+        listener.embeddedEventLoop.run()  // the resumed read, on the listener's
+        #expect(throttle.openCount == 2)
+        #expect(counter.reads == 4, "one socket closed: the held read is issued, once")
+        try children[1].close().wait()
+        children[1].embeddedEventLoop.run()
+        listener.embeddedEventLoop.run()
+        #expect(counter.reads == 4, "nothing was held any more")
+        for child in children.dropFirst(2) { try child.close().wait() }
+        _ = try listener.finish()
+    }
+
+    @Test func aFullListenerAcceptsAgainWhenASocketCloses() async throws {
         let throttle = PrimusAcceptThrottle(limit: 3, acceptsPerRead: 1)
         let accepted = NIOLockedValueBox<[any Channel]>([])
         let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -324,20 +367,13 @@ import Testing
             )
         }
         try await waitUntil { throttle.openCount == 3 }
-        // A window in which a fourth accept would show; none may.
-        try await Task.sleep(for: .milliseconds(200))
-        #expect(accepted.withLockedValue { $0.count } == 3)
-        #expect(throttle.openCount == 3)
-
-        // One closes: exactly one more gets in.
+        // Each close lets the next waiting connection in (the embedded test above proves the
+        // listener holds its reads while full).
         try await accepted.withLockedValue { $0[0] }.close()
         try await waitUntil { accepted.withLockedValue { $0.count } == 4 }
-        try await Task.sleep(for: .milliseconds(200))
-        #expect(accepted.withLockedValue { $0.count } == 4)
-        #expect(throttle.openCount == 3)
-
         for channel in accepted.withLockedValue({ $0 }) { try? await channel.close() }
         try await waitUntil { accepted.withLockedValue { $0.count } == 5 }
+        #expect(throttle.openCount <= 3)
         for channel in accepted.withLockedValue({ $0 }) { try? await channel.close() }
         for client in clients { try? await client.close() }
         try await listener.close()
