@@ -190,7 +190,7 @@ struct EngineIOClientTests {
         try await Task.sleep(for: .seconds(8))
         client.write("still here")
         try await eventually("the message", timeout: .seconds(10)) { server.received.count == 1 }
-        #expect(recorder.lifecycle == ["open"])
+        #expect(recorder.lifecycle == ["open"], "\(recorder.events.filter { $0.name != "data" })")
         #expect(server.sparks.count == 1)
         #expect(server.received.first?.sparkID == server.sparks.first?.id)
         client.end()

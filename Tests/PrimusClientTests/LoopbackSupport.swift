@@ -77,7 +77,7 @@ final class LoopbackServer: Sendable {
     }
 
     /// Waits for the `count`th spark.
-    func spark(_ count: Int = 1, timeout: Duration = .seconds(5)) async throws -> Spark {
+    func spark(_ count: Int = 1, timeout: Duration = .seconds(10)) async throws -> Spark {
         try await eventually("spark #\(count) connects", timeout: timeout) { self.sparks.count >= count }
         return sparks[count - 1]
     }
@@ -103,7 +103,7 @@ final class EventRecorder: Sendable {
 
     func count(of name: String) -> Int { names.filter { $0 == name }.count }
 
-    func waitFor(_ name: String, count: Int = 1, timeout: Duration = .seconds(5)) async throws {
+    func waitFor(_ name: String, count: Int = 1, timeout: Duration = .seconds(10)) async throws {
         try await eventually("event \"\(name)\" ×\(count) (saw \(names))", timeout: timeout) { self.count(of: name) >= count }
     }
 
@@ -121,7 +121,7 @@ struct TimedOut: Error, CustomStringConvertible {
 }
 
 /// Polls `condition` every 5 ms until it holds, or fails the test after `timeout`.
-func eventually(_ what: String, timeout: Duration = .seconds(5), _ condition: @Sendable () -> Bool) async throws {
+func eventually(_ what: String, timeout: Duration = .seconds(10), _ condition: @Sendable () -> Bool) async throws {
     let deadline = ContinuousClock.now + timeout
     while !condition() {
         guard ContinuousClock.now < deadline else {

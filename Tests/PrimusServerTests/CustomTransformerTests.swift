@@ -51,8 +51,7 @@ struct CustomTransformerTests {
     @Test func aStreamedAnswerCarriesMessagesAndItsClientLeavingEndsTheSpark() async throws {
         try await withPrimusServer(configure, setup: echo) { port, primus in
             let id = try await httpRequest(port: port, target: "/primus/?open").body
-            let client = try await RawHTTPClient.connect(port: port)
-            try await client.send("GET /primus/?id=\(id)&stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            let client = try await RawHTTPClient.connect(port: port, sending: "GET /primus/?id=\(id)&stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
             let head = try await client.waitFor("\r\n\r\n")
             #expect(head.hasPrefix("HTTP/1.1 200 OK"))
             #expect(head.lowercased().contains("transfer-encoding: chunked"))
@@ -66,8 +65,7 @@ struct CustomTransformerTests {
 
     @Test func upgradesAreRefusedByDefaultAndMiddlewareStillAnswersTheLibrary() async throws {
         try await withPrimusServer(configure) { port, _ in
-            let client = try await RawHTTPClient.connect(port: port)
-            try await client.send(webSocketHandshake(path: "/primus"))
+            let client = try await RawHTTPClient.connect(port: port, sending: webSocketHandshake(path: "/primus"))
             let answer = try await client.readToEnd()
             #expect(answer.hasPrefix("HTTP/1.1 400 Bad Request"))
             #expect(answer.lowercased().contains("connection: close"))

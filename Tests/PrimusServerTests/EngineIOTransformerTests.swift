@@ -265,9 +265,11 @@ struct EngineIOTransformerTests {
             let clock = ContinuousClock()
             let started = clock.now
             let sid = try await handshake(port: port)
-            let spark = try await withTimeout(.seconds(3)) { await ended.first { _ in true } }
+            let spark = try await withTimeout(.seconds(10)) { await ended.first { _ in true } }
             #expect(spark?.id == sid)
-            #expect(clock.now - started < .milliseconds(2000))
+            // 300 ms is the rule; the bound only tells it from the default 45 s, with room for a
+            // loaded machine.
+            #expect(clock.now - started < .seconds(8))
             #expect(primus.engineIOSessionCount == 0)
             let after = try await request(port: port, polling + "&sid=\(sid)")
             #expect(after.json?["code"] == 1)

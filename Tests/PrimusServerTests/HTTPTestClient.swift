@@ -15,12 +15,15 @@ final class RawHTTPClient: Sendable {
         self.received = received
     }
 
-    static func connect(port: Int, host: String = "127.0.0.1") async throws -> RawHTTPClient {
+    /// Connects; `sending` is written by the event loop the moment the connection is up, so a
+    /// loaded test runner that starves the calling task cannot make the request arrive after a
+    /// short server timeout has already closed the connection.
+    static func connect(port: Int, host: String = "127.0.0.1", sending first: String? = nil) async throws -> RawHTTPClient {
         let received = NIOLockedValueBox(ByteBuffer())
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(Collector(received: received))
+                    try channel.pipeline.syncOperations.addHandler(Collector(received: received, first: first))
                 }
             }
             .connect(host: host, port: port).get()
@@ -40,7 +43,7 @@ final class RawHTTPClient: Sendable {
     /// Waits until the server ends the connection and returns all it sent; throws `TimedOut`
     /// when the connection is still open after `timeout`.
     @discardableResult
-    func readToEnd(timeout: TimeAmount = .seconds(5)) async throws -> String {
+    func readToEnd(timeout: TimeAmount = .seconds(10)) async throws -> String {
         let timedOut = NIOLockedValueBox(false)
         let channel = self.channel
         let deadline = channel.eventLoop.scheduleTask(in: timeout) {
@@ -61,7 +64,7 @@ final class RawHTTPClient: Sendable {
     /// Waits until what was received contains `fragment`; throws `TimedOut` after `timeout`, or
     /// `ClosedEarly` if the connection ends first.
     @discardableResult
-    func waitFor(_ fragment: String, timeout: Duration = .seconds(5)) async throws -> String {
+    func waitFor(_ fragment: String, timeout: Duration = .seconds(10)) async throws -> String {
         let clock = ContinuousClock()
         let end = clock.now + timeout
         while clock.now < end {
@@ -79,10 +82,20 @@ final class RawHTTPClient: Sendable {
 
     private final class Collector: ChannelInboundHandler {
         typealias InboundIn = ByteBuffer
+        typealias OutboundOut = ByteBuffer
         let received: NIOLockedValueBox<ByteBuffer>
+        let first: String?
 
-        init(received: NIOLockedValueBox<ByteBuffer>) {
+        init(received: NIOLockedValueBox<ByteBuffer>, first: String?) {
             self.received = received
+            self.first = first
+        }
+
+        func channelActive(context: ChannelHandlerContext) {
+            if let first {
+                context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: first)), promise: nil)
+            }
+            context.fireChannelActive()
         }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {

@@ -69,7 +69,7 @@ func pingTimestamp(_ text: String) -> Int64? {
 }
 
 /// Polls `condition` every 5 ms until it holds; throws `TimedOut` after `timeout`.
-func waitUntil(timeout: Duration = .seconds(5), _ condition: @Sendable () -> Bool) async throws {
+func waitUntil(timeout: Duration = .seconds(10), _ condition: @Sendable () -> Bool) async throws {
     let deadline = ContinuousClock.now + timeout
     while !condition() {
         guard ContinuousClock.now < deadline else { throw TimedOut() }

@@ -41,11 +41,14 @@ extension PongResponder: Sendable {}
 
 /// Connects, answering pings from the first frame on, watches the connection for `duration`;
 /// returns the ping timestamps seen and whether the connection was still open at the end.
-private func answerPings(port: Int, for duration: Duration) async throws -> (pings: [Int64], open: Bool) {
+/// `watched` is how long the window really lasted: a loaded machine can oversleep it.
+private func answerPings(port: Int, for duration: Duration) async throws -> (pings: [Int64], open: Bool, watched: Duration) {
     let pings = NIOLockedValueBox<[Int64]>([])
+    let started = ContinuousClock.now
     let socket = try await TestWebSocket.connect(port: port, before: { PongResponder(pings: pings) })
     try await Task.sleep(for: duration)  // the observation window, not an assertion
-    return (pings.withLockedValue { $0 }, socket.channel.isActive)
+    let open = socket.channel.isActive
+    return (pings.withLockedValue { $0 }, open, ContinuousClock.now - started)
 }
 
 /// Every text message until the server closes the connection.
@@ -73,12 +76,13 @@ struct LifecycleTests {
                 spark.onEnd { story.append("ended at \(ContinuousClock.now - started)") }
             }
         }) { port, primus, _ in
-            let (pings, open) = try await answerPings(port: port, for: .milliseconds(interval * 9 / 2))
+            let (pings, open, watched) = try await answerPings(port: port, for: .milliseconds(interval * 9 / 2))
+            let most = Int(watched / .milliseconds(interval)) + 1
             // Two tickers would ping twice per interval, and the second tick would end this
             // healthy spark because the first ping is not answered yet.
             #expect(open, "server side: \(story.all)")
             #expect(primus.connected == 1)
-            #expect(pings.count >= 2 && pings.count <= 5, "pings: \(pings)")
+            #expect(pings.count >= 2 && pings.count <= most, "pings: \(pings) in \(watched)")
             let gaps = zip(pings.dropFirst(), pings).map { $0 - $1 }
             #expect(gaps.allSatisfy { $0 >= Int64(interval / 2) }, "gaps between pings: \(gaps)")
         }
@@ -140,8 +144,7 @@ struct LifecycleTests {
             // A keep-alive request first, so the poll's connection is surely accepted before the
             // listener closes. The spark's end reaches the poll whether it is parked already or
             // arrives just after (the session keeps what it was given for the next poll).
-            let poll = try await RawHTTPClient.connect(port: port)
-            try await poll.send("GET /primus/spec HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            let poll = try await RawHTTPClient.connect(port: port, sending: "GET /primus/spec HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
             try await poll.waitFor(#""transformer""#)
             try await poll.send("GET \(polling)&sid=\(sid) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
             await group.triggerGracefulShutdown()
@@ -181,8 +184,7 @@ struct LifecycleTests {
     @Test func afterShutdownAnUpgradeIsRefusedWith503NotUpgradedAndClosed() async throws {
         try await withPrimusServer(setup: echo) { port, primus in
             await primus.shutdown()
-            let client = try await RawHTTPClient.connect(port: port)
-            try await client.send(webSocketHandshake())
+            let client = try await RawHTTPClient.connect(port: port, sending: webSocketHandshake())
             let text = try await client.waitFor("\r\n\r\n")
             #expect(text.hasPrefix("HTTP/1.1 503"), "answer: \(text)")
             #expect(!text.contains(" 101 "))

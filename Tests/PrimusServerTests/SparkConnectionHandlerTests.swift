@@ -115,8 +115,7 @@ struct SparkConnectionHandlerTests {
             primus.onConnection { _ in later.append(true) }
         }) { port, primus in
             // Raw bytes: the handler may fail before the client has finished its upgrade.
-            let client = try await RawHTTPClient.connect(port: port)
-            try await client.send(webSocketHandshake())
+            let client = try await RawHTTPClient.connect(port: port, sending: webSocketHandshake())
             let received = try await client.readToEnd()
             #expect(received.hasPrefix("HTTP/1.1 101"))
             #expect(received.contains(#""primus::server::close""#))

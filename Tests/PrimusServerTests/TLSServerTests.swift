@@ -214,7 +214,7 @@ final class TLSTestClient: Sendable {
     func readToEnd() async throws -> String {
         let channel = self.channel
         let timedOut = NIOLockedValueBox(false)
-        let deadline = channel.eventLoop.scheduleTask(in: .seconds(5)) {
+        let deadline = channel.eventLoop.scheduleTask(in: .seconds(10)) {
             timedOut.withLockedValue { $0 = true }
             channel.close(promise: nil)
         }

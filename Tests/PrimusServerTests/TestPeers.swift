@@ -106,7 +106,7 @@ struct TestWebSocket: Sendable {
             .connect(host: "127.0.0.1", port: port).get()
         channel.closeFuture.whenComplete { _ in upgradedPromise.fail(PrimusError.sparkClosed) }
         // Futures ignore task cancellation, so the deadline is enforced on the event loop.
-        let deadline = channel.eventLoop.scheduleTask(in: .seconds(5)) {
+        let deadline = channel.eventLoop.scheduleTask(in: .seconds(10)) {
             upgradedPromise.fail(TimedOut())
             channel.close(promise: nil)
         }
@@ -116,7 +116,7 @@ struct TestWebSocket: Sendable {
     }
 
     /// The next frame, or `nil` once the connection is closed; fails after `timeout`.
-    func nextFrame(timeout: Duration = .seconds(5)) async throws -> WebSocketFrame? {
+    func nextFrame(timeout: Duration = .seconds(10)) async throws -> WebSocketFrame? {
         try await inbox.next(timeout: timeout)
     }
 
@@ -136,7 +136,7 @@ struct TestWebSocket: Sendable {
     }
 
     /// The next text message's contents, skipping nothing; `nil` once closed.
-    func nextText(timeout: Duration = .seconds(5)) async throws -> String? {
+    func nextText(timeout: Duration = .seconds(10)) async throws -> String? {
         while let frame = try await nextFrame(timeout: timeout) {
             switch frame.opcode {
             case .text: return String(buffer: frame.unmaskedData)
@@ -148,13 +148,13 @@ struct TestWebSocket: Sendable {
     }
 
     /// The next decoded JSON message.
-    func nextJSON(timeout: Duration = .seconds(5)) async throws -> JSONValue? {
+    func nextJSON(timeout: Duration = .seconds(10)) async throws -> JSONValue? {
         guard let text = try await nextText(timeout: timeout) else { return nil }
         return try JSONReader.parse(text)
     }
 
     /// Reads until the close frame and returns its code (`nil` if the connection ended without one).
-    func closeCode(timeout: Duration = .seconds(5)) async throws -> UInt16? {
+    func closeCode(timeout: Duration = .seconds(10)) async throws -> UInt16? {
         while let frame = try await nextFrame(timeout: timeout) {
             if frame.opcode == .connectionClose {
                 var data = frame.unmaskedData

@@ -48,7 +48,7 @@ struct WebSocketsTransformerTests {
             #expect(timestamp != nil)
             // No pong: the next tick ends the spark silently (no primus::server::close).
             var texts: [String] = []
-            while let text = try await socket.nextText(timeout: .seconds(2)) { texts.append(text) }
+            while let text = try await socket.nextText(timeout: .seconds(10)) { texts.append(text) }
             #expect(!texts.contains(#""primus::server::close""#))
             #expect(primus.connected == 0)
         }
