@@ -36,6 +36,15 @@ public final class Primus: Sendable {
     // is the simplest correct choice.
     let registry: NIOLockedValueBox<Registry>
 
+    /// One mailbox per event loop that has sparks (``LoopMailbox``), created on a loop's first
+    /// spark and kept: a server meets as many loops as its group has. Read once per broadcast.
+    let mailboxes = NIOLockedValueBox(Mailboxes())
+
+    struct Mailboxes {
+        var byLoop: [ObjectIdentifier: LoopMailbox] = [:]
+        var all: [LoopMailbox] = []
+    }
+
     /// What ``run()`` ends the sparks with (see ``reconnectOnShutdown``).
     private let reconnectOnShutdownStorage = Atomic<Bool>(true)
 
@@ -177,6 +186,11 @@ public final class Primus: Sendable {
             logger.debug("connection during shutdown ended", metadata: ["primus.spark.id": "\(spark.id)"])
             spark.end(reconnect: reconnect)
         case .accepted(let handlers, let hasAsync, let continuation):
+            if spark.eventLoop.inEventLoop {
+                spark.mailbox.add(spark)
+            } else {
+                spark.mailbox.enqueue(.run { if spark.readyState == .open { spark.mailbox.add(spark) } })
+            }
             logger.debug("connection", metadata: ["primus.spark.id": "\(spark.id)", "primus.transformer": "\(configuration.transformer)"])
             if hasAsync {
                 announceAsynchronously(spark, handlers: handlers)
@@ -282,6 +296,18 @@ public final class Primus: Sendable {
         for waiter in waiters { waiter.resume() }
     }
 
+    /// The mailbox of `eventLoop`, made on first use.
+    func mailbox(for eventLoop: any EventLoop) -> LoopMailbox {
+        let key = ObjectIdentifier(eventLoop)
+        return mailboxes.withLockedValue { mailboxes in
+            if let mailbox = mailboxes.byLoop[key] { return mailbox }
+            let mailbox = LoopMailbox(eventLoop: eventLoop, parser: configuration.parser)
+            mailboxes.byLoop[key] = mailbox
+            mailboxes.all.append(mailbox)
+            return mailbox
+        }
+    }
+
     /// A fresh spark id.
     func makeSparkID() -> String {
         configuration.idGenerator?() ?? SparkIdentifier.random()
@@ -289,7 +315,12 @@ public final class Primus: Sendable {
 
     // MARK: - Broadcasting
 
-    /// Sends `value` to every open spark. It is encoded once and the same bytes go to all.
+    /// Sends `value` to every open spark. It is encoded once, each event loop gets the same
+    /// bytes in one hand-over (not one per spark), builds the wire form once (a WebSocket frame)
+    /// and flushes each connection once per batch of broadcasts. Sparks on the calling thread's
+    /// own loop get it before this returns; the others on their loop's next turn, in the order
+    /// this thread wrote to them. Each spark's outbound budget applies as to ``Spark/write(_:)-(JSONValue)``.
+    /// Sparks with outgoing transforms run them on the value, per spark.
     public func write(_ value: JSONValue) {
         let message: TransportMessage
         do {
@@ -298,25 +329,25 @@ public final class Primus: Sendable {
             logger.debug("broadcast encoding failed", metadata: ["primus.error": "\(error)"])
             return
         }
-        for spark in sparks {
-            // Outgoing transforms are per spark (they may see the spark), so those sparks encode their own.
-            if spark.hasOutgoingTransforms { spark.write(value) } else { spark.send(message) }
-        }
+        broadcast(message, value: value)
     }
 
-    /// Sends an `Encodable` value to every open spark, encoded once.
+    /// Sends an `Encodable` value to every open spark, encoded once (as ``write(_:)``).
     ///
     /// - Throws: ``PrimusError/encodingFailed(_:)`` when the value cannot be encoded; nothing is sent.
     public func broadcast<T: Encodable>(_ value: T) throws(PrimusError) {
-        let message = try configuration.parser.encode(encodable: value)
-        var decoded: JSONValue?
-        for spark in sparks {
-            guard spark.hasOutgoingTransforms else {
-                spark.send(message)
-                continue
+        broadcast(try configuration.parser.encode(encodable: value), value: nil)
+    }
+
+    /// Hands an encoded broadcast to every loop's mailbox; the caller's own loop delivers at once.
+    func broadcast(_ message: TransportMessage, value: JSONValue?) {
+        let all = mailboxes.withLockedValue { $0.all }
+        for mailbox in all {
+            if mailbox.eventLoop.inEventLoop {
+                mailbox.broadcastNow(message, value: value)
+            } else {
+                mailbox.enqueue(.broadcast(message, value))
             }
-            if decoded == nil { decoded = try configuration.parser.decode(message) }
-            if let decoded { spark.write(decoded) }
         }
     }
 

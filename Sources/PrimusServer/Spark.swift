@@ -55,6 +55,8 @@ public final class Spark: PrimusParserContext {
     public let eventLoop: any EventLoop
     /// The server this spark belongs to.
     public let primus: Primus
+    /// Where other threads hand this spark's loop work for it, in order, broadcasts included.
+    let mailbox: LoopMailbox
 
     /// The handshake request's headers, as retained (see ``request``: at most
     /// ``PrimusLimits/maxRetainedHeaderBytes``, the commonly read ones first).
@@ -115,6 +117,8 @@ public final class Spark: PrimusParserContext {
         /// Messages waiting for an async transform, one queue per direction.
         var incomingLane = TransformLane()
         var outgoingLane = TransformLane()
+        /// Where the spark sits in its loop's broadcast list (``LoopMailbox``); -1 when not in it.
+        var broadcastSlot = -1
 
         init(policy: OutboundOverflowPolicy) {
             self.budget = OutboundBudget(policy: policy)
@@ -160,6 +164,7 @@ public final class Spark: PrimusParserContext {
         self.address = address
         self.eventLoop = eventLoop
         self.primus = primus
+        self.mailbox = primus.mailbox(for: eventLoop)
         self.state = NIOLoopBound(State(policy: primus.configuration.limits.whenOverBudget), eventLoop: eventLoop)
         let transforms = primus.messageTransforms
         self.transforms = transforms
@@ -222,8 +227,33 @@ public final class Spark: PrimusParserContext {
         if eventLoop.inEventLoop {
             sendOnLoop(message)
         } else {
-            eventLoop.execute { self.sendOnLoop(message) }
+            mailbox.enqueue(.send(self, message))
         }
+    }
+
+    /// Broadcast messages, on the loop: written without a flush each, then flushed once.
+    /// Sparks with outgoing transforms write each value through them instead.
+    func deliver(_ batch: BroadcastBatch) {
+        guard readyState == .open else { return }
+        if hasOutgoingTransforms {
+            for index in batch.messages.indices {
+                if let value = batch.value(at: index, for: self) { writeTransforming(value) }
+            }
+            return
+        }
+        guard let transport = state.value.transport else {
+            state.value.unsent.append(contentsOf: batch.messages.lazy.map(\.message))
+            return
+        }
+        for shared in batch.messages {
+            if transport.isWritable {
+                transport.send(shared: shared)
+            } else {
+                refuse(shared.message)
+                guard readyState == .open else { return }
+            }
+        }
+        transport.flush()
     }
 
     func sendOnLoop(_ message: TransportMessage) {
@@ -389,7 +419,7 @@ public final class Spark: PrimusParserContext {
         if eventLoop.inEventLoop {
             endOnLoop(data, reconnect: reconnect)
         } else {
-            eventLoop.execute { self.endOnLoop(data, reconnect: reconnect) }
+            mailbox.enqueue(.run { self.endOnLoop(data, reconnect: reconnect) })
         }
     }
 
@@ -432,6 +462,7 @@ public final class Spark: PrimusParserContext {
         let readyStateHandlers = state.value.readyStateHandlers
         state.value.readyStateHandlers = []
         for handler in readyStateHandlers { handler(.closed) }
+        mailbox.remove(self)
         primus.sparkEnded(self)
         // After the server forgot the spark, so a failed send sees it gone.
         for held in waiting {
@@ -482,7 +513,7 @@ public final class Spark: PrimusParserContext {
     }
 
     func onLoop(_ body: @escaping @Sendable (Spark) -> Void) {
-        if eventLoop.inEventLoop { body(self) } else { eventLoop.execute { body(self) } }
+        if eventLoop.inEventLoop { body(self) } else { mailbox.enqueue(.run { body(self) }) }
     }
 
     func attach(_ consumer: Inbox) {

@@ -7,9 +7,19 @@ public import PrimusCore
 /// them only on its event loop. Nothing above the Spark sees which transformer runs. A
 /// transformer defined outside this package implements it for its own sessions.
 public protocol SparkTransport: AnyObject {
-    /// Sends one encoded message. `flush: false` lets the transport batch writes made while it is
-    /// delivering incoming data, and flush once at the end of the read.
+    /// Sends one encoded message. A transport may hold writes made while it delivers incoming
+    /// data and flush them once at the end of the read.
     func send(_ message: TransportMessage)
+
+    /// Queues one message of a broadcast without flushing; ``flush()`` follows the batch. The
+    /// sparks of an event loop receive the same `shared` message, so a transport can build its
+    /// wire form once (``SharedTransportMessage/derived(_:make:)``) and write those bytes to
+    /// every connection. The default sends `shared.message`.
+    func send(shared: SharedTransportMessage)
+
+    /// Writes out what ``send(shared:)`` queued. The default does nothing (for transports whose
+    /// sends go out at once).
+    func flush()
 
     /// Closes the transport; `code` is the reason in WebSocket terms (1000 normal), `nil` for
     /// none: a spark that ends closes its WebSocket with no status code, as Primus's server
@@ -48,6 +58,16 @@ public protocol SparkTransportSink: AnyObject {
     func transportClosed()
     /// The transport's ``SparkTransport/isWritable`` changed (the peer fell behind or caught up).
     func transportWritabilityChanged(_ isWritable: Bool)
+}
+
+extension SparkTransport {
+    /// Sends the message as any other: transports without a batch path lose nothing.
+    public func send(shared: SharedTransportMessage) {
+        send(shared.message)
+    }
+
+    /// Nothing is held back by ``send(shared:)``'s default.
+    public func flush() {}
 }
 
 extension SparkTransportSink {

@@ -156,6 +156,24 @@ struct CompressionTests {
         }
     }
 
+    @Test func broadcastsAreCompressedPerConnectionNextToPlainClients() async throws {
+        try await withPrimusServer({ $0.compression = true }, setup: echo) { port, primus in
+            var deflating = try await DeflateTestClient.connect(port: port, offer: "permessage-deflate")
+            var plain = try await DeflateTestClient.connect(port: port, offer: nil)
+            try await waitUntil { primus.connected == 2 }
+            let texts = (0..<5).map { #"{"n":\#($0),"text":"\#(String(repeating: "broadcast ", count: 30))"}"# }
+            for text in texts { primus.write(try JSONReader.parse(text)) }
+            for text in texts {
+                let compressed = try #require(try await deflating.nextMessage())
+                #expect(compressed.compressed)
+                #expect(compressed.text == text)
+                let uncompressed = try #require(try await plain.nextMessage())
+                #expect(!uncompressed.compressed)
+                #expect(uncompressed.text == text)
+            }
+        }
+    }
+
     @Test func agreesToTheClientsParameters() async throws {
         try await withPrimusServer({ $0.compression = true }, setup: echo) { port, _ in
             var client = try await DeflateTestClient.connect(

@@ -227,6 +227,33 @@ final class EngineIOServerSession: SparkTransport {
         reportWritability()
     }
 
+    /// A broadcast's message. Polling: queued for the next poll like any send (sends of one
+    /// tick go out in one response). Upgraded: the packet's frame is encoded once per event loop
+    /// for every session of the broadcast, written now and flushed by ``flush()`` when the
+    /// WebSocket shares this loop.
+    func send(shared: SharedTransportMessage) {
+        switch machine.send(.message(shared.message)) {
+        case .writeToWebSocket(let packet):
+            let version = self.version
+            let frame = shared.derived(version == .v4 ? "engine.io.4.frame" : "engine.io.3.frame") { _ in
+                EngineIOPacketCodec.encodeFrame(packet, version: version)
+            }
+            if let link = webSocket?.localLink {
+                link.write(shared: frame)
+            } else {
+                webSocket?.write(frame.message)
+            }
+        case let action:
+            handleSend(action, batch: true)
+        }
+        reportWritability()
+    }
+
+    /// Flushes the broadcast frames written on a WebSocket of this loop.
+    func flush() {
+        webSocket?.localLink?.flush()
+    }
+
     func close(code: UInt16?) {
         perform(machine.close(now: .now()))
         settle()

@@ -65,6 +65,15 @@ final class EngineIOWebSocketLink: WebSocketMessageSink {
         transport?.send(message)
     }
 
+    /// A broadcast's frame, shared by the sessions of this loop; flushed by ``flush()``.
+    func write(shared: SharedTransportMessage) {
+        transport?.send(shared: shared)
+    }
+
+    func flush() {
+        transport?.flush()
+    }
+
     func close(code: UInt16?) {
         transport?.close(code: code)
     }

@@ -32,6 +32,10 @@ final class WebSocketTransportHandler<Sink: WebSocketMessageSink>: ChannelDuplex
     private var assembler: WebSocketMessageAssembler
     private var compressor: PerMessageDeflateCompressor?
     private var context: ChannelHandlerContext?
+    /// NIO's frame encoder, below this handler: a broadcast's prebuilt frames are written from
+    /// its context, so they go to the socket as they are (`nil`: no encoder found, frames are
+    /// built per connection).
+    private var encoderContext: ChannelHandlerContext?
     private var inRead = false
     private var needsFlush = false
     /// Read for every message the spark writes (``isWritable``). Event-loop-confined and never
@@ -58,6 +62,7 @@ final class WebSocketTransportHandler<Sink: WebSocketMessageSink>: ChannelDuplex
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        encoderContext = try? context.pipeline.syncOperations.context(handlerType: WebSocketFrameEncoder.self)
         let high = max(limits.maxBufferedBytes, 1)
         let waterMark = ChannelOptions.Types.WriteBufferWaterMark(low: high / 2, high: high)
         if let options = context.channel.syncOptions {
@@ -72,6 +77,7 @@ final class WebSocketTransportHandler<Sink: WebSocketMessageSink>: ChannelDuplex
     func handlerRemoved(context: ChannelHandlerContext) {
         cancelTimers()
         self.context = nil
+        encoderContext = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -189,22 +195,48 @@ final class WebSocketTransportHandler<Sink: WebSocketMessageSink>: ChannelDuplex
     // MARK: SparkTransport
 
     func send(_ message: TransportMessage) {
-        guard let context, !assembler.isClosed else { return }
-        let (opcode, buffer): (WebSocketOpcode, ByteBuffer)
-        switch message {
-        case .text(let text): (opcode, buffer) = (.text, text)
-        case .binary(let bytes): (opcode, buffer) = (.binary, bytes)
+        guard let context, !assembler.isClosed, let frame = frame(for: message, context: context) else { return }
+        write(frame, context: context)
+    }
+
+    /// The frame carrying `message`: compressed when permessage-deflate was agreed. `nil` when
+    /// compression failed (zlib out of memory), which closes the connection.
+    private func frame(for message: TransportMessage, context: ChannelHandlerContext) -> WebSocketFrame? {
+        let opcode: WebSocketOpcode = message.isText ? .text : .binary
+        guard compressor != nil else { return WebSocketFrame(fin: true, opcode: opcode, data: message.buffer) }
+        do {
+            let compressed = try compressor!.compress(message.buffer, allocator: context.channel.allocator)
+            return WebSocketFrame(fin: true, rsv1: true, opcode: opcode, data: compressed)
+        } catch {
+            close(code: 1011)  // the stream is unusable
+            return nil
         }
-        guard compressor != nil else {
-            write(WebSocketFrame(fin: true, opcode: opcode, data: buffer), context: context)
+    }
+
+    /// A broadcast's message: without compression, the whole frame is built once per event loop
+    /// and the same bytes go to every connection; written now, flushed by ``flush()``.
+    func send(shared: SharedTransportMessage) {
+        guard let context, !assembler.isClosed else { return }
+        guard compressor == nil, let encoderContext else {
+            // Compressed frames depend on each connection's zlib stream.
+            guard let frame = frame(for: shared.message, context: context) else { return }
+            context.write(wrapOutboundOut(frame), promise: nil)
+            needsFlush = true
             return
         }
-        do {
-            let compressed = try compressor!.compress(buffer, allocator: context.channel.allocator)
-            write(WebSocketFrame(fin: true, rsv1: true, opcode: opcode, data: compressed), context: context)
-        } catch {
-            close(code: 1011)  // zlib out of memory: the stream is unusable
+        let frame = shared.derived("websocket.frame") { message in
+            let opcode: WebSocketOpcode = message.isText ? .text : .binary
+            return .binary(WebSocketServerFrame.encode(opcode: opcode, payload: message.buffer, allocator: context.channel.allocator))
         }
+        encoderContext.write(NIOAny(frame.message.buffer), promise: nil)
+        needsFlush = true
+    }
+
+    /// Flushes what ``send(shared:)`` queued, unless a read is being delivered (its end flushes).
+    func flush() {
+        guard needsFlush, !inRead, let context else { return }
+        needsFlush = false
+        context.flush()
     }
 
     func close(code: UInt16?) {

@@ -1,0 +1,156 @@
+import NIOConcurrencyHelpers
+import NIOCore
+import PrimusCore
+
+/// The sparks of one event loop, and what other threads hand that loop for them: broadcasts,
+/// writes to one spark, and other work, in one first-in first-out queue.
+///
+/// A broadcast from another thread costs one lock and one append per loop, not one closure per
+/// spark; the loop drains whatever queued meanwhile in one task, delivers consecutive broadcasts
+/// to each spark as one batch (encoded once, the wire form built once per loop, one flush per
+/// spark), and runs the rest in order. Because writes to a single spark from other threads take
+/// the same queue, a thread that writes to a spark and then broadcasts is delivered in that order.
+///
+/// Work from the loop's own thread never waits here: it runs inline, so code on the loop keeps
+/// program order with what it does directly.
+///
+/// The queue is not bounded: like NIO's own task queue, it holds what the application asked
+/// for, and each spark's outbound budget (``PrimusLimits/maxBufferedBytes``) bounds what
+/// queues for its client once drained. It drains on the loop's next turn.
+final class LoopMailbox: Sendable {
+    let eventLoop: any EventLoop
+    private let parser: any PrimusParser
+    private let members: NIOLoopBound<Members>
+    private let queue = NIOLockedValueBox(Queue())
+
+    enum Item: Sendable {
+        /// A broadcast: the parser's bytes, and the value when the caller had it (sparks with
+        /// outgoing transforms need a value).
+        case broadcast(TransportMessage, JSONValue?)
+        /// A write to one spark.
+        case send(Spark, TransportMessage)
+        /// Anything else for a spark of this loop (ending it, adding a handler).
+        case run(@Sendable () -> Void)
+    }
+
+    private struct Queue {
+        var items: [Item] = []
+        var drainScheduled = false
+    }
+
+    /// Loop-confined: the sparks a broadcast reaches.
+    final class Members {
+        var sparks: [Spark] = []
+    }
+
+    init(eventLoop: any EventLoop, parser: any PrimusParser) {
+        self.eventLoop = eventLoop
+        self.parser = parser
+        self.members = NIOLoopBound(Members(), eventLoop: eventLoop)
+    }
+
+    // MARK: Members (on the loop)
+
+    /// Adds a spark that broadcasts reach; on the loop.
+    func add(_ spark: Spark) {
+        let members = self.members.value
+        spark.state.value.broadcastSlot = members.sparks.count
+        members.sparks.append(spark)
+    }
+
+    /// Removes an ended spark, in constant time; on the loop.
+    func remove(_ spark: Spark) {
+        let members = self.members.value
+        let slot = spark.state.value.broadcastSlot
+        guard slot >= 0, slot < members.sparks.count, members.sparks[slot] === spark else { return }
+        spark.state.value.broadcastSlot = -1
+        let last = members.sparks.removeLast()
+        guard last !== spark else { return }
+        members.sparks[slot] = last
+        last.state.value.broadcastSlot = slot
+    }
+
+    /// The number of sparks broadcasts reach on this loop (tests); on the loop.
+    var memberCount: Int { members.value.sparks.count }
+
+    // MARK: Handing work to the loop
+
+    /// Queues `item` for the loop, from another thread; the first item since the last drain
+    /// schedules the next one.
+    func enqueue(_ item: Item) {
+        let schedule = queue.withLockedValue { queue in
+            queue.items.append(item)
+            guard !queue.drainScheduled else { return false }
+            queue.drainScheduled = true
+            return true
+        }
+        if schedule { eventLoop.execute { self.drain() } }
+    }
+
+    /// Delivers one broadcast to this loop's sparks now; on the loop.
+    func broadcastNow(_ message: TransportMessage, value: JSONValue?) {
+        deliver(BroadcastBatch(messages: [SharedTransportMessage(message)], values: [value], parser: parser))
+    }
+
+    private func drain() {
+        let items = queue.withLockedValue { queue in
+            queue.drainScheduled = false
+            defer { queue.items.removeAll(keepingCapacity: true) }
+            return queue.items
+        }
+        var index = items.startIndex
+        while index < items.endIndex {
+            switch items[index] {
+            case .broadcast:
+                // Consecutive broadcasts travel together: each spark writes them all, then flushes once.
+                var batch = BroadcastBatch(parser: parser)
+                while index < items.endIndex, case .broadcast(let message, let value) = items[index] {
+                    batch.append(message, value: value)
+                    index += 1
+                }
+                deliver(batch)
+                continue
+            case .send(let spark, let message):
+                spark.sendOnLoop(message)
+            case .run(let body):
+                body()
+            }
+            index += 1
+        }
+    }
+
+    private func deliver(_ batch: BroadcastBatch) {
+        // A copy of the list: a spark that ends while being written to leaves the members.
+        let sparks = members.value.sparks
+        for spark in sparks { spark.deliver(batch) }
+    }
+}
+
+/// Broadcasts delivered together to the sparks of one loop. Loop-confined.
+struct BroadcastBatch {
+    private(set) var messages: [SharedTransportMessage] = []
+    private var values: [JSONValue?] = []
+    let parser: any PrimusParser
+
+    init(parser: any PrimusParser) {
+        self.parser = parser
+    }
+
+    init(messages: [SharedTransportMessage], values: [JSONValue?], parser: any PrimusParser) {
+        self.messages = messages
+        self.values = values
+        self.parser = parser
+    }
+
+    mutating func append(_ message: TransportMessage, value: JSONValue?) {
+        messages.append(SharedTransportMessage(message))
+        values.append(value)
+    }
+
+    /// The value of message `index`, for a spark with outgoing transforms: as broadcast, or
+    /// decoded from the bytes (an `Encodable` broadcast); `nil` if it cannot be decoded.
+    func value(at index: Int, for spark: Spark) -> JSONValue? {
+        if let value = values[index] { return value }
+        return try? parser.decode(messages[index].message, for: spark)
+    }
+}
