@@ -382,8 +382,8 @@ public final class Primus: Sendable {
     /// nothing runs ``run()`` or ``PrimusHTTPServer/run()``.
     public func heartbeat() {
         let now = Self.millisecondsSinceEpoch()
-        for spark in sparks {
-            spark.eventLoop.execute { spark.heartbeatTick(now: now) }
+        for mailbox in mailboxes.withLockedValue({ $0.all }) {
+            mailbox.forEachMember { $0.heartbeatTick(now: now) }
         }
     }
 

@@ -30,6 +30,9 @@ final class RawHTTPClient: Sendable {
         return RawHTTPClient(channel: channel, received: received)
     }
 
+    /// Everything received so far, as bytes.
+    var bytes: [UInt8] { received.withLockedValue { Array($0.readableBytesView) } }
+
     /// Everything received so far, as text.
     var text: String { received.withLockedValue { String(buffer: $0) } }
 

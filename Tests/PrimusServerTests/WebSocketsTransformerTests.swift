@@ -123,6 +123,31 @@ struct WebSocketsTransformerTests {
         }
     }
 
+    /// Frames NIO's decoder refuses before any payload: answered by the transport handler.
+    static let refusedFrameHeaders: [(String, [UInt8], UInt16)] = [
+        // A text frame claiming 2^40 bytes: over the frame limit.
+        ("oversized", [0x81, 0xFF, 0, 0, 1, 0, 0, 0, 0, 0, 1, 2, 3, 4], 1009),
+        // A ping without FIN: control frames cannot be fragmented.
+        ("fragmented ping", [0x09, 0x80, 1, 2, 3, 4], 1002),
+        // A ping with a 16-bit length: control frames carry at most 125 bytes.
+        ("long ping", [0x89, 0xFE, 0, 200, 1, 2, 3, 4], 1002),
+    ]
+
+    @Test(arguments: refusedFrameHeaders)
+    func framesTheDecoderRefusesAreClosedWithTheirCode(_ label: String, _ header: [UInt8], _ code: UInt16) async throws {
+        try await withPrimusServer { port, _ in
+            let client = try await RawHTTPClient.connect(port: port, sending: webSocketHandshake())
+            try await client.waitFor("\r\n\r\n")
+            try await client.channel.writeAndFlush(ByteBuffer(bytes: header)).get()
+            _ = try? await client.readToEnd()
+            let bytes = client.bytes
+            let head = try #require(bytes.firstRange(of: Array("\r\n\r\n".utf8)))
+            let frames = Array(bytes[head.upperBound...])
+            // One close frame: FIN + close, 2 bytes of payload, the code.
+            #expect(frames == [0x88, 0x02, UInt8(code >> 8), UInt8(code & 0xFF)], "\(label)")
+        }
+    }
+
     @Test func fragmentedMessagesOverMaxLengthCloseWith1009() async throws {
         try await withPrimusServer({ $0.maxLength = 8 }, setup: echo) { port, _ in
             let socket = try await TestWebSocket.connect(port: port)

@@ -70,6 +70,16 @@ final class LoopMailbox: Sendable {
         last.state.value.broadcastSlot = slot
     }
 
+    /// Runs `body` on the loop for each spark of this loop, from any thread (the heartbeat's
+    /// tick: one hand-over per loop, not one closure per spark).
+    func forEachMember(_ body: @escaping @Sendable (Spark) -> Void) {
+        let visit: @Sendable () -> Void = {
+            // A copy: a spark that ends in `body` leaves the members.
+            for spark in self.members.value.sparks { body(spark) }
+        }
+        if eventLoop.inEventLoop { visit() } else { enqueue(.run(visit)) }
+    }
+
     /// The number of sparks broadcasts reach on this loop (tests); on the loop.
     var memberCount: Int { members.value.sparks.count }
 

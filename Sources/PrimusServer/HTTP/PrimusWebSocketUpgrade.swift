@@ -40,7 +40,7 @@ enum PrimusWebSocketUpgrade {
         let maxFrameSize = WebSocketsTransformer.maxFrameSize(maxLength: configuration.maxLength, compression: configuration.compression)
         return NIOWebSocketServerUpgrader(
             maxFrameSize: maxFrameSize,
-            automaticErrorHandling: true,
+            automaticErrorHandling: false,  // WebSocketTransportHandler answers decoder errors
             shouldUpgrade: { channel, head in
                 decide(head, channel: channel, primus: primus, secure: secure, state: state)
             },

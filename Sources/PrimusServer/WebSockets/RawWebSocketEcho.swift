@@ -21,7 +21,7 @@ package enum RawWebSocketEcho {
     ) throws {
         let upgrader = NIOWebSocketServerUpgrader(
             maxFrameSize: WebSocketsTransformer.maxFrameSize(maxLength: maxLength, compression: compression),
-            automaticErrorHandling: true,
+            automaticErrorHandling: false,  // WebSocketTransportHandler answers decoder errors
             shouldUpgrade: { channel, head in
                 guard head.uri.hasPrefix(pathname) else { return channel.eventLoop.makeSucceededFuture(nil) }
                 var headers = HTTPHeaders()

@@ -123,8 +123,19 @@ final class WebSocketTransportHandler<Sink: WebSocketMessageSink>: ChannelDuplex
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        // Decoder errors were already answered with a close frame by NIO's protocol error handler.
-        context.close(promise: nil)
+        // The frame decoder's errors are answered here (no NIO protocol error handler sits in
+        // the pipeline, so a read crosses one handler fewer): a frame over the size limit with
+        // 1009, a malformed control frame with 1002. Anything else drops the connection.
+        guard let decoderError = error as? NIOWebSocketError, !assembler.isClosed else {
+            context.close(promise: nil)
+            return
+        }
+        var payload = context.channel.allocator.buffer(capacity: 2)
+        switch decoderError {
+        case .invalidFrameLength: payload.write(webSocketErrorCode: .messageTooLarge)
+        case .fragmentedControlFrame, .multiByteControlFrameLength: payload.write(webSocketErrorCode: .protocolError)
+        }
+        closeAfterWriting(WebSocketFrame(fin: true, opcode: .connectionClose, data: payload), context: context)
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
