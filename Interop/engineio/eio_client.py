@@ -32,6 +32,7 @@ VERSION = importlib.metadata.version("python-engineio")
 LEGACY = int(VERSION.split(".")[0]) < 4  # python-engineio 3: EIO=3
 
 TIMEOUT = 15.0
+URL = ""  # the server's address, for scenarios that open more sessions
 
 
 class WireOrderClient(engineio.Client):
@@ -157,6 +158,24 @@ def scenario_end(peer: Peer) -> dict:
     return result
 
 
+def scenario_broadcast(peer: Peer) -> dict:
+    """The peer broadcasts through the test server to itself and to two more sessions, one on
+    polling and one on a WebSocket: every session gets every broadcast once, in order."""
+    others = [Peer(URL, ["polling"]), Peer(URL, ["websocket"])]
+    everyone = [peer, *others]
+    count = 300
+    for index in range(count):
+        peer.send_json({"testserver": "broadcast", "data": {"n": index}})
+    result: dict = {"transport": peer.transport()}
+    result["in_order"] = []
+    for each in everyone:
+        got = each.wait_for(count, timeout=60)
+        result["in_order"].append([item.get("n") if isinstance(item, dict) else item for item in got] == list(range(count)))
+    for each in everyone:
+        each.client.disconnect()
+    return result
+
+
 def scenario_hold(peer: Peer) -> dict:
     print(json.dumps({"sid": peer.client.sid, "transport": peer.transport()}), flush=True)
     while True:
@@ -164,11 +183,13 @@ def scenario_hold(peer: Peer) -> dict:
 
 
 def main() -> int:
+    global URL
     scenario, url = sys.argv[1], sys.argv[2]
+    URL = url
     transports = [t for t in sys.argv[3].split(",") if t] if len(sys.argv) > 3 else None
     try:
         peer = Peer(url, transports or None)
-        result = {"primus": scenario_primus, "raw": scenario_raw, "binary": scenario_binary, "end": scenario_end, "hold": scenario_hold}[scenario](peer)
+        result = {"primus": scenario_primus, "raw": scenario_raw, "binary": scenario_binary, "end": scenario_end, "hold": scenario_hold, "broadcast": scenario_broadcast}[scenario](peer)
         result["engineio_version"] = VERSION
         print(json.dumps(result), flush=True)
         return 0

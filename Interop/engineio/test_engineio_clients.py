@@ -91,6 +91,15 @@ def test_echo_query_and_a_thousand_messages_in_order(start_testserver, python, t
 
 
 @pytest.mark.parametrize(("python", "transports", "expected"), ALL)
+def test_broadcasts_reach_polling_and_websocket_sessions_once_each_in_order(start_testserver, python, transports, expected) -> None:  # noqa: ANN001
+    # The publisher (on the parametrized transport) and two more sessions, one polling and one
+    # on a WebSocket, of the same client version: 300 broadcasts each, none lost, none doubled.
+    server = start(start_testserver)
+    result = run_client(python, "broadcast", f"{server.http_url}/primus/", transports)
+    assert result["in_order"] == [True, True, True]
+
+
+@pytest.mark.parametrize(("python", "transports", "expected"), ALL)
 def test_raw_mode_echoes_text_and_binary_packets_as_they_are(start_testserver, python, transports, expected) -> None:  # noqa: ANN001
     server = start(start_testserver, "--raw")
     result = run_client(python, "raw", f"{server.http_url}/primus/", transports)
