@@ -51,6 +51,18 @@ public struct WebSocketMessageAssembler {
         case closed
     }
 
+    /// A frame as the rules see it: its payload unmasked. A plain struct, so unmasking does not
+    /// build a second `WebSocketFrame` (whose storage is a class) per message.
+    private struct Frame {
+        var fin: Bool
+        var rsv1: Bool
+        var rsv2: Bool
+        var rsv3: Bool
+        var opcode: WebSocketOpcode
+        var data: ByteBuffer
+        var length: Int { data.readableBytes }
+    }
+
     private var state: State = .idle
     private let maxMessageLength: Int
     private var decompressor: PerMessageDeflateDecompressor?
@@ -87,17 +99,17 @@ public struct WebSocketMessageAssembler {
         if case .closed = state {
             return frame.opcode == .connectionClose ? .closeHandshakeComplete : .none
         }
-        guard frame.maskKey != nil else {
+        let data: ByteBuffer
+        if frame.maskKey != nil {
+            data = frame.unmaskedData
+        } else {
             if requiresMaskedFrames { return fail(1002, "unmasked frame from a client") }
-            return receiveUnmasked(frame)
+            data = frame.data
         }
-        return receiveUnmasked(WebSocketFrame(
-            fin: frame.fin, rsv1: frame.rsv1, rsv2: frame.rsv2, rsv3: frame.rsv3,
-            opcode: frame.opcode, maskKey: nil, data: frame.unmaskedData
-        ))
+        return receive(Frame(fin: frame.fin, rsv1: frame.rsv1, rsv2: frame.rsv2, rsv3: frame.rsv3, opcode: frame.opcode, data: data))
     }
 
-    private mutating func receiveUnmasked(_ frame: WebSocketFrame) -> Action {
+    private mutating func receive(_ frame: Frame) -> Action {
         if frame.rsv2 || frame.rsv3 || (frame.rsv1 && decompressor == nil) {
             return fail(1002, "reserved bits set without a negotiated extension")
         }
@@ -126,7 +138,7 @@ public struct WebSocketMessageAssembler {
         }
     }
 
-    private mutating func startMessage(_ frame: WebSocketFrame) -> Action {
+    private mutating func startMessage(_ frame: Frame) -> Action {
         if frame.rsv1 {
             let buffer = ByteBufferAllocator().buffer(capacity: min(maxMessageLength, max(frame.length * 2, 256)))
             return inflate(frame, opcode: frame.opcode, buffer: buffer, validator: UTF8Validator())
@@ -147,7 +159,7 @@ public struct WebSocketMessageAssembler {
         return .none
     }
 
-    private mutating func continueMessage(_ frame: WebSocketFrame) -> Action {
+    private mutating func continueMessage(_ frame: Frame) -> Action {
         guard case .assembling(let opcode, var buffer, var validator, let compressed) = state else {
             return fail(1002, "continuation frame without a message to continue")
         }
@@ -170,7 +182,7 @@ public struct WebSocketMessageAssembler {
 
     /// One frame of a compressed message: inflated onto `buffer` (bounded by the limit), the new
     /// bytes validated as UTF-8 for text.
-    private mutating func inflate(_ frame: WebSocketFrame, opcode: WebSocketOpcode, buffer: ByteBuffer, validator: UTF8Validator) -> Action {
+    private mutating func inflate(_ frame: Frame, opcode: WebSocketOpcode, buffer: ByteBuffer, validator: UTF8Validator) -> Action {
         var buffer = buffer
         var validator = validator
         let start = buffer.readableBytes
