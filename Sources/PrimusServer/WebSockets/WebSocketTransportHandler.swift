@@ -28,7 +28,11 @@ final class WebSocketTransportHandler<Sink: WebSocketMessageSink>: ChannelDuplex
     typealias OutboundOut = WebSocketFrame
 
     private let spark: Sink
-    private let limits: PrimusLimits
+    /// The three limits this handler reads (not the whole ``PrimusLimits``: a connection lives
+    /// long, and every byte kept per connection counts).
+    private let maxBufferedBytes: Int
+    private let writeStallTimeout: TimeAmount
+    private let closeTimeout: TimeAmount
     private var assembler: WebSocketMessageAssembler
     private var compressor: PerMessageDeflateCompressor?
     private var context: ChannelHandlerContext?
@@ -51,7 +55,9 @@ final class WebSocketTransportHandler<Sink: WebSocketMessageSink>: ChannelDuplex
     ///     ``PrimusConfiguration/limits``).
     init(sink spark: Sink, maxMessageLength: Int, deflate: PerMessageDeflateParameters? = nil, limits: PrimusLimits = PrimusLimits()) {
         self.spark = spark
-        self.limits = limits
+        self.maxBufferedBytes = limits.maxBufferedBytes
+        self.writeStallTimeout = TimeAmount(limits.writeStallTimeout)
+        self.closeTimeout = TimeAmount(limits.closeTimeout)
         self.assembler = WebSocketMessageAssembler(
             maxMessageLength: maxMessageLength,
             decompressor: deflate?.decompressor(for: .server),
@@ -63,7 +69,7 @@ final class WebSocketTransportHandler<Sink: WebSocketMessageSink>: ChannelDuplex
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         encoderContext = try? context.pipeline.syncOperations.context(handlerType: WebSocketFrameEncoder.self)
-        let high = max(limits.maxBufferedBytes, 1)
+        let high = max(maxBufferedBytes, 1)
         let waterMark = ChannelOptions.Types.WriteBufferWaterMark(low: high / 2, high: high)
         if let options = context.channel.syncOptions {
             try? options.setOption(ChannelOptions.writeBufferWaterMark, value: waterMark)
@@ -161,7 +167,7 @@ final class WebSocketTransportHandler<Sink: WebSocketMessageSink>: ChannelDuplex
             return
         case .becameUnwritable:
             let channel = context.channel
-            writeStallTimer = context.eventLoop.scheduleTask(in: TimeAmount(limits.writeStallTimeout)) {
+            writeStallTimer = context.eventLoop.scheduleTask(in: writeStallTimeout) {
                 // The peer has not read for the whole stall timeout: drop it (the spark ends).
                 channel.close(promise: nil)
             }
@@ -191,7 +197,7 @@ final class WebSocketTransportHandler<Sink: WebSocketMessageSink>: ChannelDuplex
             channel.close(promise: nil)
         }
         // A peer that does not read never lets the close frame out: drop it after the timeout.
-        closeTimer = context.eventLoop.scheduleTask(in: TimeAmount(limits.closeTimeout)) {
+        closeTimer = context.eventLoop.scheduleTask(in: closeTimeout) {
             channel.close(promise: nil)
         }
     }
