@@ -46,9 +46,16 @@ public final class Spark: PrimusParserContext {
     /// authorization, user-agent, origin, host, referer, accept-language, `x-forwarded-*`,
     /// forwarded, x-real-ip, `sec-websocket-*`) are kept first, then the others in their order
     /// while room remains; a header is kept whole or not at all. Each costs name + value + 4 bytes.
-    public let request: HTTPRequestHead
-    /// The handshake's query string, parsed.
-    public let query: QueryParameters
+    ///
+    /// The spark keeps its handshake packed in one allocation (thousands of idle sparks would
+    /// otherwise each hold a head, a header array and a string per long name or value), and this
+    /// builds the head from it on every read: a few allocations and a copy of the retained headers.
+    /// Read it once and keep the value rather than reading it per message.
+    public var request: HTTPRequestHead {
+        HTTPRequestHead(version: handshakeVersion, method: HTTPMethod(rawValue: handshake.method), uri: handshake.target, headers: headers)
+    }
+    /// The handshake's query string, parsed on every read (from the kept target; see ``request``).
+    public var query: QueryParameters { QueryParameters(requestURI: handshake.target) }
     /// The client's address, through trusted proxies.
     public let address: SparkAddress
     /// The event loop that owns this connection.
@@ -59,8 +66,13 @@ public final class Spark: PrimusParserContext {
     let mailbox: LoopMailbox
 
     /// The handshake request's headers, as retained (see ``request``: at most
-    /// ``PrimusLimits/maxRetainedHeaderBytes``, the commonly read ones first).
-    public var headers: HTTPHeaders { request.headers }
+    /// ``PrimusLimits/maxRetainedHeaderBytes``, the commonly read ones first). Built on every
+    /// read from the packed handshake, like ``request``.
+    public var headers: HTTPHeaders { HTTPHeaders(handshake.headers.map { ($0.name, $0.value) }) }
+
+    /// The handshake's method, target and retained headers, in one allocation.
+    private let handshake: PackedHandshake
+    private let handshakeVersion: HTTPVersion
 
     /// Whether the spark is open; readable from any thread without a lock.
     public var readyState: ReadyState {
@@ -98,7 +110,7 @@ public final class Spark: PrimusParserContext {
         var heartbeat = ServerHeartbeat()
         var budget: OutboundBudget
         /// Awaited sends held until the transport is writable again, oldest first.
-        var waitingSends = CircularBuffer<WaitingSend>()
+        var waitingSends = State.noWaitingSends
         var overBudgetHandlers: [@Sendable () -> Void] = []
         var transport: (any SparkTransport)?
         /// Written before the transport was ready (a spark is announced as soon as the handshake
@@ -115,10 +127,17 @@ public final class Spark: PrimusParserContext {
         var holding = false
         var heldConsumer: Inbox?
         /// Messages waiting for an async transform, one queue per direction.
-        var incomingLane = TransformLane()
-        var outgoingLane = TransformLane()
+        var incomingLane = TransformLane(queue: State.noTransformItems)
+        var outgoingLane = TransformLane(queue: State.noTransformItems)
         /// Where the spark sits in its loop's broadcast list (``LoopMailbox``); -1 when not in it.
         var broadcastSlot = -1
+
+        // Every spark starts its queues as copies of these shared empty ones: a queue of its
+        // own is allocated (copy on write) only when something is queued, so an idle spark holds
+        // no queue storage. NIO's `CircularBuffer()` reserves 16 slots up front; three of them
+        // were about 2.5 KiB per spark.
+        private static let noWaitingSends = CircularBuffer<WaitingSend>(initialCapacity: 1)
+        private static let noTransformItems = CircularBuffer<TransformItem>(initialCapacity: 1)
 
         init(policy: OutboundOverflowPolicy) {
             self.budget = OutboundBudget(policy: policy)
@@ -159,8 +178,8 @@ public final class Spark: PrimusParserContext {
         primus: Primus
     ) {
         self.id = id
-        self.request = Self.retainingHeaders(of: request, budget: primus.configuration.limits.maxRetainedHeaderBytes)
-        self.query = QueryParameters(requestURI: request.uri)
+        self.handshake = Self.packedHandshake(of: request, budget: primus.configuration.limits.maxRetainedHeaderBytes)
+        self.handshakeVersion = request.version
         self.address = address
         self.eventLoop = eventLoop
         self.primus = primus
@@ -174,14 +193,15 @@ public final class Spark: PrimusParserContext {
         self.outgoingTransformsAreSynchronous = transforms.isSynchronous(.outgoing)
     }
 
-    /// `request` with only the headers ``RetainedHeaders`` keeps within `budget`; unchanged (no
-    /// copy) when they all fit.
-    static func retainingHeaders(of request: HTTPRequestHead, budget: Int) -> HTTPRequestHead {
-        guard let kept = RetainedHeaders.select(request.headers, budget: budget) else { return request }
+    /// `request`'s method, target and the headers ``RetainedHeaders`` keeps within `budget`
+    /// (all of them when they fit), packed.
+    static func packedHandshake(of request: HTTPRequestHead, budget: Int) -> PackedHandshake {
+        let method = request.method.rawValue
+        guard let kept = RetainedHeaders.select(request.headers, budget: budget) else {
+            return PackedHandshake(method: method, target: request.uri, headers: request.headers)
+        }
         let headers = Array(request.headers)
-        var trimmed = request
-        trimmed.headers = HTTPHeaders(kept.map { (headers[$0].name, headers[$0].value) })
-        return trimmed
+        return PackedHandshake(method: method, target: request.uri, headers: kept.lazy.map { headers[$0] })
     }
 
     // MARK: - Writing

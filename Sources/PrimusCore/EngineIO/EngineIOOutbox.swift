@@ -11,7 +11,11 @@ import NIOCore
 /// it stops being writable once more than the budget waits, and is writable again at half of it,
 /// the same hysteresis as a WebSocket channel's write-buffer watermarks.
 struct EngineIOOutbox: Sendable {
-    private var packets = CircularBuffer<EngineIOPacket>(initialCapacity: 16)
+    /// Starts as a copy of one shared empty buffer: a session that upgrades to a WebSocket, or
+    /// idles, never allocates ring storage of its own (`CircularBuffer(initialCapacity: 16)`
+    /// reserved 16 packets, about 550 bytes, per session).
+    private var packets = Self.empty
+    private static let empty = CircularBuffer<EngineIOPacket>(initialCapacity: 1)
     /// The bytes waiting: each packet's data plus its type digit.
     private(set) var bytes = 0
     /// Pongs waiting (at most one: a pong that waits answers every ping that arrives meanwhile).

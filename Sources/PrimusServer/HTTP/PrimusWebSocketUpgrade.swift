@@ -15,12 +15,45 @@ final class PrimusUpgradeState {
     var acceptance: PrimusWebSocketAcceptance?
     /// The permessage-deflate parameters agreed in the `101`.
     var deflate: PerMessageDeflateParameters?
-    /// Whether the accepted upgrade reached its sink (else the acceptance is abandoned on close).
-    var connected = false
+    /// Gives the accepted upgrade back if the connection closes before it switches.
+    var abandonment: PrimusUpgradeAbandonment?
 }
 
 @available(*, unavailable)
 extension PrimusUpgradeState: Sendable {}
+
+/// Gives back what a transformer reserved for an accepted upgrade (its spark) when the
+/// connection closes before it switches to WebSocket (the `101` could not be written).
+///
+/// The connection's close callback holds this, not the ``PrimusUpgradeState``: a callback lives
+/// as long as the connection, and this is all an upgraded connection keeps of its handshake (one
+/// object, whose closure is dropped at the switch).
+final class PrimusUpgradeAbandonment {
+    private var abandoned: (@Sendable () -> Void)?
+    private var closed = false
+
+    init(_ abandoned: @escaping @Sendable () -> Void) {
+        self.abandoned = abandoned
+    }
+
+    /// The connection switched to WebSocket: nothing to give back. `false` if it already closed
+    /// (the acceptance was given back, and must not be used).
+    func switched() -> Bool {
+        abandoned = nil
+        return !closed
+    }
+
+    /// The connection closed: gives the acceptance back unless it switched.
+    func connectionClosed() {
+        closed = true
+        let abandoned = self.abandoned
+        self.abandoned = nil
+        abandoned?()
+    }
+}
+
+@available(*, unavailable)
+extension PrimusUpgradeAbandonment: Sendable {}
 
 /// The standalone front-end's WebSocket upgrade: every transformer's upgrades go through it.
 ///
@@ -47,11 +80,13 @@ enum PrimusWebSocketUpgrade {
             upgradePipelineHandler: { channel, _ in
                 channel.eventLoop.makeCompletedFuture {
                     let state = state.value
-                    guard let acceptance = state.acceptance else {
+                    let acceptance = state.acceptance
+                    let switched = state.abandonment?.switched() ?? false
+                    state.acceptance = nil
+                    state.abandonment = nil
+                    guard let acceptance, switched else {
                         throw PrimusError.protocolViolation("upgrade without an accepted handshake")
                     }
-                    state.acceptance = nil
-                    state.connected = true
                     let sink = acceptance.connected(channel.eventLoop)
                     try install(sink: sink, on: channel, acceptance: acceptance, deflate: state.deflate, limits: configuration.limits)
                 }
@@ -88,14 +123,11 @@ enum PrimusWebSocketUpgrade {
                         headers.add(name: "Sec-WebSocket-Extensions", value: deflate.responseHeaderValue)
                     }
                     state.value.acceptance = acceptance
-                    channel.closeFuture.whenComplete { _ in
-                        // Accepted but never switched (the 101 could not be written): give back
-                        // what the transformer reserved.
-                        if !state.value.connected {
-                            state.value.acceptance = nil
-                            acceptance.abandoned()
-                        }
-                    }
+                    let abandonment = PrimusUpgradeAbandonment(acceptance.abandoned)
+                    state.value.abandonment = abandonment
+                    // Accepted but never switched (the 101 could not be written): give back
+                    // what the transformer reserved. On the loop (this completion runs there).
+                    channel.closeFuture.assumeIsolated().whenComplete { _ in abandonment.connectionClosed() }
                     promise.succeed(headers)
                 }
             }
