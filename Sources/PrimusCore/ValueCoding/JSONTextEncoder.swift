@@ -26,18 +26,19 @@ final class JSONTextEncoder: Encoder {
     private let parent: JSONTextEncoder?
     private let step: Step
 
-    // The frame, used when this encoder is its own owner.
-    var kind = Kind.empty
+    // The frame, used when this encoder is its own owner. Read and written on every write by
+    // code that never overlaps its own accesses: no dynamic exclusivity checks.
+    @exclusivity(unchecked) var kind = Kind.empty
     /// Open while on the stack; once closed its text is finished.
-    var isOpen = true
+    @exclusivity(unchecked) var isOpen = true
     /// Members or elements written so far.
-    var count = 0
+    @exclusivity(unchecked) var count = 0
     // The first four member names, then all of them in a set: a name written twice is one the
     // text cannot take back.
-    private var key0 = ""
-    private var key1 = ""
-    private var key2 = ""
-    private var key3 = ""
+    @exclusivity(unchecked) private var key0 = ""
+    @exclusivity(unchecked) private var key1 = ""
+    @exclusivity(unchecked) private var key2 = ""
+    @exclusivity(unchecked) private var key3 = ""
     private var keySet: Set<String>?
 
     init(state: JSONTextEncodingState, depth: Int, below: JSONTextEncoder?, parent: JSONTextEncoder?, step: Step) {

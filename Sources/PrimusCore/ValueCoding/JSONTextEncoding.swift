@@ -58,14 +58,21 @@ final class JSONTextEncodingState {
     @exclusivity(unchecked) var top: JSONTextEncoder?
     /// The first failure met where the `Encoder` API cannot throw (a container asked for too
     /// deep); every later call throws it.
-    var failure: (any Error)?
+    var failure: (any Error)? {
+        didSet { stopped = true }
+    }
     /// Set once the value used the API in a way the text cannot follow: the tree takes over.
-    var irregular = false
+    var irregular = false {
+        didSet { stopped = true }
+    }
+    /// Whether either of the above is set: the one flag every write checks.
+    @exclusivity(unchecked) private var stopped = false
 
     let userInfo: [CodingUserInfoKey: Any] = [:]
 
     /// Throws the fallback marker or the recorded failure, if any.
     func check() throws {
+        guard stopped else { return }
         if irregular { throw JSONTextEncodingFallback() }
         if let failure { throw failure }
     }
@@ -79,7 +86,7 @@ final class JSONTextEncodingState {
     /// Whether a value or container at `depth` is within the limit; records the failure (with
     /// the path, only then computed) if not.
     func admits(depth: Int, codingPath: () -> [any CodingKey]) -> Bool {
-        guard failure == nil, !irregular else { return false }
+        guard !stopped else { return false }
         guard depth > PrimusParsers.maximumDepth else { return true }
         failure = EncodingError.invalidValue(
             depth,
