@@ -186,14 +186,12 @@ struct MessagePackInPlaceReader {
     private mutating func text(_ count: Int) throws(Rejected) -> String {
         let start = try payload(count)
         let utf8 = UnsafeRawBufferPointer(rebasing: bytes[start ..< start + count]).assumingMemoryBound(to: UInt8.self)
-        if building {
-            guard let string = String(validating: utf8, as: UTF8.self) else { throw Rejected() }
-            return string
-        }
+        // ASCII (the common case) is valid as it is: one scan, no validation proper.
         var union: UInt8 = 0
         for byte in utf8 { union |= byte }
-        if union >= 0x80, String(validating: utf8, as: UTF8.self) == nil { throw Rejected() }
-        return ""
+        if union < 0x80 { return building ? String(decoding: utf8, as: UTF8.self) : "" }
+        guard let string = String(validating: utf8, as: UTF8.self) else { throw Rejected() }
+        return building ? string : ""
     }
 
     private mutating func binary(_ count: Int) throws(Rejected) -> JSONValue {
