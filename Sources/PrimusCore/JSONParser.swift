@@ -66,14 +66,19 @@ public struct JSONParser: PrimusParser {
         return text
     }
 
-    /// Encodes through ``JSONValueEncoder`` and ``JSONWriter``: keys in the order they were
+    /// Writes JSON text as the value encodes, with no ``JSONValue`` in between, and the bytes
+    /// ``JSONValueEncoder`` then ``JSONWriter`` would write: keys in the order they were
     /// encoded, dates as JavaScript writes them, bytes as a Node `Buffer` (alone: a binary
     /// message), U+2028/U+2029 escaped. Nesting deeper than ``PrimusParsers/maximumDepth`` (a
     /// circular object graph) is an error, not a crash. An integer a JavaScript number cannot
     /// hold exactly (beyond 2^53) is an error too, as `JSON.stringify` refuses a `BigInt`:
-    /// send such numbers as strings.
+    /// send such numbers as strings. A value whose `encode(to:)` writes its containers out of
+    /// order goes through the ``JSONValue`` tree instead (its `encode(to:)` then runs twice).
     public func encode<T: Encodable>(encodable value: T, for context: (any PrimusParserContext)?) throws(PrimusError) -> TransportMessage {
-        try encode(JSONValueEncoder().encode(value), for: context)
+        if T.self == JSONValue.self { return try encode(value as! JSONValue, for: context) }
+        if T.self == Data.self { return .binary(ByteBuffer(bytes: value as! Data)) }
+        if let text = try JSONTextEncoding.encode(value) { return .text(text) }
+        return try encode(JSONValueEncoder().encode(value), for: context)
     }
 
     /// Decodes with Foundation's `JSONDecoder` directly from the received bytes (so integers

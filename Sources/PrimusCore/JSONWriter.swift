@@ -65,20 +65,50 @@ public struct JSONWriter {
     /// Bytes as Node's `Buffer.toJSON()` writes them, `{"type":"Buffer","data":[1,2]}`; an
     /// extension value adds its type: `{"type":"Buffer","ext":5,"data":[…]}`.
     private mutating func writeNodeBuffer(type: Int8?, _ bytes: ByteBuffer) {
+        writeNodeBuffer(type: type, bytes: bytes.readableBytesView)
+    }
+
+    /// Bytes of any collection (a `Data` met by the streaming encoder) as a Node `Buffer`.
+    mutating func writeNodeBuffer(type: Int8? = nil, bytes: some Sequence<UInt8>) {
         buffer.writeStaticString(#"{"type":"Buffer","#)
         if let type {
             buffer.writeStaticString(#""ext":"#)
-            writeNumber(Double(type))
+            writeDecimal(Int64(type))
             buffer.writeInteger(UInt8(ascii: ","))
         }
         buffer.writeStaticString(#""data":["#)
         var first = true
-        for byte in bytes.readableBytesView {
+        for byte in bytes {
             if !first { buffer.writeInteger(UInt8(ascii: ",")) }
             first = false
-            writeNumber(Double(byte))
+            writeDecimal(Int64(byte))
         }
         buffer.writeStaticString("]}")
+    }
+
+    /// Appends the decimal digits of `value`, as `String(value)` spells them, without making
+    /// the `String`: the form ``format(_:)`` gives an integral number below 9e18.
+    mutating func writeDecimal(_ value: Int64) {
+        let negative = value < 0
+        let magnitude = value.magnitude
+        var digits = 1
+        var rest = magnitude
+        while rest >= 10 {
+            rest /= 10
+            digits += 1
+        }
+        let total = digits + (negative ? 1 : 0)
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: total) { out in
+            var position = total
+            var rest = magnitude
+            repeat {
+                position -= 1
+                out[position] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+            } while rest > 0
+            if negative { out[0] = UInt8(ascii: "-") }
+            return total
+        }
     }
 
     /// Appends `string` as a quoted JSON string.
@@ -135,6 +165,12 @@ public struct JSONWriter {
 
     /// Appends `number` formatted as JavaScript's `Number.prototype.toString` does.
     public mutating func writeNumber(_ number: Double) {
+        // Integral and below 9e18 (zero and -0 included): the digits ``format(_:)`` would
+        // give, written without making a `String`.
+        if number == number.rounded(.towardZero), number.magnitude < 9.0e18 {
+            writeDecimal(Int64(number))
+            return
+        }
         buffer.writeString(JSONWriter.format(number))
     }
 

@@ -28,6 +28,14 @@ public struct MessagePackParser: PrimusParser {
         try MessagePackReader.read(message.buffer)
     }
 
+    /// Checks the bytes in place without building the value (no strings, arrays, maps or
+    /// slices made), accepting exactly what ``decode(_:for:)`` accepts; bytes that are not a
+    /// value are read once more to name the fault.
+    public func validate(_ message: TransportMessage, for context: (any PrimusParserContext)?) throws(PrimusError) -> JSONValue? {
+        if MessagePackInPlaceReader.validate(message.buffer) { return nil }
+        return try MessagePackReader.readScanning(message.buffer)
+    }
+
     /// Encodes with ``MessagePackEncoder``.
     public func encode<T: Encodable>(encodable value: T, for context: (any PrimusParserContext)?) throws(PrimusError) -> TransportMessage {
         if let value = value as? JSONValue { return try encode(value, for: context) }

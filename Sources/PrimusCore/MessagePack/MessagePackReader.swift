@@ -20,6 +20,13 @@ public import NIOCore
 public enum MessagePackReader {
     /// The value `buffer`'s readable bytes hold, which must be exactly one value.
     public static func read(_ buffer: ByteBuffer) throws(PrimusError) -> JSONValue {
+        if let value = MessagePackInPlaceReader.read(buffer) { return value }
+        return try readScanning(buffer)
+    }
+
+    /// Reads with the scanner, one header at a time: slower than in place, but it names what
+    /// is wrong and where, so it is what runs when the bytes were rejected.
+    static func readScanning(_ buffer: ByteBuffer) throws(PrimusError) -> JSONValue {
         var scanner = MessagePackScanner(buffer)
         do throws(MessagePackFailure) {
             let value = try read(&scanner, depth: 0)
@@ -85,7 +92,7 @@ public enum MessagePackReader {
     }
 
     /// `String(number)` in JavaScript.
-    private static func javaScriptText(_ number: Double) -> String {
+    static func javaScriptText(_ number: Double) -> String {
         if number.isNaN { return "NaN" }
         if number.isInfinite { return number < 0 ? "-Infinity" : "Infinity" }
         return JSONWriter.format(number)
