@@ -13,6 +13,10 @@ final class LoadStats: Sendable {
     let closedEarly = Atomic<Int>(0)
     /// Fan-out: subscribers that have received every message.
     let subscribersDone = Atomic<Int>(0)
+    /// Fan-out: subscribers that have received a probe (so the server has them in its list).
+    let subscribersReady = Atomic<Int>(0)
+    /// Fan-out: set once every subscriber is ready; the publisher stops probing.
+    let probing = Atomic<Bool>(true)
     /// Engine.IO polling: `POST` requests sent (packets per request = packets / this).
     let posts = Atomic<Int>(0)
     /// Set at the end of a run: connections stop sending new messages.
@@ -32,6 +36,9 @@ enum ClientMode: Sendable {
 
 /// Sent through every pipeline to start the load at once on all connections.
 struct StartLoad: Sendable {}
+
+/// Sent to the fan-out publisher: broadcast probes until every subscriber has seen one.
+struct StartProbe: Sendable {}
 
 /// Opens WebSocket connections to `ws://127.0.0.1:<port>/primus` with NIOWebSocketClientUpgrader
 /// over ClientBootstrap.
@@ -463,6 +470,7 @@ final class FanoutHandler: ChannelInboundHandler {
     private var unreported = 0
     private var needsFlush = false
     private var started = false
+    private var sawProbe = false
     private var rng: SplitMix64
 
     init(stats: LoadStats, messages: Int, window: Int, publishes: Bool, framing: Framing) {
@@ -475,11 +483,30 @@ final class FanoutHandler: ChannelInboundHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is StartProbe, publishes {
+            probe(context: context)
+            context.flush()
+            return
+        }
         guard event is StartLoad, !started else { return context.fireUserInboundEventTriggered(event) }
         started = true
         guard publishes else { return }
         for _ in 0..<min(window, messages) { publish(context: context) }
         context.flush()
+    }
+
+    /// A server registers a connection a little after its upgrade completes, so before the
+    /// measured broadcasts the publisher sends probes (not counted), one after the other, until
+    /// every subscriber has seen one: then every subscriber is in the server's list.
+    private func probe(context: ChannelHandlerContext) {
+        var buffer = context.channel.allocator.buffer(capacity: 16)
+        buffer.writeStaticString("{\"probe\":1}")
+        context.write(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .text, maskKey: .random(using: &rng), data: buffer)), promise: nil)
+        needsFlush = true
+    }
+
+    private static func isProbe(_ buffer: ByteBuffer) -> Bool {
+        buffer.readableBytesView.starts(with: "{\"probe\"".utf8)
     }
 
     private func publish(context: ChannelHandlerContext) {
@@ -497,6 +524,12 @@ final class FanoutHandler: ChannelInboundHandler {
             return
         }
         switch frame.opcode {
+        case .text where Self.isProbe(frame.data):
+            if !sawProbe {
+                sawProbe = true
+                stats.subscribersReady.add(1, ordering: .relaxed)
+            }
+            if publishes, stats.probing.load(ordering: .relaxed) { probe(context: context) }
         case .text:
             // Every broadcast once, in order, and no more than were published.
             if expectedSeq >= messages || EchoLoadHandler.seq(in: frame.data) != expectedSeq {

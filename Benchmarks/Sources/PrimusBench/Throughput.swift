@@ -284,6 +284,18 @@ extension PrimusBench {
         )
 
         let clock = ContinuousClock()
+        // Probes until the server has every subscriber in its list (not measured).
+        let readyBy = clock.now + .seconds(30)
+        publisher.pipeline.fireUserInboundEventTriggered(StartProbe())
+        while stats.subscribersReady.load(ordering: .relaxed) < subscribers, clock.now < readyBy {
+            try await Task.sleep(for: .milliseconds(2))
+        }
+        stats.probing.store(false, ordering: .relaxed)
+        guard stats.subscribersReady.load(ordering: .relaxed) == subscribers else {
+            stats.stopping.store(true, ordering: .relaxed)
+            try? await closeAll(channels, group: group)
+            throw BenchError("only \(stats.subscribersReady.load(ordering: .relaxed)) of \(subscribers) subscribers got a probe broadcast in 30 s")
+        }
         let deliveries = subscribers * messages
         // Generous: 60 s plus 100 us per delivery (the slowest server here needs a fraction).
         let deadline = clock.now + .seconds(60) + .microseconds(100 * deliveries)
