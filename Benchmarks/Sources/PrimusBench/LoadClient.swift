@@ -11,6 +11,14 @@ final class LoadStats: Sendable {
     let mismatches = Atomic<Int>(0)
     let pingsAnswered = Atomic<Int>(0)
     let closedEarly = Atomic<Int>(0)
+    /// Fan-out: subscribers that have received every message.
+    let subscribersDone = Atomic<Int>(0)
+    /// Fan-out: subscribers that have received a probe (so the server has them in its list).
+    let subscribersReady = Atomic<Int>(0)
+    /// Fan-out: set once every subscriber is ready; the publisher stops probing.
+    let probing = Atomic<Bool>(true)
+    /// Engine.IO polling: `POST` requests sent (packets per request = packets / this).
+    let posts = Atomic<Int>(0)
     /// Set at the end of a run: connections stop sending new messages.
     let stopping = Atomic<Bool>(false)
 }
@@ -21,10 +29,16 @@ enum ClientMode: Sendable {
     case load(inFlight: Int)
     /// Send nothing; answer heartbeats only.
     case idle
+    /// Fan-out subscriber: expect `messages` broadcasts in order; the publisher also keeps
+    /// `window` of them in flight, sending the next when its own copy of one comes back.
+    case fanout(messages: Int, window: Int, publishes: Bool)
 }
 
 /// Sent through every pipeline to start the load at once on all connections.
 struct StartLoad: Sendable {}
+
+/// Sent to the fan-out publisher: broadcast probes until every subscriber has seen one.
+struct StartProbe: Sendable {}
 
 /// Opens WebSocket connections to `ws://127.0.0.1:<port>/primus` with NIOWebSocketClientUpgrader
 /// over ClientBootstrap.
@@ -65,6 +79,10 @@ struct WebSocketLoadClient: Sendable {
                                     try channel.pipeline.syncOperations.addHandler(EchoLoadHandler(stats: stats, inFlight: inFlight, framing: framing))
                                 case .idle:
                                     try channel.pipeline.syncOperations.addHandler(IdleHandler(stats: stats, framing: framing))
+                                case .fanout(let messages, let window, let publishes):
+                                    try channel.pipeline.syncOperations.addHandler(
+                                        FanoutHandler(stats: stats, messages: messages, window: window, publishes: publishes, framing: framing)
+                                    )
                                 }
                             }
                         }
@@ -431,6 +449,122 @@ final class EchoLoadHandler: ChannelInboundHandler {
             }
             return digits > 0 && count == 26 + digits ? value : -1
         }
+    }
+}
+
+/// A fan-out subscriber: checks that broadcasts arrive once each, in the order they were
+/// published (`seq` 0, 1, 2, ...), and reports when it has all of them. The publisher (one of the
+/// subscribers) sends `window` messages at the start, then one more each time its own copy of a
+/// broadcast comes back, so at most `window` broadcasts are in the server at once.
+final class FanoutHandler: ChannelInboundHandler {
+    typealias InboundIn = WebSocketFrame
+    typealias OutboundOut = WebSocketFrame
+
+    private let stats: LoadStats
+    private let messages: Int
+    private let window: Int
+    private let publishes: Bool
+    private let framing: Framing
+    private var nextSeq = 0
+    private var expectedSeq = 0
+    private var unreported = 0
+    private var needsFlush = false
+    private var started = false
+    private var sawProbe = false
+    private var rng: SplitMix64
+
+    init(stats: LoadStats, messages: Int, window: Int, publishes: Bool, framing: Framing) {
+        self.stats = stats
+        self.messages = messages
+        self.window = window
+        self.publishes = publishes
+        self.framing = framing
+        self.rng = SplitMix64(state: UInt64.random(in: .min ... .max))
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is StartProbe, publishes {
+            probe(context: context)
+            context.flush()
+            return
+        }
+        guard event is StartLoad, !started else { return context.fireUserInboundEventTriggered(event) }
+        started = true
+        guard publishes else { return }
+        for _ in 0..<min(window, messages) { publish(context: context) }
+        context.flush()
+    }
+
+    /// A server registers a connection a little after its upgrade completes, so before the
+    /// measured broadcasts the publisher sends probes (not counted), one after the other, until
+    /// every subscriber has seen one: then every subscriber is in the server's list.
+    private func probe(context: ChannelHandlerContext) {
+        var buffer = context.channel.allocator.buffer(capacity: 16)
+        buffer.writeStaticString("{\"probe\":1}")
+        context.write(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .text, maskKey: .random(using: &rng), data: buffer)), promise: nil)
+        needsFlush = true
+    }
+
+    private static func isProbe(_ buffer: ByteBuffer) -> Bool {
+        buffer.readableBytesView.starts(with: "{\"probe\"".utf8)
+    }
+
+    private func publish(context: ChannelHandlerContext) {
+        var buffer = context.channel.allocator.buffer(capacity: 48)
+        EchoLoadHandler.writeMessage(seq: nextSeq, into: &buffer)
+        nextSeq += 1
+        context.write(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .text, maskKey: .random(using: &rng), data: buffer)), promise: nil)
+        needsFlush = true
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        if answerHeartbeat(frame, framing: framing, context: context, rng: &rng, stats: stats) {
+            needsFlush = true
+            return
+        }
+        switch frame.opcode {
+        case .text where Self.isProbe(frame.data):
+            if !sawProbe {
+                sawProbe = true
+                stats.subscribersReady.add(1, ordering: .relaxed)
+            }
+            if publishes, stats.probing.load(ordering: .relaxed) { probe(context: context) }
+        case .text:
+            // Every broadcast once, in order, and no more than were published.
+            if expectedSeq >= messages || EchoLoadHandler.seq(in: frame.data) != expectedSeq {
+                stats.mismatches.add(1, ordering: .relaxed)
+            }
+            expectedSeq += 1
+            unreported += 1
+            if expectedSeq == messages { stats.subscribersDone.add(1, ordering: .relaxed) }
+            if publishes, nextSeq < messages { publish(context: context) }
+        case .connectionClose:
+            context.close(promise: nil)
+        default:
+            break
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if unreported > 0 {
+            stats.echoes.add(unreported, ordering: .relaxed)
+            unreported = 0
+        }
+        if needsFlush {
+            needsFlush = false
+            context.flush()
+        }
+        context.fireChannelReadComplete()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if !stats.stopping.load(ordering: .relaxed) { stats.closedEarly.add(1, ordering: .relaxed) }
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
     }
 }
 

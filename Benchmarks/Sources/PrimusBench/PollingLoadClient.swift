@@ -207,9 +207,13 @@ final class PollingSession {
         outgoingCount += 1
     }
 
+    /// Sends the queued packets as one `POST` once there are `inFlight` of them (all echoes of
+    /// the previous batch are back), so every `POST` carries a full batch of N packets.
     private func flushOutgoing() {
-        guard !postPending, outgoingCount > 0, sid != nil else { return }
+        guard !postPending, outgoingCount >= inFlight || (outgoingCount > 0 && stats.stopping.load(ordering: .relaxed)), sid != nil
+        else { return }
         postPending = true
+        stats.posts.add(1, ordering: .relaxed)
         let body = outgoing
         outgoing = ByteBuffer()
         outgoingCount = 0

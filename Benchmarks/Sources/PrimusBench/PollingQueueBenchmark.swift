@@ -11,7 +11,8 @@ import PrimusCore
 enum PollingQueueBenchmark {
     static let sizes = [10, 100, 1_000, 10_000]
 
-    static func run() {
+    /// `packetsPerRun`: about how many packets each timed run handles, whatever its size.
+    static func run(packetsPerRun: Int = 200_000) {
         print("Engine.IO polling queue: ns per packet, best of 5, one thread, no sockets")
         var sink = 0
         var rows: [[String]] = []
@@ -28,8 +29,8 @@ enum PollingQueueBenchmark {
         for (name, scenario) in scenarios {
             var row = [name]
             for size in sizes {
-                // About 200,000 packets per run, so every size takes a comparable time.
-                let repetitions = max(1, 200_000 / size)
+                // About `packetsPerRun` packets per run, so every size takes a comparable time.
+                let repetitions = max(1, packetsPerRun / size)
                 let nanoseconds = CodecBenchmark.measure(repetitions) { sink &+= scenario(size) }
                 row.append(PrimusBench.format(nanoseconds / Double(size), 1))
             }

@@ -5,6 +5,7 @@ import NIOPosix
 import NIOWebSocket
 import PrimusCore
 import PrimusServer
+import Synchronization
 
 /// The servers under test.
 enum ServerKind: String, CaseIterable, Sendable {
@@ -16,6 +17,18 @@ enum ServerKind: String, CaseIterable, Sendable {
     case engineIO = "engine.io"
     /// The `websockets` echo with the `msgpack` parser.
     case msgpack
+    /// Hummingbird 2 with a plain WebSocket route (the `HummingbirdPeer` trait).
+    case hummingbird
+    /// Node's `ws` module (`Benchmarks/peers/ws-server.js`, run by `node`, not by this binary).
+    case ws
+}
+
+/// What a server does with a data message.
+enum ServerMode: String, CaseIterable, Sendable {
+    /// Back to its sender.
+    case echo
+    /// To every open connection, the sender's included (Primus: `primus.write(_:)`).
+    case fanout
 }
 
 /// A server and the way the load generator talks to it: one column of the throughput table.
@@ -32,6 +45,10 @@ enum LoadTarget: String, CaseIterable, Sendable {
     /// Engine.IO 4 long-polling: a pending `GET` and one `POST` at a time per session, each on
     /// its own keep-alive HTTP connection, payloads joined by 0x1E.
     case engineIOPolling = "eio-polling"
+    /// Plain WebSocket frames to Node's `ws` module (a peer, no Primus layer).
+    case ws
+    /// Plain WebSocket frames to a Hummingbird 2 WebSocket route (a peer, no Primus layer).
+    case hummingbird
 
     var server: ServerKind {
         switch self {
@@ -39,6 +56,8 @@ enum LoadTarget: String, CaseIterable, Sendable {
         case .primus: .primus
         case .msgpack: .msgpack
         case .engineIOWebSocket, .engineIOPolling: .engineIO
+        case .ws: .ws
+        case .hummingbird: .hummingbird
         }
     }
 
@@ -49,6 +68,8 @@ enum LoadTarget: String, CaseIterable, Sendable {
         case .msgpack: "Primus websockets+msgpack"
         case .engineIOWebSocket: "Primus engine.io websocket"
         case .engineIOPolling: "Primus engine.io polling"
+        case .ws: "raw Node ws"
+        case .hummingbird: "raw Hummingbird 2"
         }
     }
 }
@@ -56,9 +77,9 @@ enum LoadTarget: String, CaseIterable, Sendable {
 /// The largest incoming frame both servers accept: Primus's default `maxLength` (10 MiB).
 let maxFrameSize = 10 * 1024 * 1024
 
-/// `primus-bench server <raw|primus>`: serves on 127.0.0.1 (a free port, printed as `PORT <n>`),
-/// on NIO's shared event loop group (one thread per core), until standard input closes.
-func runServer(_ kind: ServerKind) async throws {
+/// `primus-bench server <kind> [echo|fanout]`: serves on 127.0.0.1 (a free port, printed as
+/// `PORT <n>`), on NIO's shared event loop group (one thread per core), until standard input closes.
+func runServer(_ kind: ServerKind, mode: ServerMode) async throws {
     System.raiseFileLimit(to: 65_536)
     // The parent holds our stdin; when it goes away (normally or not), so do we.
     Thread.detachNewThread {
@@ -72,37 +93,59 @@ func runServer(_ kind: ServerKind) async throws {
     switch kind {
     case .primus:
         // Primus's defaults (heartbeat every 30 s, 10 MiB maxLength, JSON parser).
-        let primus = Primus(configuration: PrimusConfiguration())
-        primus.onConnection { spark in
-            spark.onMessage { message in spark.write(message.value) }
-        }
-        try await PrimusHTTPServer(primus: primus, host: "127.0.0.1", port: 0, onListening: announce).run()
+        try await servePrimus(PrimusConfiguration(), mode: mode, announce: announce)
     case .msgpack:
         var configuration = PrimusConfiguration()
         configuration.parser = MessagePackParser()
-        let primus = Primus(configuration: configuration)
-        primus.onConnection { spark in
-            spark.onMessage { message in spark.write(message.value) }
-        }
-        try await PrimusHTTPServer(primus: primus, host: "127.0.0.1", port: 0, onListening: announce).run()
+        try await servePrimus(configuration, mode: mode, announce: announce)
     case .engineIO:
-        // The same echo; the Engine.IO defaults (server ping every 25 s, 20 s timeout).
+        // The Engine.IO defaults (server ping every 25 s, 20 s timeout).
         var configuration = PrimusConfiguration()
         configuration.transformer = .engineIO
-        let primus = Primus(configuration: configuration)
+        try await servePrimus(configuration, mode: mode, announce: announce)
+    case .raw:
+        try await RawEchoServer.run(host: "127.0.0.1", port: 0, mode: mode, onListening: announce)
+    case .hummingbird:
+        #if HummingbirdPeer
+        try await HummingbirdPeerServer.run(mode: mode, onListening: announce)
+        #else
+        throw BenchError("built without the HummingbirdPeer trait")
+        #endif
+    case .ws:
+        throw BenchError("the ws peer is Benchmarks/peers/ws-server.js, run by node")
+    }
+}
+
+/// Serves one `Primus`: echo (`spark.write`) or broadcast (`primus.write`, the public API).
+private func servePrimus(
+    _ configuration: PrimusConfiguration,
+    mode: ServerMode,
+    announce: @escaping @Sendable (SocketAddress) -> Void
+) async throws {
+    let primus = Primus(configuration: configuration)
+    switch mode {
+    case .echo:
         primus.onConnection { spark in
             spark.onMessage { message in spark.write(message.value) }
         }
-        try await PrimusHTTPServer(primus: primus, host: "127.0.0.1", port: 0, onListening: announce).run()
-    case .raw:
-        try await RawEchoServer.run(host: "127.0.0.1", port: 0, onListening: announce)
+    case .fanout:
+        primus.onConnection { spark in
+            spark.onMessage { [weak primus] message in primus?.write(message.value) }
+        }
     }
+    try await PrimusHTTPServer(primus: primus, host: "127.0.0.1", port: 0, onListening: announce).run()
 }
 
 /// A minimal WebSocket echo server on NIOWebSocket, with the same listener options as
 /// `PrimusHTTPServer` (backlog 1024, SO_REUSEADDR, TCP_NODELAY, shared event loop group).
 enum RawEchoServer {
-    static func run(host: String, port: Int, onListening: @escaping @Sendable (SocketAddress) -> Void) async throws {
+    static func run(
+        host: String,
+        port: Int,
+        mode: ServerMode,
+        onListening: @escaping @Sendable (SocketAddress) -> Void
+    ) async throws {
+        let subscribers = RawSubscribers()
         let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -115,7 +158,9 @@ enum RawEchoServer {
                         shouldUpgrade: { channel, _ in channel.eventLoop.makeSucceededFuture(HTTPHeaders()) },
                         upgradePipelineHandler: { channel, _ in
                             channel.eventLoop.makeCompletedFuture {
-                                try channel.pipeline.syncOperations.addHandler(RawEchoHandler())
+                                try channel.pipeline.syncOperations.addHandler(
+                                    RawEchoHandler(subscribers: mode == .fanout ? subscribers : nil)
+                                )
                             }
                         }
                     )
@@ -131,22 +176,58 @@ enum RawEchoServer {
     }
 }
 
-/// Echoes data frames as they come (no reassembly, no UTF-8 check), answers pings and the close
-/// handshake. Writes made during a read are flushed once at read completion, as the Primus
+/// The raw fan-out server's open connections: a locked list of channels (every event loop adds,
+/// removes and reads it).
+final class RawSubscribers: Sendable {
+    private let channels = Mutex<[ObjectIdentifier: any Channel]>([:])
+
+    func add(_ channel: any Channel) {
+        channels.withLock { $0[ObjectIdentifier(channel)] = channel }
+    }
+
+    func remove(_ channel: any Channel) {
+        _ = channels.withLock { $0.removeValue(forKey: ObjectIdentifier(channel)) }
+    }
+
+    var all: [any Channel] { channels.withLock { Array($0.values) } }
+}
+
+/// Echoes data frames as they come (no reassembly, no UTF-8 check), or with `subscribers`
+/// writes each to every connection (`writeAndFlush` on each channel); answers pings and the close
+/// handshake. Echoes made during a read are flushed once at read completion, as the Primus
 /// transport does, so both servers batch the same way.
 final class RawEchoHandler: ChannelInboundHandler {
     typealias InboundIn = WebSocketFrame
     typealias OutboundOut = WebSocketFrame
 
+    private let subscribers: RawSubscribers?
     private var needsFlush = false
     private var closeSent = false
+
+    init(subscribers: RawSubscribers?) {
+        self.subscribers = subscribers
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        subscribers?.add(context.channel)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        subscribers?.remove(context.channel)
+        context.fireChannelInactive()
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
         switch frame.opcode {
         case .text, .binary, .continuation:
             guard !closeSent else { return }
-            context.write(wrapOutboundOut(WebSocketFrame(fin: frame.fin, opcode: frame.opcode, data: frame.unmaskedData)), promise: nil)
+            let copy = WebSocketFrame(fin: frame.fin, opcode: frame.opcode, data: frame.unmaskedData)
+            if let subscribers {
+                for channel in subscribers.all { channel.writeAndFlush(copy, promise: nil) }
+                return
+            }
+            context.write(wrapOutboundOut(copy), promise: nil)
             needsFlush = true
         case .ping:
             guard !closeSent else { return }

@@ -95,13 +95,21 @@ enum System {
         return text.split(separator: " ").prefix(3).joined(separator: " ")
     }
 
+    /// The first `name` on `PATH` that can be executed (then /usr/bin, /usr/local/bin).
+    static func findExecutable(_ name: String) -> String? {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
+        let directories = path.split(separator: ":").map(String.init) + ["/usr/bin", "/usr/local/bin"]
+        return directories.map { $0 + "/" + name }.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
     static var executablePath: String {
         (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     }
 }
 
-/// A server subprocess: this binary re-executed with `server <kind>`. It prints its port, then
-/// serves until its standard input closes (so it never outlives the benchmark).
+/// A server subprocess: this binary re-executed with `server <kind> <mode>`, or for the `ws`
+/// peer `node Benchmarks/peers/ws-server.js <mode>`. It prints its port, then serves until its
+/// standard input closes (so it never outlives the benchmark).
 final class ServerProcess {
     let kind: ServerKind
     let process = Process()
@@ -109,26 +117,56 @@ final class ServerProcess {
     private let stdinPipe = Pipe()
     private let stdoutPipe = Pipe()
 
-    init(kind: ServerKind) throws {
+    /// Starts the server; throws ``PeerUnavailable`` when a peer is not installed or not built
+    /// here (reported, not an error), ``BenchError`` when it does not start.
+    init(kind: ServerKind, mode: ServerMode = .echo) throws {
         self.kind = kind
-        process.executableURL = URL(fileURLWithPath: System.executablePath)
-        process.arguments = ["server", kind.rawValue]
+        switch kind {
+        case .ws:
+            guard let node = System.findExecutable("node") else { throw PeerUnavailable("not installed (no node)") }
+            guard let script = Peers.wsServerScript else {
+                throw PeerUnavailable("not installed (Benchmarks/peers/ws-server.js not found; set PRIMUS_BENCH_PEERS)")
+            }
+            process.executableURL = URL(fileURLWithPath: node)
+            process.arguments = [script, mode.rawValue]
+        case .hummingbird:
+            #if !HummingbirdPeer
+            throw PeerUnavailable("not built (HummingbirdPeer trait off)")
+            #else
+            process.executableURL = URL(fileURLWithPath: System.executablePath)
+            process.arguments = ["server", kind.rawValue, mode.rawValue]
+            #endif
+        default:
+            process.executableURL = URL(fileURLWithPath: System.executablePath)
+            process.arguments = ["server", kind.rawValue, mode.rawValue]
+        }
         process.standardInput = stdinPipe
         process.standardOutput = stdoutPipe
         process.standardError = FileHandle.standardError
         try process.run()
-        // Read "PORT <n>\n".
+        self.port = try Self.readPort(from: stdoutPipe.fileHandleForReading, process: process, kind: kind)
+    }
+
+    /// Reads the server's output up to `PORT <n>` (or the ws peer's `MISSING <why>`).
+    private static func readPort(from reader: FileHandle, process: Process, kind: ServerKind) throws -> Int {
         var text = ""
-        let reader = stdoutPipe.fileHandleForReading
-        while !text.contains("\n") {
+        while true {
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: true)
+            let complete = text.hasSuffix("\n") ? lines[...] : lines.dropLast()
+            if let line = complete.first(where: { $0.hasPrefix("PORT ") || $0.hasPrefix("MISSING ") }) {
+                if line.hasPrefix("MISSING ") {
+                    process.waitUntilExit()
+                    throw PeerUnavailable("not installed (\(line.dropFirst(8)))")
+                }
+                guard let port = Int(line.dropFirst(5)) else { throw BenchError("unexpected server output: \(text)") }
+                return port
+            }
             let chunk = reader.availableData
-            if chunk.isEmpty { throw BenchError("the \(kind.rawValue) server exited before listening") }
+            if chunk.isEmpty {
+                throw BenchError("the \(kind.rawValue) server exited before listening" + (text.isEmpty ? "" : ": \(text)"))
+            }
             text += String(decoding: chunk, as: UTF8.self)
         }
-        guard let line = text.split(separator: "\n").first, line.hasPrefix("PORT "), let port = Int(line.dropFirst(5)) else {
-            throw BenchError("unexpected server output: \(text)")
-        }
-        self.port = port
     }
 
     var pid: Int32 { process.processIdentifier }
@@ -144,6 +182,31 @@ final class ServerProcess {
         if process.isRunning { process.terminate() }
         process.waitUntilExit()
     }
+}
+
+/// Where the peers that are not this binary live.
+enum Peers {
+    /// `ws-server.js`: `$PRIMUS_BENCH_PEERS/ws-server.js`, else `Benchmarks/peers/` found from
+    /// this source file's path (where the package was built), else from the working directory.
+    static var wsServerScript: String? {
+        var candidates: [String] = []
+        if let directory = ProcessInfo.processInfo.environment["PRIMUS_BENCH_PEERS"] {
+            candidates.append(directory + "/ws-server.js")
+        }
+        // #filePath is Benchmarks/Sources/PrimusBench/System.swift.
+        let sources = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        candidates.append(sources.deletingLastPathComponent().appendingPathComponent("peers/ws-server.js").path)
+        let cwd = FileManager.default.currentDirectoryPath
+        candidates += [cwd + "/Benchmarks/peers/ws-server.js", cwd + "/peers/ws-server.js"]
+        return candidates.first { FileManager.default.isReadableFile(atPath: $0) }
+    }
+}
+
+/// A peer that cannot run on this machine (not installed, not built): its column says why, and
+/// the run goes on.
+struct PeerUnavailable: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
 }
 
 struct BenchError: Error, CustomStringConvertible {
