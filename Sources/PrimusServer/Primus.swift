@@ -317,9 +317,10 @@ public final class Primus: Sendable {
 
     /// Sends `value` to every open spark. It is encoded once, each event loop gets the same
     /// bytes in one hand-over (not one per spark), builds the wire form once (a WebSocket frame)
-    /// and flushes each connection once per batch of broadcasts. Sparks on the calling thread's
-    /// own loop get it before this returns; the others on their loop's next turn, in the order
-    /// this thread wrote to them. Each spark's outbound budget applies as to ``Spark/write(_:)-(JSONValue)``.
+    /// and flushes each connection once per batch of broadcasts. Each loop delivers it on its next
+    /// turn (the caller's own loop after the current read, with the other broadcasts of that
+    /// read), in the order this thread wrote: a write to a spark made after the broadcast reaches
+    /// that spark after it. Each spark's outbound budget applies as to ``Spark/write(_:)-(JSONValue)``.
     /// Sparks with outgoing transforms run them on the value, per spark.
     public func write(_ value: JSONValue) {
         let message: TransportMessage
@@ -339,12 +340,13 @@ public final class Primus: Sendable {
         broadcast(try configuration.parser.encode(encodable: value), value: nil)
     }
 
-    /// Hands an encoded broadcast to every loop's mailbox; the caller's own loop delivers at once.
+    /// Hands an encoded broadcast to every loop's mailbox; the caller's own loop collects it for
+    /// the end of its turn.
     func broadcast(_ message: TransportMessage, value: JSONValue?) {
         let all = mailboxes.withLockedValue { $0.all }
         for mailbox in all {
             if mailbox.eventLoop.inEventLoop {
-                mailbox.broadcastNow(message, value: value)
+                mailbox.broadcastOnLoop(message, value: value)
             } else {
                 mailbox.enqueue(.broadcast(message, value))
             }

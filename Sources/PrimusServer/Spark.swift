@@ -278,6 +278,7 @@ public final class Spark: PrimusParserContext {
 
     func sendOnLoop(_ message: TransportMessage) {
         guard readyState == .open else { return }
+        mailbox.deliverCollected()  // broadcasts made on this loop before this write go first
         guard let transport = state.value.transport else {
             state.value.unsent.append(message)
             return
@@ -350,6 +351,7 @@ public final class Spark: PrimusParserContext {
     ) {
         if case .cancelled = box.value { return continuation.resume(throwing: CancellationError()) }
         guard readyState == .open else { return continuation.resume(throwing: PrimusError.sparkClosed) }
+        mailbox.deliverCollected()
         guard let transport = state.value.transport else {
             state.value.unsent.append(message)
             return continuation.resume()
@@ -445,6 +447,7 @@ public final class Spark: PrimusParserContext {
 
     func endOnLoop(_ data: JSONValue?, reconnect: Bool) {
         guard readyState == .open else { return }
+        mailbox.deliverCollected()
         if let data { write(data) }
         if !reconnect { sendProtocol(.serverClose) }
         let transport = state.value.transport

@@ -74,6 +74,27 @@ struct BroadcastTests {
         }
     }
 
+    @Test func broadcastsCollectedOnTheLoopGoOutInOrderBeforeTheHandlersNextWriteAndAfterTheTurn() async throws {
+        try await withPrimusServer(setup: { primus in
+            primus.onConnection { spark in
+                spark.onMessage { _ in
+                    for n in 0..<200 { primus.write(["n": .number(Double(n))]) }
+                    spark.write(["n": 200])  // delivers the 200 collected broadcasts first
+                    primus.write(["n": 201])  // collected, delivered after this read
+                }
+            }
+        }) { port, primus in
+            var sockets: [TestWebSocket] = []
+            for _ in 0..<4 { sockets.append(try await TestWebSocket.connect(port: port)) }
+            try await waitUntil { primus.connected == 4 }
+            try await sockets[0].send(#""go""#)
+            #expect(try await numbers(from: sockets[0], count: 202) == Array(0...201))
+            for socket in sockets.dropFirst() {
+                #expect(try await numbers(from: socket, count: 201) == Array(0..<200) + [201])
+            }
+        }
+    }
+
     @Test func encodableBroadcastsAndOutgoingTransformsStillApply() async throws {
         struct Note: Codable { var n: Int }
         try await withPrimusServer(setup: { primus in

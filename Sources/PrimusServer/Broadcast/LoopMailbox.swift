@@ -11,8 +11,11 @@ import PrimusCore
 /// spark), and runs the rest in order. Because writes to a single spark from other threads take
 /// the same queue, a thread that writes to a spark and then broadcasts is delivered in that order.
 ///
-/// Work from the loop's own thread never waits here: it runs inline, so code on the loop keeps
-/// program order with what it does directly.
+/// Broadcasts made on the loop's own thread (from a spark's message handler, typically) are
+/// collected too and delivered by one task after the current read: everything broadcast from one
+/// turn of the loop goes out as one batch, one flush per spark. Program order still holds on the
+/// loop: anything that writes to one of its sparks directly (a write, an awaited send, an end)
+/// first delivers the broadcasts collected before it (``deliverCollected()``).
 ///
 /// The queue is not bounded: like NIO's own task queue, it holds what the application asked
 /// for, and each spark's outbound budget (``PrimusLimits/maxBufferedBytes``) bounds what
@@ -38,9 +41,11 @@ final class LoopMailbox: Sendable {
         var drainScheduled = false
     }
 
-    /// Loop-confined: the sparks a broadcast reaches.
+    /// Loop-confined: the sparks a broadcast reaches, and the broadcasts made on the loop that
+    /// wait for the end of its current turn.
     final class Members {
         var sparks: [Spark] = []
+        var collected: BroadcastBatch?
     }
 
     init(eventLoop: any EventLoop, parser: any PrimusParser) {
@@ -97,9 +102,26 @@ final class LoopMailbox: Sendable {
         if schedule { eventLoop.execute { self.drain() } }
     }
 
-    /// Delivers one broadcast to this loop's sparks now; on the loop.
-    func broadcastNow(_ message: TransportMessage, value: JSONValue?) {
-        deliver(BroadcastBatch(messages: [SharedTransportMessage(message)], values: [value], parser: parser))
+    /// A broadcast made on the loop: collected, and delivered with the others of this turn by one
+    /// task (or earlier, by ``deliverCollected()``); on the loop.
+    func broadcastOnLoop(_ message: TransportMessage, value: JSONValue?) {
+        let members = self.members.value
+        if members.collected == nil {
+            members.collected = BroadcastBatch(parser: parser)
+            eventLoop.execute { self.deliverCollected() }
+        }
+        members.collected!.append(message, value: value)
+    }
+
+    /// Delivers the broadcasts collected on the loop, if any; on the loop. A spark calls it before
+    /// it writes anything of its own, so a handler that broadcasts and then writes to a spark
+    /// reaches that spark in that order.
+    @inline(__always)
+    func deliverCollected() {
+        let members = self.members.value
+        guard let batch = members.collected else { return }
+        members.collected = nil
+        deliver(batch)
     }
 
     private func drain() {
