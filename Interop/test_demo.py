@@ -143,3 +143,35 @@ def test_terminal_client_prints_messages_while_stdin_is_idle_across_a_restart(st
                     proc.wait(timeout=5)
                 except subprocess.TimeoutExpired:
                     proc.kill()
+
+
+def test_terminal_clients_ask_the_server_which_transformer_and_parser_it_speaks(start_demo, bin_dir: Path) -> None:  # noqa: ANN001
+    """Without --transformer and --parser, `primus-demo --client` read them from the server's
+    spec: pointed at an engine.io + msgpack demo it answered 400 and reconnected forever."""
+    demo: ServerProcess = start_demo("--transformer", "engine.io", "--parser", "msgpack")
+    chats = [
+        subprocess.Popen(
+            [str(bin_dir / "primus-demo"), "--client", f"http://127.0.0.1:{demo.port}"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        for _ in range(2)
+    ]
+    try:
+        outs = [_Lines(chat.stdout) for chat in chats]
+        errs = [_Lines(chat.stderr) for chat in chats]
+        for err in errs:
+            err.wait_for(lambda line: line == "the server speaks engine.io with the msgpack parser", "the spec read")
+            err.wait_for(lambda line: line.startswith("connected to"), "the chat client connecting")
+        chats[0].stdin.write("hello from the first terminal\n")
+        chats[0].stdin.flush()
+        for out in outs:
+            line = out.wait_for(lambda line: "first terminal" in line, "the broadcast line")
+            assert json.loads(line) == "hello from the first terminal"
+    finally:
+        for chat in chats:
+            if chat.poll() is None:
+                chat.terminate()
+                try:
+                    chat.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    chat.kill()

@@ -7,9 +7,14 @@ import Synchronization
 /// written as a JSON string; each message received is printed on standard output as one line of
 /// JSON; what happens to the connection goes to standard error. Lines typed while the server is
 /// away are buffered and delivered after the reconnect. End of input ends the client.
+///
+/// Without `--transformer` and `--parser` it asks the server (`<pathname>/spec`) which it
+/// speaks, as a browser gets them from `primus.js`: a user who points it at an engine.io demo
+/// should not get `400` and endless reconnects. If the server cannot be asked (it is down), it
+/// says so and uses websockets and JSON.
 enum ChatClient {
-    static func run(url: String, transformer: String, parser: String) async throws {
-        var configuration = try PrimusClientConfiguration(transformer: transformer, parser: parser)
+    static func run(url: String, transformer: String?, parser: String?) async throws {
+        var configuration = try await configuration(url: url, transformer: transformer, parser: parser)
         // A chat client should outlive long restarts: keep trying, at most every 5 seconds.
         configuration.reconnect.retries = 10_000
         configuration.reconnect.maxDelay = .seconds(5)
@@ -70,6 +75,22 @@ enum ChatClient {
     private static func endSoon(_ client: PrimusClient) async {
         try? await Task.sleep(for: .milliseconds(300))
         client.end()
+    }
+
+    /// The named transformer and parser; for those not named, the server's (its spec).
+    static func configuration(url: String, transformer: String?, parser: String?) async throws -> PrimusClientConfiguration {
+        if let transformer, let parser { return try PrimusClientConfiguration(transformer: transformer, parser: parser) }
+        var configuration: PrimusClientConfiguration
+        do {
+            configuration = try await PrimusClient.discover(url)
+            log("the server speaks \(configuration.transport.name) with the \(configuration.parser.name) parser")
+        } catch {
+            log("could not ask the server which transformer and parser it speaks (\(error)); using websockets and json (--transformer and --parser choose)")
+            configuration = PrimusClientConfiguration()
+        }
+        if let transformer { configuration.transport = try PrimusClientTransports.named(transformer) }
+        if let parser { configuration.parser = try PrimusParsers.named(parser) }
+        return configuration
     }
 
     private static func log(_ text: String) {

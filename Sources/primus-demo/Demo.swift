@@ -16,8 +16,8 @@ struct Demo: AsyncParsableCommand {
 
     @Option(help: "Address to bind.") var host = "127.0.0.1"
     @Option(help: "Port to bind.") var port = 8080
-    @Option(help: "Transformer: \(PrimusTransformer.all.map(\.name).joined(separator: ", ")).") var transformer = "websockets"
-    @Option(help: "Parser: \(PrimusParsers.names.joined(separator: ", ")).") var parser = "json"
+    @Option(help: "Transformer: \(PrimusTransformer.all.map(\.name).joined(separator: ", ")) (default: websockets; a client asks the server).") var transformer: String?
+    @Option(help: "Parser: \(PrimusParsers.names.joined(separator: ", ")) (default: json; a client asks the server).") var parser: String?
     @Option(name: .customLong("ping-interval"), help: "Milliseconds between heartbeats; 0 turns them off.") var pingInterval = 30_000
     @Option(help: "Instead of serving, chat with the server at this URL (ws://, wss://, http://, https://).") var client: String?
 
@@ -26,7 +26,7 @@ struct Demo: AsyncParsableCommand {
             try await ChatClient.run(url: client, transformer: transformer, parser: parser)
             return
         }
-        var configuration = try PrimusConfiguration(transformer: transformer, parser: parser)
+        var configuration = try PrimusConfiguration(transformer: transformer ?? "websockets", parser: parser ?? "json")
         configuration.pingInterval = pingInterval > 0 ? .milliseconds(pingInterval) : nil
         let primus = Primus(configuration: configuration)
         primus.onConnection { spark in
