@@ -76,7 +76,10 @@ public enum EJSONReader {
             guard case .number(let milliseconds) = value, milliseconds.isFinite else {
                 throw malformed("$date holds \(ValueCodingText.kind(of: value)), not a number of milliseconds")
             }
-            return .date(Date(timeIntervalSince1970: milliseconds / 1000))
+            // A JavaScript Date holds whole milliseconds: `new Date(136.5)` is 136 (TimeClip
+            // truncates toward zero). Keeping the fraction would not survive a round trip, since
+            // the writer writes whole milliseconds as `getTime()` does.
+            return .date(Date(timeIntervalSince1970: milliseconds.rounded(.towardZero) / 1000))
         case "$InfNaN":
             guard case .number(let sign) = value else {
                 throw malformed("$InfNaN holds \(ValueCodingText.kind(of: value)), not a number")

@@ -58,6 +58,16 @@ struct EJSONTests {
         #expect(try parser.decode(.text(#"{"$type":"msgpack-ext-300","$value":"AA=="}"#)) == ["$type": "msgpack-ext-300", "$value": "AA=="])
     }
 
+    @Test("fractional milliseconds are cut as JavaScript's Date cuts them, so a date round-trips (found by FuzzParsers)")
+    func fractionalMillisecondsAreTruncated() throws {
+        let decoded = try parser.decode(.text(#"{"$date":136.5}"#))
+        #expect(decoded == Self.date(milliseconds: 136))
+        #expect(try parser.decode(.text(#"{"$date":-136.5}"#)) == Self.date(milliseconds: -136))
+        let encoded = try parser.encode(decoded)
+        #expect(encoded.string == #"{"$date":136}"#)
+        #expect(try parser.decode(encoded) == decoded)
+    }
+
     @Test func keepsKeyOrderThroughEscapesAndForms() throws {
         let text = #"{"z":{"$escape":{"$date":1}},"y":{"$binary":"AQ=="},"x":{"b":1,"a":2}}"#
         let value = try parser.decode(.text(text))
