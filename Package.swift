@@ -30,7 +30,10 @@ let package = Package(
         // parsers, heartbeat rules, query strings, WebSocket message rules. No sockets, no clock.
         .target(
             name: "PrimusCore",
-            dependencies: [.product(name: "NIOCore", package: "swift-nio")],
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
             swiftSettings: upcoming
         ),
         // The system zlib, for permessage-deflate (RFC 7692) in PrimusWebSocket.

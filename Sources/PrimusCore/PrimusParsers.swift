@@ -1,4 +1,4 @@
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// The parsers selectable by name, as in Primus's `parser` option: the ones that ship with
 /// swift-primus, and custom ones registered once by the application.
@@ -13,18 +13,18 @@ public enum PrimusParsers {
     /// The parser called `name` (case-insensitive), or an error that names it.
     public static func named(_ name: String) throws(PrimusError) -> any PrimusParser {
         let key = name.lowercased()
-        if let parser = registry.withLock({ $0[key] }) { return parser }
+        if let parser = registry.withLockedValue({ $0[key] }) { return parser }
         throw PrimusError.unsupportedParser(name)
     }
 
     /// Registers `parser` under its ``PrimusParser/name`` (case-insensitive), replacing any
     /// registered before under that name, built-ins included.
     public static func register(_ parser: any PrimusParser) {
-        registry.withLock { $0[parser.name.lowercased()] = parser }
+        registry.withLockedValue { $0[parser.name.lowercased()] = parser }
     }
 
     /// Every parser name that ``named(_:)`` accepts, sorted.
-    public static var names: [String] { registry.withLock { $0.keys.sorted() } }
+    public static var names: [String] { registry.withLockedValue { $0.keys.sorted() } }
 
     /// The parsers that ship with swift-primus.
     public static let builtIn: [any PrimusParser] = [
@@ -34,7 +34,9 @@ public enum PrimusParsers {
         MessagePackParser(),
     ]
 
-    private static let registry = Mutex<[String: any PrimusParser]>(
+    // A pthread-backed lock, which ThreadSanitizer sees: registering a parser in one test while
+    // another looks one up was reported as a race through the standard library's `Mutex`.
+    private static let registry = NIOLockedValueBox<[String: any PrimusParser]>(
         Dictionary(builtIn.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
     )
 }
