@@ -157,14 +157,18 @@ struct SockJSTransformer: PrimusServerTransformer {
         if transport.isReceiving {
             receive(exchange, id: id, transport: transport, headers: headers, service: service, primus: primus)
         } else {
-            send(exchange, id: id, transport: transport, headers: headers)
+            send(exchange, id: id, transport: transport, headers: headers, primus: primus)
         }
     }
 
     /// `xhr_send` and `jsonp_send`: the client's messages for an open session.
-    private func send(_ exchange: PrimusHTTPExchange, id: String, transport: SockJSTransport, headers: HTTPHeaders) {
+    private func send(_ exchange: PrimusHTTPExchange, id: String, transport: SockJSTransport, headers: HTTPHeaders, primus: Primus) {
         let request = exchange.request
         guard let session = registry.lookup(id) else { return exchange.respond(SockJSResponses.notFound()) }
+        // The front-end's limit may be higher than this transformer's own.
+        if let limit = maxRequestBodyLength(primus: primus), request.body.readableBytes > limit {
+            return exchange.respond(.text("Payload Too Large", status: .payloadTooLarge, contentType: SockJSResponses.plainText))
+        }
         var body = request.body
         if transport == .jsonpSend,
             request.headers.first(name: "content-type")?.lowercased().hasPrefix("application/x-www-form-urlencoded") == true
