@@ -1,7 +1,8 @@
 import Foundation
 import PackagePlugin
 
-/// Embeds the browser client's JavaScript in PrimusServer: every `.js` file under the target's
+/// Embeds the browser client's JavaScript in PrimusServer: every `.js` file (and every `.html`
+/// page a transformer serves, such as SockJS's iframe page) under the target's
 /// `BrowserClient/JavaScript/` folder becomes an entry of `BrowserClientSources.files` (relative
 /// path → source) in one generated Swift file, so the server binary carries the library and
 /// needs no resource bundle at run time (a bundle lookup breaks when the binary is moved).
@@ -29,7 +30,7 @@ struct EmbedJavaScript: BuildToolPlugin {
         ]
     }
 
-    /// Every `.js` file under `root`, sorted by path so the generated file is stable.
+    /// Every `.js` and `.html` file under `root`, sorted by path so the generated file is stable.
     private func javaScriptFiles(under root: URL) throws -> [URL] {
         guard
             let walker = FileManager.default.enumerator(
@@ -41,7 +42,7 @@ struct EmbedJavaScript: BuildToolPlugin {
             throw EmbedJavaScriptError(message: "cannot list \(root.path)")
         }
         var files: [URL] = []
-        for case let url as URL in walker where url.pathExtension == "js" {
+        for case let url as URL in walker where url.pathExtension == "js" || url.pathExtension == "html" {
             if try url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile == true {
                 files.append(url.standardizedFileURL)
             }

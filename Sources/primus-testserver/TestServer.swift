@@ -28,6 +28,12 @@ struct TestServer: AsyncParsableCommand {
     @Option(name: .customLong("ping-timeout"), help: "engine.io: milliseconds a heartbeat may go unanswered.") var pingTimeout = 20_000
     @Option(name: .customLong("max-payload"), help: "engine.io: largest polling payload in bytes (sets --max-length).") var maxPayload: Int?
     @Flag(name: .customLong("allow-eio3"), help: "engine.io: serve Engine.IO 3 clients (EIO=3) too.") var allowEIO3 = false
+    @Option(name: .customLong("response-limit"), help: "sockjs: bytes after which a streaming response ends (default 131072; 4096 with --raw, as the SockJS test contract says).") var responseLimit: Int?
+    @Option(name: .customLong("heartbeat-delay"), help: "sockjs: milliseconds between heartbeat frames.") var heartbeatDelay = 25_000
+    @Option(name: .customLong("disconnect-delay"), help: "sockjs: milliseconds a session outlives its last receiving request.") var disconnectDelay = 5_000
+    @Option(name: .customLong("sockjs-url"), help: "sockjs: the client script the iframe page loads.") var sockjsURL: String?
+    @Flag(name: .customLong("no-websocket"), help: "sockjs: offer no WebSocket transport.") var noWebSocket = false
+    @Flag(name: .customLong("cookie-needed"), help: "sockjs: set JSESSIONID on session responses.") var cookieNeeded = false
     @Flag(help: "Accept WebSocket permessage-deflate (RFC 7692) offers, with or without --raw.") var compression = false
     @Flag(name: .customLong("failing-middleware"), help: "Add a middleware layer that fails every request under the pathname (500 {\"error\":\"I failed\"}).")
     var failingMiddleware = false
@@ -56,7 +62,8 @@ struct TestServer: AsyncParsableCommand {
     @Option(name: .customLong("tls-key"), help: "TLS: PEM private key file (with --tls-cert).") var tlsKey: String?
 
     func run() async throws {
-        if raw, transformer.lowercased() != PrimusTransformer.engineIO.name { return try await runRaw() }
+        let rawTransformers = [PrimusTransformer.engineIO.name, PrimusTransformer.sockjs.name]
+        if raw, !rawTransformers.contains(transformer.lowercased()) { return try await runRaw() }
         var configuration = try PrimusConfiguration(transformer: transformer, parser: parser)
         configuration.pathname = pathname
         configuration.pingInterval = pingInterval > 0 ? .milliseconds(pingInterval) : nil
@@ -69,10 +76,28 @@ struct TestServer: AsyncParsableCommand {
             options.rawEcho = raw  // --raw --transformer engine.io: echo message packets
             configuration.transformer = .engineIO(options)
         }
+        if configuration.transformer == .sockjs {
+            var options = SockJSOptions()
+            // --raw: the SockJS test contract's four services at the root (/echo, /close,
+            // /disabled_websocket_echo, /cookie_needed_echo), without the Primus layer.
+            options.testServices = raw
+            if raw { configuration.pathname = "/" }
+            options.responseLimit = responseLimit ?? (raw ? 4096 : options.responseLimit)
+            options.heartbeatDelay = .milliseconds(Int64(heartbeatDelay))
+            options.disconnectDelay = .milliseconds(Int64(disconnectDelay))
+            options.websocket = !noWebSocket
+            options.cookieNeeded = cookieNeeded
+            if let sockjsURL { options.clientScriptURL = sockjsURL }
+            configuration.transformer = .sockjs(options)
+        }
         configuration.compression = compression
         configuration.limits = try limits()
         if !corsOrigins.isEmpty { configuration.cors.origins = corsOrigins }
         let primus = Primus(configuration: configuration)
+        if raw, configuration.transformer == .sockjs {
+            // A bare SockJS server for conformance tools: no Primus middleware around it.
+            for layer in primus.layers { primus.remove(layer.name) }
+        }
         if let authorizeToken { primus.authorize(TestServer.tokenCheck(authorizeToken)) }
         if failingMiddleware {
             primus.use(PrimusMiddleware(name: "failing") { _ in throw PrimusHTTPError(status: .internalServerError, message: "I failed") })

@@ -47,8 +47,17 @@ public struct PrimusTransformer: Hashable, Sendable, CustomStringConvertible {
         PrimusTransformer(engineIO: options)
     }
 
+    /// SockJS (protocol 0.3) with sockjs-node's defaults: WebSocket, XHR streaming and polling,
+    /// EventSource, htmlfile and JSONP, for clients behind anything.
+    public static let sockjs = PrimusTransformer.sockjs(SockJSOptions())
+
+    /// SockJS with `options` (heartbeats, delays, response limit, WebSocket on or off).
+    public static func sockjs(_ options: SockJSOptions) -> PrimusTransformer {
+        PrimusTransformer(name: "sockjs") { SockJSTransformer(options: options) }
+    }
+
     /// Every transformer this build supports by name.
-    public static let all: [PrimusTransformer] = [.websockets, .engineIO]
+    public static let all: [PrimusTransformer] = [.websockets, .engineIO, .sockjs]
 
     /// The transformer called `name`, case-insensitively (`"WebSockets"` works).
     public init(named name: String) throws(PrimusError) {
