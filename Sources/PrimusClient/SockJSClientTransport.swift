@@ -306,6 +306,9 @@ final class SockJSClientConnection: PrimusTransportConnection {
         case (.open, .messages(let messages)):
             for message in messages {
                 guard case .open = phase, !closeRequested else { return }
+                guard message.utf8.count <= target.maxMessageLength else {
+                    return finish(.messageTooLarge(limit: target.maxMessageLength))
+                }
                 delegate.transportDidReceive(.text(message))
             }
         case (.open, .close(let code, let reason)):
