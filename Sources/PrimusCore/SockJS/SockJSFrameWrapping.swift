@@ -36,7 +36,17 @@ public enum SockJSFrameWrapping: Sendable, Hashable {
             buffer.writeStaticString("\r\n\r\n")
         case .htmlFile:
             buffer.writeStaticString("<script>\np(")
-            SockJSJSONEscaping.writeString(frame.encoded(), to: &buffer)
+            // Inside a <script> element a message's `</script>` or `<!--` would end the script:
+            // every `<` of the string literal goes as `\u003c`, which JavaScript reads back as `<`.
+            var literal = ByteBuffer()
+            SockJSJSONEscaping.writeString(frame.encoded(), to: &literal)
+            for byte in literal.readableBytesView {
+                if byte == UInt8(ascii: "<") {
+                    buffer.writeStaticString("\\u003c")
+                } else {
+                    buffer.writeInteger(byte)
+                }
+            }
             buffer.writeStaticString(");\n</script>\r\n")
         case .jsonp(let callback):
             buffer.writeStaticString("/**/")
