@@ -1,8 +1,10 @@
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 import PrimusClient
 import PrimusCore
 import PrimusServer
+import Synchronization
 import Testing
 
 /// SockJS options for tests: streaming responses end after 4 KiB (as the SockJS test contract
@@ -262,5 +264,193 @@ struct SockJSClientTests {
         #expect(errors(recorder).first?.code == .connectionFailed)
         #expect(recorder.count(of: "open") == 0)
         client.end()
+    }
+}
+
+// MARK: - A scripted server, for what ours never does
+
+/// What the scripted SockJS server does with one request.
+private enum ScriptedSockJSAnswer: Sendable {
+    /// A complete answer.
+    case respond(HTTPResponseStatus, String)
+    /// A `200` whose body is `chunks`, after which the response stays open.
+    case stream([String])
+}
+
+/// The request lines a scripted server saw.
+private final class ScriptedLog: Sendable {
+    private let lines = Mutex<[String]>([])
+    var all: [String] { lines.withLock { $0 } }
+    func append(_ line: String) { lines.withLock { $0.append(line) } }
+}
+
+/// A bare HTTP server whose answers a test scripts: SockJS servers that misbehave in ways ours
+/// never does. It keeps the request lines it saw.
+private final class ScriptedSockJSServer: Sendable {
+    let channel: any Channel
+    private let log: ScriptedLog
+    var port: Int { channel.localAddress?.port ?? 0 }
+    var url: String { "http://127.0.0.1:\(port)" }
+    /// `METHOD path` of every request so far, without the query.
+    var requests: [String] { log.all }
+
+    private init(channel: any Channel, log: ScriptedLog) {
+        self.channel = channel
+        self.log = log
+    }
+
+    static func start(_ answer: @escaping @Sendable (HTTPRequestHead) -> ScriptedSockJSAnswer) async throws -> ScriptedSockJSServer {
+        let log = ScriptedLog()
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                    try channel.pipeline.syncOperations.addHandler(ScriptedSockJSHandler(log: log, answer: answer))
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        return ScriptedSockJSServer(channel: channel, log: log)
+    }
+
+    func stop() async throws { try await channel.close() }
+}
+
+private final class ScriptedSockJSHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let log: ScriptedLog
+    private let answer: @Sendable (HTTPRequestHead) -> ScriptedSockJSAnswer
+    private var head: HTTPRequestHead?
+
+    init(log: ScriptedLog, answer: @escaping @Sendable (HTTPRequestHead) -> ScriptedSockJSAnswer) {
+        self.log = log
+        self.answer = answer
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head): self.head = head
+        case .body: break
+        case .end:
+            guard let head else { return }
+            self.head = nil
+            let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
+            log.append("\(head.method.rawValue) \(path)")
+            switch answer(head) {
+            case .respond(let status, let text):
+                let body = ByteBuffer(string: text)
+                let headers: HTTPHeaders = ["content-length": "\(body.readableBytes)", "content-type": "text/plain;charset=UTF-8"]
+                context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+                context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+                context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            case .stream(let chunks):
+                let headers: HTTPHeaders = ["transfer-encoding": "chunked", "content-type": "application/javascript;charset=UTF-8"]
+                context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
+                for chunk in chunks { context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: chunk)))), promise: nil) }
+                context.flush()
+            }
+        }
+    }
+}
+
+/// `/info` of a server that offers a WebSocket.
+private let infoWithWebSocket = #"{"websocket":true,"cookie_needed":false,"origins":["*:*"],"entropy":1}"#
+
+@Suite("PrimusClient over SockJS: broken servers", .timeLimit(.minutes(1)))
+struct SockJSClientBrokenServerTests {
+    /// A client that tries once and does not reconnect on its own, reporting what went wrong.
+    private func client(_ url: String, _ adjust: (inout PrimusClientConfiguration) -> Void = { _ in }) throws -> (PrimusClient, EventRecorder) {
+        let client = try PrimusClient(url, configuration: sockJSConfiguration(allKinds) {
+            $0.strategy = .none
+            $0.pingTimeout = nil
+            adjust(&$0)
+        })
+        return (client, EventRecorder(client))
+    }
+
+    @Test func aFailingWebSocketFallsBackToXHRStreaming() async throws {
+        // /info offers a WebSocket, but the upgrade is answered 404 (a proxy that drops it).
+        let server = try await ScriptedSockJSServer.start { head in
+            if head.uri.hasPrefix("/primus/info") { return .respond(.ok, infoWithWebSocket) }
+            if head.uri.contains("/xhr_streaming") { return .stream([String(repeating: "h", count: 2048) + "\n", "o\n"]) }
+            return .respond(.notFound, "Not found")
+        }
+        let (client, recorder) = try client(server.url)
+        try await recorder.waitFor("open", timeout: .seconds(10))
+        let requests = server.requests
+        #expect(requests.first == "GET /primus/info")
+        #expect(requests.count >= 3)
+        #expect(requests.dropFirst().first?.hasSuffix("/websocket") == true, "\(requests)")
+        #expect(requests.last?.hasPrefix("POST /primus/") == true && requests.last?.hasSuffix("/xhr_streaming") == true, "\(requests)")
+        client.end()
+        try await server.stop()
+    }
+
+    @Test func aStreamThatNeverEndsALineIsCutAtTheLimit() async throws {
+        // After the open frame, 256 KiB without a newline: more than the 64 KiB the client
+        // keeps for one frame when its messages are limited to 100 bytes.
+        let endless = Array(repeating: String(repeating: "x", count: 16 * 1024), count: 16)
+        let server = try await ScriptedSockJSServer.start { head in
+            if head.uri.hasPrefix("/primus/info") { return .respond(.ok, #"{"websocket":false}"#) }
+            if head.uri.contains("/xhr_streaming") { return .stream(["o\n", "a[\"xx"] + endless) }
+            return .respond(.notFound, "Not found")
+        }
+        let (client, recorder) = try client(server.url) { $0.maxMessageLength = 100 }
+        try await recorder.waitFor("open", timeout: .seconds(10))
+        try await recorder.waitFor("close", timeout: .seconds(10))
+        #expect(errors(recorder).first?.code == .messageTooLarge)
+        #expect(receivedData(recorder).isEmpty)
+        client.end()
+        try await server.stop()
+    }
+
+    @Test func anInfoThatIsNotJSONIsAProtocolViolation() async throws {
+        let server = try await ScriptedSockJSServer.start { _ in .respond(.ok, "<html>hello</html>") }
+        let (client, recorder) = try client(server.url)
+        try await recorder.waitFor("error", timeout: .seconds(10))
+        let error = try #require(errors(recorder).first)
+        #expect(error.code == .protocolViolation)
+        #expect(error.message.contains("/info"))
+        #expect(recorder.count(of: "open") == 0)
+        #expect(server.requests == ["GET /primus/info"])
+        client.end()
+        try await server.stop()
+    }
+
+    @Test func aRefusedInfoEndsTheClientWithoutReconnecting() async throws {
+        let server = try await ScriptedSockJSServer.start { _ in .respond(.unauthorized, #"{"error":"no token"}"#) }
+        let client = try PrimusClient(server.url, configuration: sockJSConfiguration(allKinds))
+        let recorder = EventRecorder(client)
+        try await recorder.waitFor("end", timeout: .seconds(10))
+        let error = try #require(errors(recorder).first)
+        #expect(error.message.contains("401") && error.message.contains("no token"))
+        #expect(recorder.count(of: "reconnect scheduled") == 0)
+        #expect(server.requests == ["GET /primus/info"])
+        try await server.stop()
+    }
+
+    @Test func aTransportThatNeverOpensGivesWayAfterTheOpenTimeout() async throws {
+        // Every receiving request hangs without a frame: each transport is tried in turn, each
+        // for the open timeout, then the connection fails.
+        let server = try await ScriptedSockJSServer.start { head in
+            if head.uri.hasPrefix("/primus/info") { return .respond(.ok, #"{"websocket":false}"#) }
+            return .stream([])
+        }
+        let client = try PrimusClient(server.url, configuration: fastConfiguration {
+            $0.transport = SockJSClientTransport(openTimeout: .milliseconds(500))
+            $0.strategy = .none
+            $0.timeout = .seconds(20)
+        })
+        let recorder = EventRecorder(client)
+        try await recorder.waitFor("error", timeout: .seconds(15))
+        #expect(errors(recorder).first?.code == .timeout)
+        #expect(recorder.count(of: "open") == 0)
+        let requests = server.requests
+        #expect(requests.first == "GET /primus/info")
+        #expect(requests.contains { $0.hasSuffix("/xhr_streaming") } && requests.last?.hasSuffix("/xhr") == true, "\(requests)")
+        client.end()
+        try await server.stop()
     }
 }
