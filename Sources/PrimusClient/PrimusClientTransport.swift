@@ -3,7 +3,7 @@ public import NIOHTTP1
 public import NIOSSL
 public import PrimusCore
 
-/// A wire protocol a ``PrimusClient`` can speak: WebSockets and Engine.IO today, SockJS later.
+/// A wire protocol a ``PrimusClient`` can speak: WebSockets, Engine.IO and SockJS.
 ///
 /// The seam sits below the client's lifecycle: a transport only opens one connection, carries
 /// messages and reports how the connection ended. Buffering, heartbeats, reconnects and events
