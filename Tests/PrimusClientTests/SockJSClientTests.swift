@@ -184,8 +184,10 @@ struct SockJSClientTests {
 
     @Test(arguments: allKinds)
     func clientEndClosesTheServerSpark(kind: SockJSClientTransport.Kind) async throws {
-        // HTTP sessions end `disconnectDelay` after their last request: 1 s here.
-        let server = try await sockJSServer { $0.disconnectDelay = .seconds(1) }
+        // HTTP sessions end `disconnectDelay` after their last request: 3 s here (with 1 s, a
+        // poll that took longer than that to follow the previous one under ThreadSanitizer found
+        // its session gone).
+        let server = try await sockJSServer { $0.disconnectDelay = .seconds(3) }
         defer { Task { await server.stop() } }
         let client = try PrimusClient(server.httpURL, configuration: sockJSConfiguration([kind]))
         let recorder = EventRecorder(client)
@@ -195,7 +197,7 @@ struct SockJSClientTests {
         try await eventually("the last words", timeout: .seconds(10)) { server.received.count == 1 }
         client.end()
         try await recorder.waitFor("end")
-        try await eventually("the spark ends", timeout: .seconds(15)) { spark.readyState == .closed }
+        try await eventually("the spark ends", timeout: .seconds(20)) { spark.readyState == .closed }
         #expect(server.receivedValues == ["last words"])
         #expect(recorder.lifecycle == ["open", "close", "end"])
     }
