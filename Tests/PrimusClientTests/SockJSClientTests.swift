@@ -149,9 +149,9 @@ struct SockJSClientTests {
     @Test(arguments: allKinds)
     func primusHeartbeatsAndSockJSHeartbeatFramesKeepTheConnectionAlive(kind: SockJSClientTransport.Kind) async throws {
         // Primus pings every 3 s and drops a spark that has not answered by the next tick; the
-        // client gives up after 7 s without a ping; SockJS sends an `h` frame every 500 ms,
+        // client gives up after 7 s without a ping; SockJS sends an `h` frame every 2 s,
         // which the client must skip. Surviving 8 s needs pings and pongs to flow both ways.
-        let server = try await sockJSServer(pingInterval: .seconds(3)) { $0.heartbeatDelay = .milliseconds(500) }
+        let server = try await sockJSServer(pingInterval: .seconds(3)) { $0.heartbeatDelay = .seconds(2) }
         defer { Task { await server.stop() } }
         let client = try PrimusClient(server.httpURL, configuration: sockJSConfiguration([kind]) {
             $0.pingTimeout = .seconds(7)
