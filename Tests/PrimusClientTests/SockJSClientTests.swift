@@ -64,8 +64,10 @@ private func sessionTransport(_ kind: SockJSClientTransport.Kind) -> String {
 private let allKinds = SockJSClientTransport.Kind.allCases
 
 /// The Swift client over SockJS against our own server on loopback, on each transport alone:
-/// the behaviours of the WebSocket suite. Every wait is bounded and generous.
-@Suite("PrimusClient over SockJS", .timeLimit(.minutes(2)))
+/// the behaviours of the WebSocket suite. Every wait is bounded and generous. Serialized: the
+/// HTTP transports open a connection per request, and a dozen of these tests at once (under
+/// ThreadSanitizer, on two cores) starved the timing-sensitive tests of the other suites.
+@Suite("PrimusClient over SockJS", .serialized, .timeLimit(.minutes(2)))
 struct SockJSClientTests {
     @Test(arguments: allKinds)
     func opensAndEchoesJSONUTF8AndEscapedCharacters(kind: SockJSClientTransport.Kind) async throws {
