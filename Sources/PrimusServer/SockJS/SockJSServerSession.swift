@@ -183,8 +183,17 @@ final class SockJSServerSession: SparkTransport {
     // MARK: SparkTransport
 
     func send(_ message: TransportMessage) {
-        // SockJS frames carry text; a binary parser's bytes go as their UTF-8 reading would
-        // corrupt them, so the transformer refuses binary parsers up front.
+        guard message.isText else {
+            // SockJS frames carry text only: a binary parser's bytes cannot go, and must not go
+            // corrupted. The session closes with a reason that names the fix.
+            perform(machine.close(SockJSFrame.binaryRefused))
+            armTimer()
+            if let sink {
+                self.sink = nil
+                sink.transportClosed()
+            }
+            return
+        }
         perform(machine.send([message.string]))
         armTimer()
         updateWritability()
