@@ -134,7 +134,7 @@ final class SockJSWebSocketSession: SparkTransportSink, SparkTransport {
         var buffer = ByteBuffer()
         buffer.reserveCapacity(message.buffer.readableBytes + 8)
         buffer.writeStaticString("a[")
-        SockJSJSONEscaping.writeString(message.string, to: &buffer)
+        SockJSJSONEscaping.writeUTF8(message.buffer, to: &buffer)
         buffer.writeInteger(UInt8(ascii: "]"))
         return buffer
     }
