@@ -3,10 +3,11 @@ import NIOCore
 /// The text part of a packet, read as the reference `socket.io-parser` (4.2) reads it, with
 /// its payload rules: what ``SocketIOPacketDecoder`` does with one text message.
 ///
-/// Stricter than the reference in three places, each a packet the reference would hand on
+/// Stricter than the reference in four places, each a packet the reference would hand on
 /// half-formed: an empty message (the reference reads it as CONNECT to `/`), an EVENT without
-/// a payload (no event name), and an ack id beyond 2^53 - 1 (JavaScript rounds it, so the
-/// answer could never match).
+/// a payload (no event name), an attachment count without digits (`5-[…]`, which JavaScript's
+/// `"" == 0` lets through as 0), and an ack id beyond 2^53 - 1 (JavaScript rounds it, so the
+/// answer could never match). A namespace must also be printable UTF-8.
 struct SocketIOTextPart {
     /// The packet, its type still BINARY_EVENT or BINARY_ACK when attachments follow, and bytes
     /// still as placeholders.
