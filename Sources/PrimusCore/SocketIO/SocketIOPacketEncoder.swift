@@ -34,8 +34,9 @@ public enum SocketIOPacketEncoder {
             text.writeInteger(UInt8(ascii: "-"))
         }
         var namespace = packet.namespace
-        if version == .v4, type == .connect, let auth = payload?.objectValue, !auth.isEmpty {
-            namespace += "?" + legacyQuery(auth)
+        if version == .v4, type == .connect {
+            // v4 CONNECT has no payload: a v4 server would not read one.
+            if let auth = payload?.objectValue, !auth.isEmpty { namespace += "?" + legacyQuery(auth) }
             payload = nil
         }
         if namespace != SocketIOPacket.mainNamespace {

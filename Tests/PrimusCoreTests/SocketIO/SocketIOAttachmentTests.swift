@@ -59,7 +59,7 @@ struct SocketIOAttachmentTests {
         #expect(try decoder.decode(.binary(second)) == .event("two", [.binary(second), .binary(first)]))
         #expect(!decoder.isAwaitingAttachments)
         // The next packets decode as usual, binary or not.
-        #expect(try decoder.decode(.text(#"42["plain"]"#)) == .event("plain"))
+        #expect(try decoder.decode(.text(#"2["plain"]"#)) == .event("plain"))
         #expect(try decoder.decode(.text(#"61-1[{"_placeholder":true,"num":0}]"#)) == nil)
         #expect(try decoder.decode(attachment: third) == .ack(1, [.binary(third)]))
     }
