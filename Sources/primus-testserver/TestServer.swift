@@ -28,6 +28,7 @@ struct TestServer: AsyncParsableCommand {
     @Option(name: .customLong("ping-timeout"), help: "engine.io: milliseconds a heartbeat may go unanswered.") var pingTimeout = 20_000
     @Option(name: .customLong("max-payload"), help: "engine.io: largest polling payload in bytes (sets --max-length).") var maxPayload: Int?
     @Flag(name: .customLong("allow-eio3"), help: "engine.io: serve Engine.IO 3 clients (EIO=3) too.") var allowEIO3 = false
+    @Option(name: .customLong("session-timeout"), help: "browserchannel: milliseconds a session lives without a back channel.") var sessionTimeout = 30_000
     @Flag(help: "Accept WebSocket permessage-deflate (RFC 7692) offers, with or without --raw.") var compression = false
     @Flag(name: .customLong("failing-middleware"), help: "Add a middleware layer that fails every request under the pathname (500 {\"error\":\"I failed\"}).")
     var failingMiddleware = false
@@ -56,7 +57,7 @@ struct TestServer: AsyncParsableCommand {
     @Option(name: .customLong("tls-key"), help: "TLS: PEM private key file (with --tls-cert).") var tlsKey: String?
 
     func run() async throws {
-        if raw, transformer.lowercased() != PrimusTransformer.engineIO.name { return try await runRaw() }
+        if raw, ![PrimusTransformer.engineIO.name, PrimusTransformer.browserChannel.name].contains(transformer.lowercased()) { return try await runRaw() }
         var configuration = try PrimusConfiguration(transformer: transformer, parser: parser)
         configuration.pathname = pathname
         configuration.pingInterval = pingInterval > 0 ? .milliseconds(pingInterval) : nil
@@ -68,6 +69,12 @@ struct TestServer: AsyncParsableCommand {
             options.allowEIO3 = allowEIO3
             options.rawEcho = raw  // --raw --transformer engine.io: echo message packets
             configuration.transformer = .engineIO(options)
+        }
+        if configuration.transformer == .browserChannel {
+            var options = BrowserChannelOptions()
+            options.sessionTimeout = .milliseconds(sessionTimeout)
+            options.rawEcho = raw  // --raw --transformer browserchannel: echo messages
+            configuration.transformer = .browserChannel(options)
         }
         configuration.compression = compression
         configuration.limits = try limits()

@@ -208,3 +208,21 @@ private func forward(_ rid: Int, ofs: Int, _ messages: [String], aid: Int? = nil
         #expect(machine.send("c") == .overflow([.closed(.overflow)]))
     }
 }
+
+@Suite struct BrowserChannelCreationTests {
+    @Test func aSessionClosedBeforeItsCreationAnswerEndsWithThatAnswer() {
+        var machine = Machine(sid: "sid1", rid: 1, now: at(0))
+        #expect(machine.close(now: at(0)) == [])
+        let arrays = machine.creationAnswer(now: at(0))
+        #expect(arrays.map(\.id) == [0, 1])
+        #expect(arrays.last == BrowserChannelArray(id: 1, data: ["stop"]))
+        #expect(machine.creationAnswered() == [.closed(.closedByServer)])
+    }
+
+    @Test func anOpenSessionCarriesOnAfterItsCreationAnswer() {
+        var machine = Machine(sid: "sid1", rid: 1, now: at(0))
+        _ = machine.creationAnswer(now: at(0))
+        #expect(machine.creationAnswered() == [])
+        #expect(!machine.isClosed)
+    }
+}

@@ -138,6 +138,14 @@ public struct BrowserChannelSessionStateMachine: Sendable {
         return log.takeUnwritten()
     }
 
+    /// The creation answer went out. When the server closed the session meanwhile (the
+    /// application ended the spark on connection), that answer carried `["stop"]`: the session
+    /// is over.
+    public mutating func creationAnswered() -> [Action] {
+        guard case .closing = state, !log.hasUnwritten else { return [] }
+        return finish(.closedByServer)
+    }
+
     // MARK: - The client's requests
 
     /// Any request's `AID`: the client received every array up to it.

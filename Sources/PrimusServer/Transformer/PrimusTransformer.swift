@@ -47,8 +47,12 @@ public struct PrimusTransformer: Hashable, Sendable, CustomStringConvertible {
         PrimusTransformer(engineIO: options)
     }
 
+    /// Google's BrowserChannel (protocol 8): long-polling over a forward and a back channel,
+    /// for networks where nothing else gets through.
+    public static let browserChannel = PrimusTransformer.browserChannel(BrowserChannelOptions())
+
     /// Every transformer this build supports by name.
-    public static let all: [PrimusTransformer] = [.websockets, .engineIO]
+    public static let all: [PrimusTransformer] = [.websockets, .engineIO, .browserChannel]
 
     /// The transformer called `name`, case-insensitively (`"WebSockets"` works).
     public init(named name: String) throws(PrimusError) {
