@@ -106,6 +106,12 @@ final class BrowserChannelServerSession: SparkTransport {
         settle()
     }
 
+    /// A forward request that was refused before its maps were read (`400 Bad data`, `413`): its
+    /// `RID` is used up all the same, so the requests after it are not held waiting for it.
+    func forwardRefused(rid: Int) {
+        forward(rid: rid, aid: nil, data: BrowserChannelForwardData(offset: 0, messages: []), exchange: nil)
+    }
+
     /// A back channel (`GET`, `RID=rpc`): it replaces the one open, if any.
     func openBackChannel(_ exchange: PrimusHTTPExchange, aid: Int?, chunked: Bool, html: Bool, domain: String?) {
         if machine.isClosed {

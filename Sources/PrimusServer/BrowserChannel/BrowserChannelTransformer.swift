@@ -89,7 +89,10 @@ struct BrowserChannelTransformer: PrimusServerTransformer {
             session.execute { $0.openBackChannel(exchange, aid: aid, chunked: chunked, html: html, domain: domain) }
         case .POST:
             guard let rid = query["RID"].flatMap({ Int($0) }) else { return exchange.respond(BrowserChannelResponses.error(.badData)) }
-            guard let data = decode(exchange, primus: primus) else { return }
+            guard let data = decode(exchange, primus: primus) else {
+                session.execute { $0.forwardRefused(rid: rid) }
+                return
+            }
             session.execute { $0.forward(rid: rid, aid: aid, data: data, exchange: exchange) }
         default:
             exchange.respond(BrowserChannelResponses.error(.methodNotAllowed))
@@ -164,6 +167,15 @@ struct BrowserChannelTransformer: PrimusServerTransformer {
             return admission
         }
         return nil
+    }
+
+    /// The HTTP layer refused a forward request's body (`413`): its `RID` is used up.
+    func requestBodyTooLarge(_ head: HTTPRequestHead, primus: Primus) {
+        let query = QueryParameters(requestURI: head.uri)
+        guard head.method == .POST, let sid = query["SID"], let rid = query["RID"].flatMap({ Int($0) }), let session = registry.lookup(sid) else {
+            return
+        }
+        session.execute { $0.forwardRefused(rid: rid) }
     }
 
     func shed(sparkID: String, primus: Primus) {
