@@ -128,7 +128,11 @@ def test_server_kill_reconnects_and_delivers_offline_writes_once(page: BrowserPa
           window.mark = log.length;
         }"""
     )
-    again = respawn(server)  # killed: no goodbye reaches the page
+    # SIGKILL: no goodbye reaches the page, its back channel just breaks.
+    assert server.proc is not None
+    server.proc.kill()
+    server.proc.wait(timeout=5)
+    again = respawn(server)
     page.run(
         """async () => {
           await H.until(() => H.names(log).includes('close'), 10000, 'close after the server died');
