@@ -204,3 +204,29 @@ def test_a_page_on_another_origin(page: BrowserPage, start_testserver, other_ori
     )
     assert r["origin"] == f"http://localhost:{other_origin.port}"
     assert r["got"] == [{"cross": "origin"}]
+
+
+def test_demo_chat_between_two_pages_over_browserchannel(browser_page, start_demo) -> None:  # noqa: ANN001
+    """`primus-demo --transformer browserchannel`: two pages chat through BrowserChannel."""
+    from browser.test_browser_demo import messages, open_chat, say, wait_texts
+
+    demo = start_demo("--transformer", "browserchannel")
+    alice, bob = browser_page(), browser_page()
+    binds: list[str] = []
+    alice.page.on("request", lambda request: binds.append(request.url) if "/primus/bind?" in request.url else None)
+    open_chat(alice, f"{demo.http_url}/", "Alice")
+    open_chat(bob, f"{demo.http_url}/", "Bob")
+    say(alice, "Hello over BrowserChannel!")
+    wait_texts(bob, ["Hello over BrowserChannel!"])
+    say(bob, "Hi Alice — über Primus \U0001F600")
+    wait_texts(alice, ["Hello over BrowserChannel!", "Hi Alice — über Primus \U0001F600"])
+    expected = [
+        {"who": "Alice", "text": "Hello over BrowserChannel!", "pending": False},
+        {"who": "Bob", "text": "Hi Alice — über Primus \U0001F600", "pending": False},
+    ]
+    assert messages(alice) == expected
+    wait_texts(bob, ["Hi Alice — über Primus \U0001F600"])
+    assert messages(bob) == expected
+    # The page spoke BrowserChannel: a creation, a back channel, forward requests.
+    assert any("RID=rpc" in url and "CI=0" in url for url in binds), binds
+    assert any("CVER=1" in url for url in binds), binds
