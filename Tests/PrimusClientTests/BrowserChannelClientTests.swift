@@ -115,16 +115,17 @@ struct BrowserChannelClientTests {
     }
 
     @Test func primusHeartbeatsFlowOverTheBackChannel() async throws {
-        let server = try await browserChannelServer(pingInterval: .seconds(1))
+        let server = try await browserChannelServer(pingInterval: .seconds(3))
         defer { Task { await server.stop() } }
-        let client = try PrimusClient(server.httpURL, configuration: browserChannelConfiguration { $0.pingTimeout = .seconds(4) })
+        let client = try PrimusClient(server.httpURL, configuration: browserChannelConfiguration { $0.pingTimeout = .seconds(7) })
         let recorder = EventRecorder(client)
         try await recorder.waitFor("open", timeout: .seconds(10))
         // The behaviour under test is a connection that outlives several heartbeat windows: the
-        // server drops a spark that missed a pong by its next ping (1 s), the client gives up
-        // 4 s without a ping, so surviving 6 s needs pings down the back channel and pongs up
-        // the forward channel.
-        try await Task.sleep(for: .seconds(6))
+        // server drops a spark that missed a pong by its next ping (3 s), the client gives up
+        // 7 s without a ping, so surviving 8 s needs pings down the back channel and pongs up
+        // the forward channel. (Wide margins: the client tests also run under
+        // ThreadSanitizer, in parallel, on two cores.)
+        try await Task.sleep(for: .seconds(8))
         client.write("still here")
         try await eventually("the message", timeout: .seconds(10)) { server.received.count == 1 }
         #expect(recorder.lifecycle == ["open"], "\(recorder.lifecycle)")

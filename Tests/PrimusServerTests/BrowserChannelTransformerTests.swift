@@ -40,12 +40,14 @@ struct BrowserChannelTransformerTests {
             #expect(primus.sparks.map(\.id) == [sid])
             let back = try await RawHTTPClient.connect(port: port)
             try await back.send("GET /primus/bind?VER=8&RID=rpc&SID=\(sid)&CI=0&AID=0&TYPE=xmlhttp HTTP/1.1\r\nHost: x\r\n\r\n")
+            // The back channel's head goes out when the session takes it.
+            _ = try await back.waitFor("HTTP/1.1 200")
             let forward = try await httpRequest(
                 port: port, method: "POST", target: "/primus/bind?VER=8&SID=\(sid)&RID=101&AID=0",
                 body: "count=1&ofs=0&req0__S=%22hello%22", headers: [("Content-Type", "application/x-www-form-urlencoded")]
             )
             #expect(forward.status == 200)
-            #expect(forward.body == "7\n[1,0,0]" || forward.body.hasPrefix("7\n[1,"))
+            #expect(forward.body == "7\n[1,0,0]")
             _ = try await back.waitFor("[1,\"\\\"hello\\\"\"]")
             let terminate = try await httpRequest(port: port, target: "/primus/bind?VER=8&SID=\(sid)&RID=102&TYPE=terminate")
             #expect(terminate.status == 200 && terminate.body.isEmpty)
@@ -81,7 +83,7 @@ struct BrowserChannelTransformerTests {
             #expect(response.body.contains("[1,\"\\\"primus::server::close\\\"\"]"), "\(response.body)")
             #expect(response.body.hasSuffix(",[2,[\"stop\"]]]\n"), "\(response.body)")
             // The session is over at once, not after the close grace.
-            try await waitUntil(timeout: .seconds(2)) { primus.browserChannelSessionCount == 0 && primus.admittedSparks == 0 }
+            try await waitUntil(timeout: .seconds(4)) { primus.browserChannelSessionCount == 0 && primus.admittedSparks == 0 }
         }
     }
 
