@@ -151,13 +151,13 @@ struct Options {
     }
 
     /// What `engineio` compares: `--only`, else Primus over websockets, then Engine.IO over
-    /// WebSocket and polling.
+    /// WebSocket and polling, then BrowserChannel (long-polling over HTTP too).
     var engineIOTargets: [LoadTarget] {
-        targets ?? [.primus, .engineIOWebSocket, .engineIOPolling]
+        targets ?? [.primus, .engineIOWebSocket, .engineIOPolling, .browserChannel]
     }
 
     /// What the memory run measures (never polling).
     var memoryTargets: [LoadTarget] {
-        peerTargets.filter { $0 != .engineIOPolling }
+        peerTargets.filter { $0 != .engineIOPolling && $0 != .browserChannel }
     }
 }

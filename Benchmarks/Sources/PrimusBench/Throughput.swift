@@ -226,6 +226,9 @@ extension PrimusBench {
         if target == .engineIOPolling {
             let client = PollingLoadClient(group: group, port: port, stats: stats)
             channels = try await client.connectMany(count, inFlight: inFlight, window: min(count, options.window))
+        } else if target == .browserChannel {
+            let client = BrowserChannelLoadClient(group: group, port: port, stats: stats)
+            channels = try await client.connectMany(count, inFlight: inFlight, window: min(count, options.window))
         } else {
             var client = WebSocketLoadClient(group: group, port: port, stats: stats)
             client.engineIO = target == .engineIOWebSocket
@@ -253,7 +256,7 @@ extension PrimusBench {
             serverCPU: (end.2 - start.2) / elapsed,
             clientCPU: (end.3 - start.3) / elapsed,
             serverMicros: echoes > 0 ? (end.2 - start.2) / Double(echoes) * 1e6 : .infinity,
-            packetsPerPost: target == .engineIOPolling && posts > 0 ? Double(echoes) / Double(posts) : nil,
+            packetsPerPost: (target == .engineIOPolling || target == .browserChannel) && posts > 0 ? Double(echoes) / Double(posts) : nil,
             mismatches: stats.mismatches.load(ordering: .relaxed),
             closedEarly: stats.closedEarly.load(ordering: .relaxed),
             // No echo at all in the measured time is an error too.
