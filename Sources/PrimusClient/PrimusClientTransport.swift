@@ -147,10 +147,11 @@ public enum PrimusClientTransports {
         switch name.lowercased() {
         case "websockets": return WebSocketClientTransport()
         case "engine.io": return EngineIOClientTransport()
+        case "browserchannel": return BrowserChannelClientTransport()
         default: throw PrimusError.unsupportedTransformer(name)
         }
     }
 
     /// Every transformer name that ``named(_:)`` accepts.
-    public static let names = ["websockets", "engine.io"]
+    public static let names = ["websockets", "engine.io", "browserchannel"]
 }

@@ -34,6 +34,7 @@ struct TestServer: AsyncParsableCommand {
     @Option(name: .customLong("sockjs-url"), help: "sockjs: the client script the iframe page loads.") var sockjsURL: String?
     @Flag(name: .customLong("no-websocket"), help: "sockjs: offer no WebSocket transport.") var noWebSocket = false
     @Flag(name: .customLong("cookie-needed"), help: "sockjs: set JSESSIONID on session responses.") var cookieNeeded = false
+    @Option(name: .customLong("session-timeout"), help: "browserchannel: milliseconds a session lives without a back channel.") var sessionTimeout = 30_000
     @Flag(help: "Accept WebSocket permessage-deflate (RFC 7692) offers, with or without --raw.") var compression = false
     @Flag(name: .customLong("failing-middleware"), help: "Add a middleware layer that fails every request under the pathname (500 {\"error\":\"I failed\"}).")
     var failingMiddleware = false
@@ -62,7 +63,7 @@ struct TestServer: AsyncParsableCommand {
     @Option(name: .customLong("tls-key"), help: "TLS: PEM private key file (with --tls-cert).") var tlsKey: String?
 
     func run() async throws {
-        let rawTransformers = [PrimusTransformer.engineIO.name, PrimusTransformer.sockjs.name]
+        let rawTransformers = [PrimusTransformer.engineIO.name, PrimusTransformer.sockjs.name, PrimusTransformer.browserChannel.name]
         if raw, !rawTransformers.contains(transformer.lowercased()) { return try await runRaw() }
         var configuration = try PrimusConfiguration(transformer: transformer, parser: parser)
         configuration.pathname = pathname
@@ -89,6 +90,12 @@ struct TestServer: AsyncParsableCommand {
             options.cookieNeeded = cookieNeeded
             if let sockjsURL { options.clientScriptURL = sockjsURL }
             configuration.transformer = .sockjs(options)
+        }
+        if configuration.transformer == .browserChannel {
+            var options = BrowserChannelOptions()
+            options.sessionTimeout = .milliseconds(sessionTimeout)
+            options.rawEcho = raw  // --raw --transformer browserchannel: echo messages
+            configuration.transformer = .browserChannel(options)
         }
         configuration.compression = compression
         configuration.limits = try limits()

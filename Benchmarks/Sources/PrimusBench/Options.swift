@@ -155,9 +155,9 @@ struct Options {
     }
 
     /// What `engineio` compares: `--only`, else Primus over websockets, then Engine.IO over
-    /// WebSocket and polling.
+    /// WebSocket and polling, then BrowserChannel (long-polling over HTTP too).
     var engineIOTargets: [LoadTarget] {
-        targets ?? [.primus, .engineIOWebSocket, .engineIOPolling]
+        targets ?? [.primus, .engineIOWebSocket, .engineIOPolling, .browserChannel]
     }
 
     /// What `sockjs` compares: `--only`, else Primus over websockets, then SockJS over a
@@ -168,6 +168,6 @@ struct Options {
 
     /// What the memory run measures (never polling).
     var memoryTargets: [LoadTarget] {
-        peerTargets.filter { $0 != .engineIOPolling && $0 != .sockJSXHR }
+        peerTargets.filter { $0 != .engineIOPolling && $0 != .sockJSXHR && $0 != .browserChannel }
     }
 }

@@ -17,6 +17,8 @@ enum ServerKind: String, CaseIterable, Sendable {
     case engineIO = "engine.io"
     /// The same `Primus` echo with the `sockjs` transformer (sockjs-node's defaults).
     case sockjs
+    /// The same `Primus` echo with the `browserchannel` transformer.
+    case browserChannel = "browserchannel"
     /// The `websockets` echo with the `msgpack` parser.
     case msgpack
     /// Hummingbird 2 with a plain WebSocket route (the `HummingbirdPeer` trait).
@@ -54,6 +56,9 @@ enum LoadTarget: String, CaseIterable, Sendable {
     /// time the response limit ends it) and one `xhr_send` at a time carrying every queued
     /// message, each on its own keep-alive HTTP connection.
     case sockJSXHR = "sockjs-xhr"
+    /// BrowserChannel: a streaming back channel and one forward `POST` of form-encoded maps at a
+    /// time per session, each on its own keep-alive HTTP connection.
+    case browserChannel = "browserchannel"
     /// Plain WebSocket frames to Node's `ws` module (a peer, no Primus layer).
     case ws
     /// Plain WebSocket frames to a Hummingbird 2 WebSocket route (a peer, no Primus layer).
@@ -66,6 +71,7 @@ enum LoadTarget: String, CaseIterable, Sendable {
         case .msgpack: .msgpack
         case .engineIOWebSocket, .engineIOPolling: .engineIO
         case .sockJSWebSocket, .sockJSXHR: .sockjs
+        case .browserChannel: .browserChannel
         case .ws: .ws
         case .hummingbird: .hummingbird
         }
@@ -80,6 +86,7 @@ enum LoadTarget: String, CaseIterable, Sendable {
         case .engineIOPolling: "Primus engine.io polling"
         case .sockJSWebSocket: "Primus sockjs websocket"
         case .sockJSXHR: "Primus sockjs xhr"
+        case .browserChannel: "Primus browserchannel"
         case .ws: "raw Node ws"
         case .hummingbird: "raw Hummingbird 2"
         }
@@ -119,6 +126,11 @@ func runServer(_ kind: ServerKind, mode: ServerMode) async throws {
         // sockjs-node's defaults (heartbeat frame every 25 s, 128 KiB streaming response limit).
         var configuration = PrimusConfiguration()
         configuration.transformer = .sockjs
+        try await servePrimus(configuration, mode: mode, announce: announce)
+    case .browserChannel:
+        // node-browserchannel's defaults (noop every 20 s, 30 s session timeout).
+        var configuration = PrimusConfiguration()
+        configuration.transformer = .browserChannel
         try await servePrimus(configuration, mode: mode, announce: announce)
     case .raw:
         try await RawEchoServer.run(host: "127.0.0.1", port: 0, mode: mode, onListening: announce)

@@ -232,6 +232,8 @@ extension PrimusBench {
             channels = try await client.connectMany(count, inFlight: inFlight, window: min(count, options.window))
         } else if target == .sockJSXHR {
             let client = SockJSXHRLoadClient(group: group, port: port, stats: stats)
+        } else if target == .browserChannel {
+            let client = BrowserChannelLoadClient(group: group, port: port, stats: stats)
             channels = try await client.connectMany(count, inFlight: inFlight, window: min(count, options.window))
         } else {
             var client = WebSocketLoadClient(group: group, port: port, stats: stats)
@@ -263,7 +265,7 @@ extension PrimusBench {
             serverCPU: (end.2 - start.2) / elapsed,
             clientCPU: (end.3 - start.3) / elapsed,
             serverMicros: echoes > 0 ? (end.2 - start.2) / Double(echoes) * 1e6 : .infinity,
-            packetsPerPost: (target == .engineIOPolling || target == .sockJSXHR) && posts > 0 ? Double(echoes) / Double(posts) : nil,
+            packetsPerPost: (target == .engineIOPolling || target == .sockJSXHR || target == .browserChannel) && posts > 0 ? Double(echoes) / Double(posts) : nil,
             streamsOpened: target == .sockJSXHR ? streams : nil,
             mismatches: stats.mismatches.load(ordering: .relaxed),
             closedEarly: stats.closedEarly.load(ordering: .relaxed),
