@@ -232,6 +232,7 @@ extension PrimusBench {
             channels = try await client.connectMany(count, inFlight: inFlight, window: min(count, options.window))
         } else if target == .sockJSXHR {
             let client = SockJSXHRLoadClient(group: group, port: port, stats: stats)
+            channels = try await client.connectMany(count, inFlight: inFlight, window: min(count, options.window))
         } else if target == .browserChannel {
             let client = BrowserChannelLoadClient(group: group, port: port, stats: stats)
             channels = try await client.connectMany(count, inFlight: inFlight, window: min(count, options.window))
