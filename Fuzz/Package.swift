@@ -42,6 +42,7 @@ let package = Package(
         fuzzer("FuzzParsers", ["PrimusCore"]),
         fuzzer("FuzzEngineIOPacket", ["PrimusCore"]),
         fuzzer("FuzzEngineIOPayload", ["PrimusCore"]),
+        fuzzer("FuzzSocketIO", ["PrimusCore"]),
         fuzzer("FuzzWebSocketAssembler", ["PrimusWebSocket", "PrimusCore"], nio: ["NIOCore", "NIOWebSocket"]),
         fuzzer("FuzzPerMessageDeflate", ["PrimusWebSocket", "PrimusCore"], nio: ["NIOCore", "NIOWebSocket"]),
         fuzzer("FuzzQueryParameters", ["PrimusCore"]),

@@ -165,3 +165,18 @@ def test_primus_query_and_headers_reach_the_spark_on_websocket(start_testserver)
     assert info["address"]["port"] > 0
     assert "sec-websocket-key" in info["headers"]
     client.close()
+
+
+@pytest.mark.parametrize("transport", ["websocket", "xhr"])
+def test_a_binary_parser_is_refused_with_a_reason_not_corrupted(start_testserver, transport):
+    """SockJS frames carry text: a binary parser's first message closes the session, saying why."""
+    server = start_testserver("--transformer", "sockjs", "--parser", "msgpack", "--ping-interval", "200")
+    refused = 'c[3003,"SockJS carries text only: use a text parser"]'
+    if transport == "websocket":
+        client = SockJSWebSocket(server)
+        assert client.next_frame() == refused
+        client.close()
+    else:
+        base = f"{server.http_url}/primus/000/{sid()}"
+        assert requests.post(base + "/xhr", timeout=5).text == "o\n"
+        assert requests.post(base + "/xhr", timeout=5).text == refused + "\n"

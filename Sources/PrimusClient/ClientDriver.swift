@@ -11,6 +11,7 @@ final class ClientDriver {
     private let configuration: PrimusClientConfiguration
     private let endpoint: ClientEndpoint
     private let hub: ClientEventHub
+    private let emitter: ClientEmitter
     private var machine: ClientStateMachine
     private var cacheBuster = CacheBuster()
     private var connection: (any PrimusTransportConnection)?
@@ -21,7 +22,8 @@ final class ClientDriver {
     /// The client the parser works for.
     weak var parserContext: (any PrimusParserContext)?
 
-    init(eventLoop: any EventLoop, configuration: PrimusClientConfiguration, endpoint: ClientEndpoint, hub: ClientEventHub) {
+    init(eventLoop: any EventLoop, configuration: PrimusClientConfiguration, endpoint: ClientEndpoint, hub: ClientEventHub, emitter: ClientEmitter) {
+        self.emitter = emitter
         self.eventLoop = eventLoop
         self.configuration = configuration
         self.endpoint = endpoint
@@ -118,6 +120,20 @@ final class ClientDriver {
         perform(machine.transportRefused(generation: generation, error: error))
     }
 
+    /// A server's emitter packet: handled by the emitter (an acknowledgement the handler sends
+    /// is written like any message). `false`: ordinary data.
+    private func handleEventPacket(_ value: JSONValue) -> Bool {
+        let eventLoop = self.eventLoop
+        let parser = configuration.parser
+        let box = NIOLoopBound(self, eventLoop: eventLoop)
+        return emitter.handle(value) { id, args in
+            eventLoop.execute {
+                guard let message = try? parser.encode(PrimusEmitterPacket.ack(id: id, args: args).value, for: box.value.parserContext) else { return }
+                box.value.write(message)
+            }
+        }
+    }
+
     // MARK: - Performing actions
 
     private func perform(_ actions: [ClientStateMachine.Action]) {
@@ -126,9 +142,11 @@ final class ClientDriver {
             switch action {
             case .emit(let event):
                 configuration.logger.trace("event", metadata: ["primus.event": "\(event.name)"])
+                if case .data(let message) = event, emitter.isActive, handleEventPacket(message.value) { continue }
                 hub.emit(event)
                 switch event {
                 case .end:
+                    emitter.failPending()
                     failIDWaiters(PrimusError(code: .sparkClosed, message: "The client ended before the server told its id"))
                 case .close where !idWaiters.isEmpty:
                     writeIDRequest()  // asked on the lost connection: ask again on the next one

@@ -42,6 +42,8 @@ public final class PrimusClient: PrimusParserContext {
     public let eventLoop: any EventLoop
 
     private let hub: ClientEventHub
+    /// Named events and acknowledgements (`PrimusClient+Events.swift`).
+    let emitter: ClientEmitter
     private let driver: NIOLoopBoundBox<ClientDriver?>
     private let nextWaiter = Atomic<UInt64>(0)
 
@@ -53,12 +55,14 @@ public final class PrimusClient: PrimusParserContext {
         let endpoint = try ClientEndpoint(url: url, pathname: configuration.pathname, headers: configuration.headers)
         let eventLoop = configuration.eventLoopGroup.next()
         let hub = ClientEventHub(limit: configuration.eventBufferSize)
+        let emitter = ClientEmitter()
+        self.emitter = emitter
         self.url = url
         self.configuration = configuration
         self.eventLoop = eventLoop
         self.hub = hub
         self.driver = NIOLoopBoundBox.makeBoxSendingValue(
-            ClientDriver(eventLoop: eventLoop, configuration: configuration, endpoint: endpoint, hub: hub),
+            ClientDriver(eventLoop: eventLoop, configuration: configuration, endpoint: endpoint, hub: hub, emitter: emitter),
             eventLoop: eventLoop
         )
         // Parsers work for this client (Primus runs them with `this` set to it); weakly, as

@@ -32,6 +32,9 @@ public final class Primus: Sendable {
     /// Middleware layers, the authorization hook and plugins.
     let middleware: PrimusMiddlewareStack
 
+    /// Room membership and room writes (``PrimusConfiguration/roomsAdapter``).
+    public let roomsAdapter: any PrimusRoomsAdapter
+
     // The registry is touched once per connection and disconnection, never per message, so a lock
     // is the simplest correct choice.
     let registry: NIOLockedValueBox<Registry>
@@ -93,6 +96,7 @@ public final class Primus: Sendable {
         self.logger = logger
         self.transformer = configuration.transformer.makeServer()
         self.middleware = PrimusMiddlewareStack(configuration: configuration)
+        self.roomsAdapter = configuration.roomsAdapter()
         self.registry = NIOLockedValueBox(
             Registry(admission: SparkAdmission(maxSparks: configuration.limits.maxSparks, maxSparksPerAddress: configuration.limits.maxSparksPerAddress))
         )
@@ -291,6 +295,7 @@ public final class Primus: Sendable {
             return (registry.disconnectionHandlers, registry.disconnectionStream?.1, waiters)
         }
         logger.debug("disconnection", metadata: ["primus.spark.id": "\(spark.id)"])
+        roomsAdapter.leaveAll(spark.id)
         for handler in handlers { handler(spark) }
         continuation?.yield(spark)
         for waiter in waiters { waiter.resume() }

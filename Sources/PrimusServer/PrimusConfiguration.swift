@@ -55,6 +55,10 @@ public struct PrimusConfiguration: Sendable {
     /// The client library's global name (default `Primus`).
     public var globalName: String = "Primus"
 
+    /// Makes the adapter behind rooms and room writes, once per ``Primus`` (default: rooms of
+    /// this process, ``PrimusLocalRoomsAdapter``). A cross-node adapter goes here.
+    public var roomsAdapter: @Sendable () -> any PrimusRoomsAdapter = { PrimusLocalRoomsAdapter() }
+
     /// Bounds on buffers, waits, request heads, connections and sparks (see ``PrimusLimits``).
     public var limits = PrimusLimits()
 

@@ -131,6 +131,8 @@ public final class Spark: PrimusParserContext {
         var outgoingLane = TransformLane(queue: State.noTransformItems)
         /// Where the spark sits in its loop's broadcast list (``LoopMailbox``); -1 when not in it.
         var broadcastSlot = -1
+        /// Named events and acknowledgements, made on first use (``Spark/on(_:_:)``).
+        var events: SparkEventState?
 
         // Every spark starts its queues as copies of these shared empty ones: a queue of its
         // own is allocated (copy on write) only when something is queued, so an idle spark holds
@@ -475,6 +477,8 @@ public final class Spark: PrimusParserContext {
         if case .stream(let source) = inbox { source.finish() }
         let handlers = state.value.endHandlers
         state.value.endHandlers = []
+        let events = state.value.events
+        state.value.events = nil
         state.value.errorHandlers = []
         state.value.heartbeatHandlers = []
         if case .stream(let source)? = state.value.heldConsumer {
@@ -487,6 +491,7 @@ public final class Spark: PrimusParserContext {
         for handler in readyStateHandlers { handler(.closed) }
         mailbox.remove(self)
         primus.sparkEnded(self)
+        events?.finish()
         // After the server forgot the spark, so a failed send sees it gone.
         for held in waiting {
             guard case .waiting(let continuation) = held.box.value else { continue }
@@ -602,6 +607,7 @@ public final class Spark: PrimusParserContext {
                 break
             }
         }
+        if state.value.events != nil { return receiveCheckingForEvents(message) }
         var value: JSONValue?
         do {
             value = try parser.validate(message, for: self)
@@ -614,6 +620,22 @@ public final class Spark: PrimusParserContext {
             reportError(error)
             return
         }
+        deliver(SparkMessage(raw: message, value: value, parser: parser, context: self))
+    }
+
+    /// ``receive(_:)`` for a spark that uses events: the message is decoded once, handled when
+    /// it is an emitter packet, else delivered (or transformed) with its value.
+    private func receiveCheckingForEvents(_ message: TransportMessage) {
+        let parser = primus.configuration.parser
+        let value: JSONValue
+        do {
+            value = try parser.decode(message, for: self)
+        } catch {
+            reportError(error)
+            return
+        }
+        if handleEventPacket(value) { return }
+        if hasIncomingTransforms { return receiveTransforming(value, raw: message) }
         deliver(SparkMessage(raw: message, value: value, parser: parser, context: self))
     }
 

@@ -34,6 +34,7 @@ struct TestServer: AsyncParsableCommand {
     @Option(name: .customLong("sockjs-url"), help: "sockjs: the client script the iframe page loads.") var sockjsURL: String?
     @Flag(name: .customLong("no-websocket"), help: "sockjs: offer no WebSocket transport.") var noWebSocket = false
     @Flag(name: .customLong("cookie-needed"), help: "sockjs: set JSESSIONID on session responses.") var cookieNeeded = false
+    @Option(name: .customLong("session-timeout"), help: "browserchannel: milliseconds a session lives without a back channel.") var sessionTimeout = 30_000
     @Flag(help: "Accept WebSocket permessage-deflate (RFC 7692) offers, with or without --raw.") var compression = false
     @Flag(name: .customLong("failing-middleware"), help: "Add a middleware layer that fails every request under the pathname (500 {\"error\":\"I failed\"}).")
     var failingMiddleware = false
@@ -62,7 +63,7 @@ struct TestServer: AsyncParsableCommand {
     @Option(name: .customLong("tls-key"), help: "TLS: PEM private key file (with --tls-cert).") var tlsKey: String?
 
     func run() async throws {
-        let rawTransformers = [PrimusTransformer.engineIO.name, PrimusTransformer.sockjs.name]
+        let rawTransformers = [PrimusTransformer.engineIO.name, PrimusTransformer.sockjs.name, PrimusTransformer.browserChannel.name]
         if raw, !rawTransformers.contains(transformer.lowercased()) { return try await runRaw() }
         var configuration = try PrimusConfiguration(transformer: transformer, parser: parser)
         configuration.pathname = pathname
@@ -90,6 +91,12 @@ struct TestServer: AsyncParsableCommand {
             if let sockjsURL { options.clientScriptURL = sockjsURL }
             configuration.transformer = .sockjs(options)
         }
+        if configuration.transformer == .browserChannel {
+            var options = BrowserChannelOptions()
+            options.sessionTimeout = .milliseconds(sessionTimeout)
+            options.rawEcho = raw  // --raw --transformer browserchannel: echo messages
+            configuration.transformer = .browserChannel(options)
+        }
         configuration.compression = compression
         configuration.limits = try limits()
         if !corsOrigins.isEmpty { configuration.cors.origins = corsOrigins }
@@ -112,6 +119,7 @@ struct TestServer: AsyncParsableCommand {
         }
         primus.onConnection { spark in
             spark.onMessage { message in TestServer.handle(message, on: spark) }
+            TestServer.handleEvents(on: spark)
         }
         var server = PrimusHTTPServer(primus: primus, host: host, port: port, tls: try tls(), onListening: TestServer.announce)
         server.reconnectOnShutdown = !noReconnectOnShutdown
@@ -181,6 +189,42 @@ struct TestServer: AsyncParsableCommand {
             spark.primus.write(message.value["data"] ?? .null)
         default:
             spark.write(["error": .string("unknown testserver command \(command)")])
+        }
+    }
+
+    /// Named events (primus-emitter packets, or Socket.IO events): the Socket.IO test contract's
+    /// `message` → `message-back` and `message-with-ack`, plus rooms and server-side acks.
+    static func handleEvents(on spark: Spark) {
+        spark.on("message") { event in spark.emit("message-back", arguments: event.args) }
+        spark.on("message-with-ack") { event in event.ack?.send(arguments: event.args) }
+        spark.on("join") { event in
+            for room in event.args.compactMap(\.stringValue) { spark.join(room) }
+            event.ack?.send(arguments: [.array(spark.rooms.sorted().map { .string($0) })])
+        }
+        spark.on("leave") { event in
+            for room in event.args.compactMap(\.stringValue) { spark.leave(room) }
+            event.ack?.send(arguments: [.array(spark.rooms.sorted().map { .string($0) })])
+        }
+        // ["room", value]: to the room's other sparks (the sender is left out).
+        spark.on("to-room") { event in
+            guard let room = event.args.first?.stringValue else { return }
+            spark.to(room).emit("room-message", arguments: Array(event.args.dropFirst()))
+        }
+        // ["room", value]: written as plain data to every spark in the room, the sender too.
+        spark.on("write-room") { event in
+            guard let room = event.args.first?.stringValue, event.args.count > 1 else { return }
+            spark.primus.room(room).write(event.args[1])
+        }
+        spark.on("emit-all") { event in spark.primus.emit("everyone", arguments: event.args) }
+        // The server asks the client ("question", args) and reports the answer or the error.
+        spark.on("ask") { event in
+            let timeout = Duration.milliseconds(Int64(event.args.first?.numberValue ?? 1000))
+            spark.emit("question", arguments: Array(event.args.dropFirst()), timeout: timeout) { result in
+                switch result {
+                case .success(let answer): spark.emit("answer", arguments: answer)
+                case .failure(let error): spark.emit("no-answer", .string(error.code == .timeout ? "timeout" : "\(error)"))
+                }
+            }
         }
     }
 

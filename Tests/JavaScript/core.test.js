@@ -379,3 +379,45 @@ test.describe('fallbacks', () => {
     assert.deepEqual(Object.keys(primus.plugin()), ['first', 'second']);
   });
 });
+
+test.describe('named events (primus-emitter packets)', () => {
+  test('send writes an event packet, with an id when a callback waits for an acknowledgement', () => {
+    const { primus, socket } = connected();
+    primus.send('chat', 'hi', 2);
+    let answer = null;
+    primus.send('add', 1, 2, (sum) => { answer = sum; });
+    const sent = socket.sent.map((text) => JSON.parse(text));
+    assert.deepEqual(sent.slice(-2), [{ type: 0, data: ['chat', 'hi', 2] }, { type: 0, data: ['add', 1, 2], id: 1 }]);
+    socket.receive(JSON.stringify({ type: 1, id: 1, data: [3] }));
+    assert.equal(answer, 3);
+    // A repeated or made-up acknowledgement does nothing.
+    socket.receive(JSON.stringify({ type: 1, id: 1, data: [4] }));
+    socket.receive(JSON.stringify({ type: 1, id: 99, data: [5] }));
+    assert.equal(answer, 3);
+  });
+
+  test('server events are emitted locally, with an acknowledgement function when asked', () => {
+    const { primus, socket } = connected();
+    const events = record(primus, ['news', 'data']);
+    socket.receive(JSON.stringify({ type: 0, data: ['news', { a: 1 }, 'b'] }));
+    assert.deepEqual(events, [['news', { a: 1 }, 'b']]);
+    let ack = null;
+    primus.on('question', (text, fn) => { ack = fn; });
+    socket.receive(JSON.stringify({ type: 0, data: ['question', 'why?'], id: 7 }));
+    ack('because', 42);
+    ack('twice');
+    const replies = socket.sent.map((text) => JSON.parse(text)).filter((v) => v && v.type === 1);
+    assert.deepEqual(replies, [{ type: 1, id: 7, data: ['because', 42] }]);
+  });
+
+  test('reserved names stay local and look-alikes stay data', () => {
+    const { primus, socket } = connected();
+    const events = record(primus, ['data', 'end', 'open']);
+    socket.receive(JSON.stringify({ type: 0, data: ['end'] }));
+    socket.receive(JSON.stringify({ type: 0, data: ['open'] }));
+    const lookalikes = [{ type: 0, data: ['x'], extra: 1 }, { type: 2, data: [] }, { type: 0, data: [1] }, { type: 1, data: [] }];
+    lookalikes.forEach((value) => socket.receive(JSON.stringify(value)));
+    assert.deepEqual(events.map((e) => e[0]), ['data', 'data', 'data', 'data']);
+    assert.deepEqual(events.map((e) => e[1]), lookalikes);
+  });
+});

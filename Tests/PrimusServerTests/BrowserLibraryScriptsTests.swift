@@ -15,12 +15,12 @@ struct BrowserLibraryScriptsTests {
         .deletingLastPathComponent()
         .appendingPathComponent("Sources/PrimusServer/BrowserClient/JavaScript")
 
-    @Test("every .js file of the folder is embedded, as it is on disk")
+    @Test("every .js and .html file of the folder is embedded, as it is on disk")
     func embeddedFilesMatchTheFolder() throws {
         let root = Self.folder.standardizedFileURL.path + "/"
         var onDisk: [String: String] = [:]
         let walker = try #require(FileManager.default.enumerator(atPath: root))
-        for case let relative as String in walker where relative.hasSuffix(".js") {
+        for case let relative as String in walker where relative.hasSuffix(".js") || relative.hasSuffix(".html") {
             onDisk[relative] = try String(contentsOfFile: root + relative, encoding: .utf8)
         }
         #expect(onDisk.count >= 7)

@@ -17,8 +17,12 @@ final class LoadStats: Sendable {
     let subscribersReady = Atomic<Int>(0)
     /// Fan-out: set once every subscriber is ready; the publisher stops probing.
     let probing = Atomic<Bool>(true)
-    /// Engine.IO polling: `POST` requests sent (packets per request = packets / this).
+    /// Engine.IO polling: `POST` requests sent (packets per request = packets / this); SockJS
+    /// XHR: `xhr_send` requests.
     let posts = Atomic<Int>(0)
+    /// SockJS XHR: `xhr_streaming` responses opened (one per session, then one each time the
+    /// server's response limit ends one).
+    let streams = Atomic<Int>(0)
     /// Set at the end of a run: connections stop sending new messages.
     let stopping = Atomic<Bool>(false)
 }
@@ -51,6 +55,9 @@ struct WebSocketLoadClient: Sendable {
     var engineIO = false
     /// MessagePack framing: binary frames with the `msgpack` parser's encoding.
     var messagePack = false
+    /// SockJS framing: connect to `/primus/<server>/<session>/websocket`, send every message as
+    /// `["<message>"]` and read the server's `a[...]` frames (`o` and `h` frames are skipped).
+    var sockJS = false
     /// Extra bytes of handshake headers (browsers send cookies, user agent, ...).
     var paddingHeaderBytes = 0
 
@@ -61,7 +68,7 @@ struct WebSocketLoadClient: Sendable {
         let port = self.port
         let stats = self.stats
         let padding = self.paddingHeaderBytes
-        let framing: Framing = engineIO ? .engineIO : (messagePack ? .msgpack : .primus)
+        let framing: Framing = engineIO ? .engineIO : messagePack ? .msgpack : sockJS ? .sockJS : .primus
         let channel = try await ClientBootstrap(group: loop)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
@@ -204,26 +211,32 @@ enum Framing: Sendable {
     case engineIO
     /// One Primus message per binary frame, MessagePack-encoded (`msgpack` parser).
     case msgpack
+    /// SockJS frames (`sockjs` transformer): the client sends `["<message>"]`, the server
+    /// answers `a["<message>"]`, each message a JSON string of the parser's text.
+    case sockJS
 
-    /// The upgrade request's target.
+    /// The upgrade request's target: for SockJS a session of its own for every connection (the
+    /// `<server>` part is a load balancer's hint, ignored by the server).
     var uri: String {
         switch self {
         case .primus, .msgpack: "/primus"
         case .engineIO: "/primus/?EIO=4&transport=websocket"
+        case .sockJS: "/primus/bench/\(String(UInt64.random(in: .min ... .max), radix: 36))/websocket"
         }
     }
 
-    /// Bytes in front of every Primus message: the Engine.IO packet type.
+    /// Bytes in front of every Primus message: the Engine.IO packet type, SockJS's `a["\`.
     var prefixLength: Int {
         switch self {
         case .primus, .msgpack: 0
         case .engineIO: 1
+        case .sockJS: 4
         }
     }
 }
 
 /// Answers Primus heartbeats: `"primus::ping::<ms>"` → `"primus::pong::<ms>"` (inside a message
-/// packet with Engine.IO framing), Engine.IO pings `2` with `3`, and WebSocket ping frames with
+/// packet with Engine.IO framing, a one-message `a[...]` frame with SockJS's), Engine.IO pings `2` with `3`, and WebSocket ping frames with
 /// pongs. Returns whether `frame` was one of those.
 private func answerHeartbeat(
     _ frame: WebSocketFrame,
@@ -257,9 +270,12 @@ private func answerHeartbeat(
             return true
         }
         let offset = framing.prefixLength
+        if framing == .sockJS, !frame.data.readableBytesView.starts(with: "a[\"\\".utf8) { return false }
         guard PrimusPing.isPing(frame.data, at: offset) else { return false }
         var payload = frame.data
         PrimusPing.turnIntoPong(&payload, at: offset)
+        // SockJS: `a["\"primus::pong::<ms>\""]` without its `a` is the client's payload.
+        if framing == .sockJS { payload.moveReaderIndex(forwardBy: 1) }
         let pong = WebSocketFrame(fin: true, opcode: .text, maskKey: .random(using: &rng), data: payload)
         context.write(NIOAny(pong), promise: nil)
         stats.pingsAnswered.add(1, ordering: .relaxed)
@@ -306,6 +322,8 @@ final class EchoLoadHandler: ChannelInboundHandler {
     private var needsFlush = false
     private var started = false
     private var rng: SplitMix64
+    /// SockJS: each message of an `a[...]` frame, unescaped.
+    private var scratch = ByteBuffer()
 
     init(stats: LoadStats, inFlight: Int, framing: Framing) {
         self.stats = stats
@@ -326,6 +344,8 @@ final class EchoLoadHandler: ChannelInboundHandler {
         if framing == .engineIO { buffer.writeStaticString("4") }
         if framing == .msgpack {
             Self.writeMessagePack(seq: nextSeq, into: &buffer)
+        } else if framing == .sockJS {
+            SockJSWire.writeMessageArray(seq: nextSeq, into: &buffer)
         } else {
             Self.writeMessage(seq: nextSeq, into: &buffer)
         }
@@ -347,6 +367,22 @@ final class EchoLoadHandler: ChannelInboundHandler {
             expectedSeq += 1
             unreported += 1
             if !stats.stopping.load(ordering: .relaxed) { send(context: context) }
+        case .text where framing == .sockJS:
+            switch frame.data.getInteger(at: frame.data.readerIndex, as: UInt8.self) {
+            case UInt8(ascii: "a"):
+                let parsed = SockJSWire.forEachMessage(in: frame.data, scratch: &scratch) { message in
+                    if Self.seq(in: message) != expectedSeq { stats.mismatches.add(1, ordering: .relaxed) }
+                    expectedSeq += 1
+                    unreported += 1
+                    if !stats.stopping.load(ordering: .relaxed) { send(context: context) }
+                }
+                if !parsed { stats.mismatches.add(1, ordering: .relaxed) }
+            case UInt8(ascii: "o"), UInt8(ascii: "h"):
+                break  // the open frame, heartbeats
+            default:
+                // `c[code,"reason"]`: the server ended the session; anything else is broken.
+                stats.mismatches.add(1, ordering: .relaxed)
+            }
         case .text:
             var data = frame.data
             if framing == .engineIO {

@@ -79,6 +79,7 @@ extension PrimusBench {
         client.paddingHeaderBytes = options.headerBytes
         client.engineIO = target == .engineIOWebSocket
         client.messagePack = target == .msgpack
+        client.sockJS = target == .sockJSWebSocket
 
         // Warm up: a few connections open and close, so code paths and allocator arenas that every
         // connection needs are already in the "before" figure.

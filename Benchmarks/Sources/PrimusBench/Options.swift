@@ -1,8 +1,8 @@
 import Foundation
 
 let usage = """
-    usage: primus-bench [all|throughput|memory|codec|engineio|polling-queue|smoke] [options]
-           primus-bench server <raw|primus|msgpack|engine.io|hummingbird> [echo|fanout]
+    usage: primus-bench [all|throughput|memory|codec|engineio|sockjs|polling-queue|smoke] [options]
+           primus-bench server <raw|primus|msgpack|engine.io|sockjs|hummingbird> [echo|fanout]
                                                      (internal: one server process)
 
     Compares the Primus server (websockets transformer, JSON parser) with raw WebSocket servers
@@ -22,7 +22,7 @@ let usage = """
       --rounds N           rounds; each measures every server once (default 2)
       --client-threads N   load generator event loop threads (default: cores)
       --only T[,T...]      these targets only: primus, raw, ws, hummingbird, msgpack,
-                           eio-websocket, eio-polling
+                           eio-websocket, eio-polling, sockjs-websocket, sockjs-xhr
       --port P             echo: load an already running server on 127.0.0.1:P instead of
                            starting one (e.g. under valgrind; needs --only with one target)
       --server-pid PID     with --port: that server's process, to measure its CPU
@@ -33,11 +33,15 @@ let usage = """
     engineio: Engine.IO polling and WebSocket against Primus websockets, server CPU per packet
       --batches N[,N...]   packets per request (in flight per session; default 10,100,10000)
       --eio-connections N  sessions (default 10)
+    sockjs: SockJS over a WebSocket and over XHR (xhr_streaming + xhr_send) against Primus
+            websockets, echo --connections N (default 100) x --in-flight N (default 10);
+            messages per second and server CPU per message, with ratios to websockets
     polling-queue: an Engine.IO polling session's cost per packet, sans-I/O, one thread
     smoke: every scenario and server for about 1-2 s each at small sizes (echo 50 x 10 and
-           50 x 1, fan-out 50 x 50, 200 idle, Engine.IO 2 sessions); no thresholds; exits 1 only
+           50 x 1, fan-out 50 x 50, 200 idle, Engine.IO 2 sessions, SockJS 50 x 10); no
+           thresholds; exits 1 only
            when a scenario errs (a peer not installed here is reported, not an error)
-    all: codec, throughput, memory, engineio and polling-queue with the defaults
+    all: codec, throughput, memory, engineio, sockjs and polling-queue with the defaults
     """
 
 /// The command line, with every size the scenarios use.
@@ -81,7 +85,7 @@ struct Options {
         }
         while let argument = iterator.next() {
             switch argument {
-            case "all", "throughput", "memory", "codec", "engineio", "polling-queue": mode = argument
+            case "all", "throughput", "memory", "codec", "engineio", "sockjs", "polling-queue": mode = argument
             case "smoke":
                 mode = argument
                 applySmokeSizes()
@@ -123,8 +127,8 @@ struct Options {
             default: throw BenchError("unknown argument \(argument)\n\n\(usage)")
             }
         }
-        if port != nil, targets?.count != 1 || (mode != "throughput" && mode != "engineio") {
-            throw BenchError("--port needs `throughput` or `engineio` and --only with one target")
+        if port != nil, targets?.count != 1 || !["throughput", "engineio", "sockjs"].contains(mode) {
+            throw BenchError("--port needs `throughput`, `engineio` or `sockjs` and --only with one target")
         }
     }
 
@@ -151,13 +155,19 @@ struct Options {
     }
 
     /// What `engineio` compares: `--only`, else Primus over websockets, then Engine.IO over
-    /// WebSocket and polling.
+    /// WebSocket and polling, then BrowserChannel (long-polling over HTTP too).
     var engineIOTargets: [LoadTarget] {
-        targets ?? [.primus, .engineIOWebSocket, .engineIOPolling]
+        targets ?? [.primus, .engineIOWebSocket, .engineIOPolling, .browserChannel]
+    }
+
+    /// What `sockjs` compares: `--only`, else Primus over websockets, then SockJS over a
+    /// WebSocket and over XHR.
+    var sockJSTargets: [LoadTarget] {
+        targets ?? [.primus, .sockJSWebSocket, .sockJSXHR]
     }
 
     /// What the memory run measures (never polling).
     var memoryTargets: [LoadTarget] {
-        peerTargets.filter { $0 != .engineIOPolling }
+        peerTargets.filter { $0 != .engineIOPolling && $0 != .sockJSXHR && $0 != .browserChannel }
     }
 }

@@ -15,6 +15,10 @@ enum ServerKind: String, CaseIterable, Sendable {
     case primus
     /// The same `Primus` echo with the `engine.io` transformer.
     case engineIO = "engine.io"
+    /// The same `Primus` echo with the `sockjs` transformer (sockjs-node's defaults).
+    case sockjs
+    /// The same `Primus` echo with the `browserchannel` transformer.
+    case browserChannel = "browserchannel"
     /// The `websockets` echo with the `msgpack` parser.
     case msgpack
     /// Hummingbird 2 with a plain WebSocket route (the `HummingbirdPeer` trait).
@@ -45,6 +49,16 @@ enum LoadTarget: String, CaseIterable, Sendable {
     /// Engine.IO 4 long-polling: a pending `GET` and one `POST` at a time per session, each on
     /// its own keep-alive HTTP connection, payloads joined by 0x1E.
     case engineIOPolling = "eio-polling"
+    /// SockJS frames over a WebSocket (`/primus/<server>/<session>/websocket`): the client sends
+    /// `["<message>"]`, the server answers `a["<message>"]`; `sockjs` transformer.
+    case sockJSWebSocket = "sockjs-websocket"
+    /// SockJS over HTTP: per session one `xhr_streaming` response receiving (opened again each
+    /// time the response limit ends it) and one `xhr_send` at a time carrying every queued
+    /// message, each on its own keep-alive HTTP connection.
+    case sockJSXHR = "sockjs-xhr"
+    /// BrowserChannel: a streaming back channel and one forward `POST` of form-encoded maps at a
+    /// time per session, each on its own keep-alive HTTP connection.
+    case browserChannel = "browserchannel"
     /// Plain WebSocket frames to Node's `ws` module (a peer, no Primus layer).
     case ws
     /// Plain WebSocket frames to a Hummingbird 2 WebSocket route (a peer, no Primus layer).
@@ -56,6 +70,8 @@ enum LoadTarget: String, CaseIterable, Sendable {
         case .primus: .primus
         case .msgpack: .msgpack
         case .engineIOWebSocket, .engineIOPolling: .engineIO
+        case .sockJSWebSocket, .sockJSXHR: .sockjs
+        case .browserChannel: .browserChannel
         case .ws: .ws
         case .hummingbird: .hummingbird
         }
@@ -68,6 +84,9 @@ enum LoadTarget: String, CaseIterable, Sendable {
         case .msgpack: "Primus websockets+msgpack"
         case .engineIOWebSocket: "Primus engine.io websocket"
         case .engineIOPolling: "Primus engine.io polling"
+        case .sockJSWebSocket: "Primus sockjs websocket"
+        case .sockJSXHR: "Primus sockjs xhr"
+        case .browserChannel: "Primus browserchannel"
         case .ws: "raw Node ws"
         case .hummingbird: "raw Hummingbird 2"
         }
@@ -102,6 +121,16 @@ func runServer(_ kind: ServerKind, mode: ServerMode) async throws {
         // The Engine.IO defaults (server ping every 25 s, 20 s timeout).
         var configuration = PrimusConfiguration()
         configuration.transformer = .engineIO
+        try await servePrimus(configuration, mode: mode, announce: announce)
+    case .sockjs:
+        // sockjs-node's defaults (heartbeat frame every 25 s, 128 KiB streaming response limit).
+        var configuration = PrimusConfiguration()
+        configuration.transformer = .sockjs
+        try await servePrimus(configuration, mode: mode, announce: announce)
+    case .browserChannel:
+        // node-browserchannel's defaults (noop every 20 s, 30 s session timeout).
+        var configuration = PrimusConfiguration()
+        configuration.transformer = .browserChannel
         try await servePrimus(configuration, mode: mode, announce: announce)
     case .raw:
         try await RawEchoServer.run(host: "127.0.0.1", port: 0, mode: mode, onListening: announce)

@@ -42,8 +42,11 @@ struct ThroughputResult: Sendable {
     var clientCPU: Double
     /// Server CPU microseconds per echo (or delivery).
     var serverMicros: Double
-    /// Engine.IO polling: packets per `POST`.
+    /// Engine.IO polling: packets per `POST`; SockJS XHR: messages per `xhr_send` (echoes
+    /// divided by requests, so Primus pongs are not counted).
     var packetsPerPost: Double?
+    /// SockJS XHR: `xhr_streaming` responses opened in the measured time.
+    var streamsOpened: Int?
     var mismatches: Int
     var closedEarly: Int
     var missing: Int
@@ -141,7 +144,8 @@ extension PrimusBench {
                         label + "\(pad(format(result.perSecond, 0), 9, right: true)) \(scenario.unit)/s"
                             + "  server CPU \(format(result.serverCPU * 100, 0))% (\(format(result.serverMicros, 2)) us/\(scenario.unit))"
                             + "  client CPU \(format(result.clientCPU * 100, 0))%"
-                            + (result.packetsPerPost.map { "  \(format($0, 1)) packets/POST" } ?? "")
+                            + (result.packetsPerPost.map { "  \(format($0, 1)) " + (target == .sockJSXHR ? "msgs/xhr_send" : "packets/POST") } ?? "")
+                            + (result.streamsOpened.map { "  \($0) streams opened" } ?? "")
                             + (result.errors > 0
                                 ? "  ERRORS: \(result.mismatches) bad or out of order, \(result.closedEarly) closed early, \(result.missing) missing"
                                 : "")
@@ -226,10 +230,17 @@ extension PrimusBench {
         if target == .engineIOPolling {
             let client = PollingLoadClient(group: group, port: port, stats: stats)
             channels = try await client.connectMany(count, inFlight: inFlight, window: min(count, options.window))
+        } else if target == .sockJSXHR {
+            let client = SockJSXHRLoadClient(group: group, port: port, stats: stats)
+            channels = try await client.connectMany(count, inFlight: inFlight, window: min(count, options.window))
+        } else if target == .browserChannel {
+            let client = BrowserChannelLoadClient(group: group, port: port, stats: stats)
+            channels = try await client.connectMany(count, inFlight: inFlight, window: min(count, options.window))
         } else {
             var client = WebSocketLoadClient(group: group, port: port, stats: stats)
             client.engineIO = target == .engineIOWebSocket
             client.messagePack = target == .msgpack
+            client.sockJS = target == .sockJSWebSocket
             channels = try await client.connectMany(count, mode: .load(inFlight: inFlight), window: min(count, options.window))
         }
         for channel in channels { channel.pipeline.fireUserInboundEventTriggered(StartLoad()) }
@@ -239,8 +250,10 @@ extension PrimusBench {
         // A server started by hand (`--port`) is measured through `--server-pid`, when given.
         let serverCPU = { server?.cpuSeconds ?? options.serverPID.flatMap { System.cpuSeconds(pid: $0) } ?? 0 }
         let start = (clock.now, stats.echoes.load(ordering: .relaxed), serverCPU(), System.ownCPUSeconds(), stats.posts.load(ordering: .relaxed))
+        let streamsBefore = stats.streams.load(ordering: .relaxed)
         try await Task.sleep(for: .seconds(options.duration))
         let end = (clock.now, stats.echoes.load(ordering: .relaxed), serverCPU(), System.ownCPUSeconds(), stats.posts.load(ordering: .relaxed))
+        let streams = stats.streams.load(ordering: .relaxed) - streamsBefore
         let elapsed = seconds(end.0 - start.0)
 
         stats.stopping.store(true, ordering: .relaxed)
@@ -253,7 +266,8 @@ extension PrimusBench {
             serverCPU: (end.2 - start.2) / elapsed,
             clientCPU: (end.3 - start.3) / elapsed,
             serverMicros: echoes > 0 ? (end.2 - start.2) / Double(echoes) * 1e6 : .infinity,
-            packetsPerPost: target == .engineIOPolling && posts > 0 ? Double(echoes) / Double(posts) : nil,
+            packetsPerPost: (target == .engineIOPolling || target == .sockJSXHR || target == .browserChannel) && posts > 0 ? Double(echoes) / Double(posts) : nil,
+            streamsOpened: target == .sockJSXHR ? streams : nil,
             mismatches: stats.mismatches.load(ordering: .relaxed),
             closedEarly: stats.closedEarly.load(ordering: .relaxed),
             // No echo at all in the measured time is an error too.
@@ -271,6 +285,9 @@ extension PrimusBench {
         window: Int,
         group: MultiThreadedEventLoopGroup
     ) async throws -> ThroughputResult {
+        guard target != .sockJSXHR, target != .sockJSWebSocket, target != .engineIOPolling else {
+            throw BenchError("fan-out is measured with plain Primus frames only, not \(target.rawValue)")
+        }
         let server = try ServerProcess(kind: target.server, mode: .fanout)
         defer { server.stop() }
         let stats = LoadStats()
@@ -319,6 +336,7 @@ extension PrimusBench {
             clientCPU: (end.2 - start.2) / elapsed,
             serverMicros: delivered > 0 ? (end.1 - start.1) / Double(delivered) * 1e6 : .infinity,
             packetsPerPost: nil,
+            streamsOpened: nil,
             mismatches: stats.mismatches.load(ordering: .relaxed),
             closedEarly: stats.closedEarly.load(ordering: .relaxed),
             missing: max(0, deliveries - delivered)

@@ -81,3 +81,9 @@ public enum SockJSFrame: Sendable, Hashable {
         }
     }
 }
+
+extension SockJSFrame {
+    /// The close frame of a session whose application sent binary data: SockJS frames carry
+    /// text, so SockJS needs a text parser (`json`, `ejson`).
+    public static let binaryRefused = SockJSFrame.close(code: 3003, reason: "SockJS carries text only: use a text parser")
+}

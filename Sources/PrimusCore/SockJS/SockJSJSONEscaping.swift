@@ -7,46 +7,55 @@ public import NIOCore
 public enum SockJSJSONEscaping {
     /// Appends `string` to `buffer` as a quoted, escaped JSON string.
     public static func writeString(_ string: String, to buffer: inout ByteBuffer) {
-        buffer.writeInteger(UInt8(ascii: "\""))
         var string = string
-        string.withUTF8 { utf8 in
-            let count = utf8.count
-            var runStart = 0
-            var index = 0
-            while index < count {
-                let byte = utf8[index]
-                let width: Int
-                let escaped: UInt32?
-                switch byte {
-                case UInt8(ascii: "\""), UInt8(ascii: "\\"):
-                    width = 1
-                    escaped = nil
-                case 0x00..<0x20:
-                    width = 1
-                    escaped = UInt32(byte)
-                case 0xE2, 0xEF:
-                    guard index + 2 < count, let scalar = escapedScalar(byte, utf8[index + 1], utf8[index + 2]) else {
-                        index += 1
-                        continue
-                    }
-                    width = 3
-                    escaped = scalar
-                default:
+        string.withUTF8 { utf8 in writeUTF8(UnsafeRawBufferPointer(utf8), to: &buffer) }
+    }
+
+    /// Appends the UTF-8 text `bytes` (a message as the parser encoded it) to `buffer` as a
+    /// quoted, escaped JSON string, without making a `String` first.
+    public static func writeUTF8(_ bytes: ByteBuffer, to buffer: inout ByteBuffer) {
+        bytes.withUnsafeReadableBytes { writeUTF8($0, to: &buffer) }
+    }
+
+    private static func writeUTF8(_ utf8: UnsafeRawBufferPointer, to buffer: inout ByteBuffer) {
+        buffer.reserveCapacity(minimumWritableBytes: utf8.count + 2)
+        buffer.writeInteger(UInt8(ascii: "\""))
+        let count = utf8.count
+        var runStart = 0
+        var index = 0
+        while index < count {
+            let byte = utf8[index]
+            let width: Int
+            let escaped: UInt32?
+            switch byte {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"):
+                width = 1
+                escaped = nil
+            case 0x00..<0x20:
+                width = 1
+                escaped = UInt32(byte)
+            case 0xE2, 0xEF:
+                guard index + 2 < count, let scalar = escapedScalar(byte, utf8[index + 1], utf8[index + 2]) else {
                     index += 1
                     continue
                 }
-                buffer.writeBytes(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: utf8[runStart..<index])))
-                if let escaped {
-                    writeEscape(escaped, to: &buffer)
-                } else {
-                    buffer.writeInteger(UInt8(ascii: "\\"))
-                    buffer.writeInteger(byte)
-                }
-                index += width
-                runStart = index
+                width = 3
+                escaped = scalar
+            default:
+                index += 1
+                continue
             }
-            buffer.writeBytes(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: utf8[runStart..<count])))
+            buffer.writeBytes(UnsafeRawBufferPointer(rebasing: utf8[runStart..<index]))
+            if let escaped {
+                writeEscape(escaped, to: &buffer)
+            } else {
+                buffer.writeInteger(UInt8(ascii: "\\"))
+                buffer.writeInteger(byte)
+            }
+            index += width
+            runStart = index
         }
+        buffer.writeBytes(UnsafeRawBufferPointer(rebasing: utf8[runStart..<count]))
         buffer.writeInteger(UInt8(ascii: "\""))
     }
 

@@ -19,7 +19,17 @@ final class SockJSEchoSink: SparkTransportSink {
         self.transport = transport
     }
 
-    func receive(_ message: TransportMessage) { transport?.send(message) }
+    /// Echoes; a client that sends but never receives fills the session's outbound budget, and
+    /// its session is closed rather than allowed to grow.
+    func receive(_ message: TransportMessage) {
+        guard let transport else { return }
+        guard transport.isWritable else {
+            self.transport = nil
+            transport.close(code: nil)
+            return
+        }
+        transport.send(message)
+    }
     func transportPing() {}
     func transportClosed() { transport = nil }
 }

@@ -33,6 +33,11 @@ final class SockJSServerSession: SparkTransport {
     private var sink: (any SparkTransportSink)?
     private let maxBufferedBytes: Int
     private var reportedWritable = true
+    /// Messages sent during this turn of the loop, written as one frame at its end (an
+    /// `xhr_send` of ten messages echoed ten times is one `a[...]` chunk and one flush, not ten).
+    private var queued: [String] = []
+    private var queuedBytes = 0
+    private var flushScheduled = false
     private var expired = false
 
     init(sessionID: String, eventLoop: any EventLoop, configuration: SockJSSessionStateMachine.Configuration, maxBufferedBytes: Int, registry: PrimusSessionRegistry<SockJSServerSession>) {
@@ -183,14 +188,42 @@ final class SockJSServerSession: SparkTransport {
     // MARK: SparkTransport
 
     func send(_ message: TransportMessage) {
-        // SockJS frames carry text; a binary parser's bytes go as their UTF-8 reading would
-        // corrupt them, so the transformer refuses binary parsers up front.
-        perform(machine.send([message.string]))
+        guard message.isText else {
+            flushQueued()
+            // SockJS frames carry text only: a binary parser's bytes cannot go, and must not go
+            // corrupted. The session closes with a reason that names the fix.
+            perform(machine.close(SockJSFrame.binaryRefused))
+            armTimer()
+            if let sink {
+                self.sink = nil
+                sink.transportClosed()
+            }
+            return
+        }
+        let text = message.string
+        queued.append(text)
+        queuedBytes += text.utf8.count
+        if !flushScheduled {
+            flushScheduled = true
+            eventLoop.assumeIsolated().execute { self.flushQueued() }
+        }
+        updateWritability()
+    }
+
+    /// Hands what this turn sent to the machine, as one frame.
+    private func flushQueued() {
+        flushScheduled = false
+        guard !queued.isEmpty else { return }
+        let messages = queued
+        queued = []
+        queuedBytes = 0
+        perform(machine.send(messages))
         armTimer()
         updateWritability()
     }
 
     func close(code: UInt16?) {
+        flushQueued()
         let frame: SockJSFrame = code.map { $0 >= 3000 ? .close(code: Int($0), reason: "Go away!") : .goAway } ?? .goAway
         perform(machine.close(frame))
         armTimer()
@@ -200,9 +233,9 @@ final class SockJSServerSession: SparkTransport {
     func pauseReading() {}
     func resumeReading() {}
 
-    var isWritable: Bool { machine.pendingBytes <= maxBufferedBytes }
+    var isWritable: Bool { bufferedAmount <= maxBufferedBytes }
 
-    var bufferedAmount: Int { machine.pendingBytes }
+    var bufferedAmount: Int { machine.pendingBytes + queuedBytes }
 }
 
 @available(*, unavailable)

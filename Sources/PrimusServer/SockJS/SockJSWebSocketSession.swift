@@ -68,12 +68,20 @@ final class SockJSWebSocketSession: SparkTransportSink, SparkTransport {
 
     func send(_ message: TransportMessage) {
         guard !closed else { return }
+        guard message.isText else {
+            // SockJS frames carry text only (see SockJSFrame.binaryRefused).
+            let sink = self.sink
+            close(frame: .binaryRefused)
+            sink?.transportClosed()
+            return
+        }
         connection?.send(.text(Self.messagesFrame(message)))
     }
 
     /// A broadcast: the `a[...]` frame is built once per loop and shared by its SockJS sessions.
     func send(shared: SharedTransportMessage) {
         guard !closed else { return }
+        guard shared.message.isText else { return send(shared.message) }
         connection?.send(shared: shared.derived("sockjs.messages") { .text(Self.messagesFrame($0)) })
     }
 
@@ -84,12 +92,15 @@ final class SockJSWebSocketSession: SparkTransportSink, SparkTransport {
     /// The spark ended: `c[3000,"Go away!"]` (or the code it gave, with 3000 and up), then the
     /// WebSocket closes normally.
     func close(code: UInt16?) {
+        close(frame: code.map { $0 >= 3000 ? .close(code: Int($0), reason: "Go away!") : .goAway } ?? .goAway)
+    }
+
+    private func close(frame: SockJSFrame) {
         guard !closed else { return }
         closed = true
         heartbeat?.cancel()
         heartbeat = nil
         sink = nil
-        let frame: SockJSFrame = code.map { $0 >= 3000 ? .close(code: Int($0), reason: "Go away!") : .goAway } ?? .goAway
         connection?.send(.text(frame.encoded()))
         connection?.close(code: 1000)
     }
@@ -123,7 +134,7 @@ final class SockJSWebSocketSession: SparkTransportSink, SparkTransport {
         var buffer = ByteBuffer()
         buffer.reserveCapacity(message.buffer.readableBytes + 8)
         buffer.writeStaticString("a[")
-        SockJSJSONEscaping.writeString(message.string, to: &buffer)
+        SockJSJSONEscaping.writeUTF8(message.buffer, to: &buffer)
         buffer.writeInteger(UInt8(ascii: "]"))
         return buffer
     }

@@ -56,8 +56,12 @@ public struct PrimusTransformer: Hashable, Sendable, CustomStringConvertible {
         PrimusTransformer(name: "sockjs") { SockJSTransformer(options: options) }
     }
 
+    /// Google's BrowserChannel (protocol 8): long-polling over a forward and a back channel,
+    /// for networks where nothing else gets through.
+    public static let browserChannel = PrimusTransformer.browserChannel(BrowserChannelOptions())
+
     /// Every transformer this build supports by name.
-    public static let all: [PrimusTransformer] = [.websockets, .engineIO, .sockjs]
+    public static let all: [PrimusTransformer] = [.websockets, .engineIO, .sockjs, .browserChannel]
 
     /// The transformer called `name`, case-insensitively (`"WebSockets"` works).
     public init(named name: String) throws(PrimusError) {

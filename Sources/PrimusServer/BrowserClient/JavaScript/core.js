@@ -512,6 +512,7 @@ Primus.prototype.initialise = function initialise(options) {
         return;
       }
       if (primus.protocol(data)) return;
+      if (primus.emitterPacket(data)) return;
       primus.transforms(primus, primus, 'incoming', data, raw);
     });
   });
@@ -593,6 +594,70 @@ Primus.prototype.protocol = function protocol(msg) {
     default:
       return false;
   }
+  return true;
+};
+
+// Named events and acknowledgements in the wire format of the primus-emitter plugin (the server's
+// spark.on/emit): an event is the message {type: 0, data: [name, ...args]} (with id: N when an
+// acknowledgement is wanted), an acknowledgement {type: 1, id: N, data: [...args]}.
+// primus.send('name', ...args[, fn]) emits (fn receives the server's acknowledgement); the
+// server's events are emitted on the client as 'name' with their arguments, plus an
+// acknowledgement function when the server waits for one. Reserved names ('data', 'open',
+// 'end', ...) stay local and are never emitted from the wire.
+Primus.prototype.send = function send(event) {
+  var args = slice.call(arguments, 1);
+  var packet = { type: 0, data: [event].concat(args) };
+  if (args.length && typeof args[args.length - 1] === 'function') {
+    var fn = args.pop();
+    packet.data = [event].concat(args);
+    this.ackCount = (this.ackCount || 0) + 1;
+    packet.id = this.ackCount;
+    this.acks = this.acks || {};
+    this.acks[packet.id] = fn;
+  }
+  return this.write(packet);
+};
+
+// Whether `data` is exactly an emitter packet: an object with only `type` (0 or 1), a `data`
+// array and an integral `id` where needed, so ordinary messages are never taken for one.
+function emitterShape(data) {
+  if (!data || typeof data !== 'object' || Array.isArray(data)) return false;
+  var keys = Object.keys(data);
+  if (keys.length > 3 || !Array.isArray(data.data)) return false;
+  for (var i = 0; i < keys.length; i++) {
+    if (keys[i] !== 'type' && keys[i] !== 'data' && keys[i] !== 'id') return false;
+  }
+  if ('id' in data && (typeof data.id !== 'number' || data.id % 1 !== 0 || data.id < 0)) return false;
+  if (data.type === 0) return typeof data.data[0] === 'string' && (keys.length === 2 || 'id' in data);
+  return data.type === 1 && 'id' in data;
+}
+
+// Handles an incoming emitter packet; false for anything else (user data).
+Primus.prototype.emitterPacket = function emitterPacket(data) {
+  if (!emitterShape(data)) return false;
+  var primus = this;
+
+  if (data.type === 1) {
+    var fn = primus.acks && primus.acks[data.id];
+    if (fn) {
+      delete primus.acks[data.id];
+      fn.apply(primus, data.data);
+    }
+    return true;
+  }
+
+  var name = data.data[0];
+  if (primus.reserved(name)) return true;
+  var args = data.data.slice(1);
+  if ('id' in data) {
+    var answered = false;
+    args.push(function ack() {
+      if (answered) return;
+      answered = true;
+      primus.write({ type: 1, id: data.id, data: slice.call(arguments) });
+    });
+  }
+  primus.emit.apply(primus, [name].concat(args));
   return true;
 };
 
