@@ -98,4 +98,4 @@ def test_primus_server_end_reaches_the_client_before_the_close(start_testserver)
     assert "bye" in data
     assert "primus::server::close" in data
     assert events[-1]["event"] == "close"
-    assert events[-1]["code"] == 3000
+    assert (events[-1]["code"], events[-1]["reason"]) == (1000, "Normal closure")

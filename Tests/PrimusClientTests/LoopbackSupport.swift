@@ -1,4 +1,5 @@
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import PrimusClient
 import PrimusCore
@@ -16,7 +17,7 @@ final class LoopbackServer: Sendable {
     let primus: Primus
     let port: Int
     private let task: Task<Void, Never>
-    private let state = Mutex<(received: [Received], sparks: [Spark])>(([], []))
+    private let state = NIOLockedValueBox<(received: [Received], sparks: [Spark])>(([], []))
 
     private init(primus: Primus, port: Int, task: Task<Void, Never>) {
         self.primus = primus
@@ -54,9 +55,9 @@ final class LoopbackServer: Sendable {
         }
         let loopback = LoopbackServer(primus: primus, port: bound, task: task)
         primus.onConnection { [weak loopback] spark in
-            loopback?.state.withLock { $0.sparks.append(spark) }
+            loopback?.state.withLockedValue { $0.sparks.append(spark) }
             spark.onMessage { [weak loopback] message in
-                loopback?.state.withLock { $0.received.append(Received(sparkID: spark.id, value: message.value)) }
+                loopback?.state.withLockedValue { $0.received.append(Received(sparkID: spark.id, value: message.value)) }
                 if echo { spark.write(message.value) }
             }
         }
@@ -66,9 +67,9 @@ final class LoopbackServer: Sendable {
     var url: String { "ws://127.0.0.1:\(port)" }
     /// The `http:` URL, as Engine.IO clients are given.
     var httpURL: String { "http://127.0.0.1:\(port)" }
-    var received: [Received] { state.withLock { $0.received } }
+    var received: [Received] { state.withLockedValue { $0.received } }
     var receivedValues: [JSONValue] { received.map(\.value) }
-    var sparks: [Spark] { state.withLock { $0.sparks } }
+    var sparks: [Spark] { state.withLockedValue { $0.sparks } }
 
     /// Stops listening and drops every spark silently (clients reconnect).
     func stop() async {
@@ -111,9 +112,9 @@ final class EventRecorder: Sendable {
 }
 
 private final class RecordBox: Sendable {
-    private let state = Mutex<[PrimusClientEvent]>([])
-    func append(_ event: PrimusClientEvent) { state.withLock { $0.append(event) } }
-    var events: [PrimusClientEvent] { state.withLock { $0 } }
+    private let state = NIOLockedValueBox<[PrimusClientEvent]>([])
+    func append(_ event: PrimusClientEvent) { state.withLockedValue { $0.append(event) } }
+    var events: [PrimusClientEvent] { state.withLockedValue { $0 } }
 }
 
 struct TimedOut: Error, CustomStringConvertible {
@@ -151,7 +152,7 @@ final class LogRecorder: Sendable {
         var metadata: [String: String]
     }
 
-    private let entries = Mutex<[Entry]>([])
+    private let entries = NIOLockedValueBox<[Entry]>([])
 
     var logger: Logger {
         var logger = Logger(label: "primus.test") { _ in RecordingLogHandler(recorder: self) }
@@ -159,11 +160,11 @@ final class LogRecorder: Sendable {
         return logger
     }
 
-    fileprivate func append(_ entry: Entry) { entries.withLock { $0.append(entry) } }
+    fileprivate func append(_ entry: Entry) { entries.withLockedValue { $0.append(entry) } }
 
     /// Entries whose message is `message`, for the Engine.IO session `sid` when given.
     func entries(_ message: String, sid: String? = nil) -> [Entry] {
-        entries.withLock { all in
+        entries.withLockedValue { all in
             all.filter { $0.message == message && (sid == nil || $0.metadata["primus.engineio.sid"] == sid) }
         }
     }

@@ -14,7 +14,11 @@ public enum SockJSFrame: Sendable, Hashable {
     /// `c[code,"reason"]`: the session is closed, with a WebSocket-style code.
     case close(code: Int, reason: String)
 
-    /// The close frame a session repeats after the application closed it.
+    /// The close frame of an application's ordinary close (a spark that ends), as sockjs-node's
+    /// `conn.close()` sends it; clients do not take it for an error.
+    public static let normalClosure = SockJSFrame.close(code: 1000, reason: "Normal closure")
+    /// The close frame of the test contract's `/close` service (and of closes with a code of
+    /// 3000 or more).
     public static let goAway = SockJSFrame.close(code: 3000, reason: "Go away!")
     /// The close frame a second receiving connection gets.
     public static let anotherConnectionOpen = SockJSFrame.close(code: 2010, reason: "Another connection still open")

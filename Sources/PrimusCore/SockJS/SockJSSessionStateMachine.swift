@@ -154,9 +154,9 @@ public struct SockJSSessionStateMachine: Sendable {
         return output
     }
 
-    /// The application closes the session with `frame` (`c[3000,"Go away!"]` by default). What
+    /// The application closes the session with `frame` (`c[1000,"Normal closure"]` by default). What
     /// it sent before still reaches the client first.
-    public mutating func close(_ frame: SockJSFrame = .goAway) -> Output {
+    public mutating func close(_ frame: SockJSFrame = .normalClosure) -> Output {
         guard closeFrame == nil else { return Output() }
         closeFrame = frame
         guard receiver != nil else { return Output() }

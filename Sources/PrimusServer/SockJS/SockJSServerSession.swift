@@ -173,7 +173,7 @@ final class SockJSServerSession: SparkTransport {
 
     /// Ends the session now (the server is shedding it), as the network cutting it would.
     func shed() {
-        _ = machine.close(.goAway)
+        _ = machine.close(.normalClosure)
         finishReceiver()
         expire()
     }
@@ -224,7 +224,7 @@ final class SockJSServerSession: SparkTransport {
 
     func close(code: UInt16?) {
         flushQueued()
-        let frame: SockJSFrame = code.map { $0 >= 3000 ? .close(code: Int($0), reason: "Go away!") : .goAway } ?? .goAway
+        let frame: SockJSFrame = code.map { $0 >= 3000 ? .close(code: Int($0), reason: "Go away!") : .normalClosure } ?? .normalClosure
         perform(machine.close(frame))
         armTimer()
         sink = nil

@@ -89,10 +89,10 @@ final class SockJSWebSocketSession: SparkTransportSink, SparkTransport {
         connection?.flush()
     }
 
-    /// The spark ended: `c[3000,"Go away!"]` (or the code it gave, with 3000 and up), then the
+    /// The spark ended: `c[1000,"Normal closure"]` (or the code it gave, with 3000 and up), then the
     /// WebSocket closes normally.
     func close(code: UInt16?) {
-        close(frame: code.map { $0 >= 3000 ? .close(code: Int($0), reason: "Go away!") : .goAway } ?? .goAway)
+        close(frame: code.map { $0 >= 3000 ? .close(code: Int($0), reason: "Go away!") : .normalClosure } ?? .normalClosure)
     }
 
     private func close(frame: SockJSFrame) {
