@@ -147,7 +147,7 @@ struct BrowserChannelTransformer: PrimusServerTransformer {
             return exchange.respond(BrowserChannelResponses.error(.tooManySessions))
         }
         let sink: any SparkTransportSink =
-            options.rawEcho ? BrowserChannelEchoSink() : primus.openSpark(admission, request: exchange.request.head, on: exchange.eventLoop)
+            options.rawEcho ? TransportEchoSink() : primus.openSpark(admission, request: exchange.request.head, on: exchange.eventLoop)
         session.open(sink: sink, creation: exchange, rid: rid, data: data)
     }
 
@@ -182,18 +182,6 @@ struct BrowserChannelTransformer: PrimusServerTransformer {
         registry.lookup(sparkID)?.execute { $0.close(code: 1000) }
     }
 }
-
-/// The test server's `--raw` mode: every message goes back as it came.
-final class BrowserChannelEchoSink: SparkTransportSink {
-    private var transport: (any SparkTransport)?
-    func attach(transport: any SparkTransport) { self.transport = transport }
-    func receive(_ message: TransportMessage) { transport?.send(message) }
-    func transportPing() {}
-    func transportClosed() { transport = nil }
-}
-
-@available(*, unavailable)
-extension BrowserChannelEchoSink: Sendable {}
 
 extension Primus {
     /// Open BrowserChannel sessions (tests check that none outlive their clients).

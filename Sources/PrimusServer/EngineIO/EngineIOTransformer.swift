@@ -242,7 +242,7 @@ struct EngineIOTransformer: PrimusServerTransformer {
             maxPayload: session.version == .v4 ? primus.configuration.maxLength : nil
         )
         if options.rawEcho {
-            session.open(handshake: handshake, sink: EngineIOEchoSink())
+            session.open(handshake: handshake, sink: TransportEchoSink())
             return
         }
         let spark = primus.openSpark(admission, request: head, on: session.eventLoop)
@@ -281,18 +281,6 @@ struct EngineIOTransformer: PrimusServerTransformer {
     /// Link ids, unique per process.
     static func nextLinkID() -> UInt64 { linkCounter.add(1, ordering: .relaxed).newValue }
 }
-
-/// The test server's `--raw` mode: every message packet goes back as it came.
-final class EngineIOEchoSink: WebSocketMessageSink {
-    private var transport: (any SparkTransport)?
-    func attach(transport: any SparkTransport) { self.transport = transport }
-    func receive(_ message: TransportMessage) { transport?.send(message) }
-    func transportPing() {}
-    func transportClosed() { transport = nil }
-}
-
-@available(*, unavailable)
-extension EngineIOEchoSink: Sendable {}
 
 extension Primus {
     /// Open Engine.IO sessions (tests check that none outlive their clients).

@@ -101,7 +101,7 @@ struct SockJSTransformer: PrimusServerTransformer {
                 maxMessageLength: maxRequestBodyLength(primus: primus) ?? primus.configuration.maxLength,
                 compression: primus.configuration.compression,
                 connected: { eventLoop in
-                    let sink: any SparkTransportSink = spark ?? SockJSEchoSink(closeOnOpen: closeOnOpen)
+                    let sink: any SparkTransportSink = spark ?? TransportEchoSink(closeOnOpen: closeOnOpen)
                     return framed ? SockJSWebSocketSession(sink: sink, heartbeatDelay: heartbeatDelay, eventLoop: eventLoop) : sink
                 },
                 abandoned: { spark?.transportClosed() }
@@ -286,8 +286,8 @@ struct SockJSTransformer: PrimusServerTransformer {
         case .primus:
             guard let admission else { return .refused }
             sink = primus.openSpark(admission, request: exchange.request.head, on: eventLoop)
-        case .echo: sink = SockJSEchoSink(closeOnOpen: false)
-        case .closeOnOpen: sink = SockJSEchoSink(closeOnOpen: true)
+        case .echo: sink = TransportEchoSink(closeOnOpen: false)
+        case .closeOnOpen: sink = TransportEchoSink(closeOnOpen: true)
         }
         session.open(sink: sink)
         return .opened(session)

@@ -1,13 +1,14 @@
 import PrimusCore
 
-/// What sits on a session of the SockJS test services (the test server's `--raw` mode) instead
-/// of a spark: `/echo` and its variants send every message back; `/close` closes every session
-/// with 3000 "Go away!" as soon as it opens.
-final class SockJSEchoSink: SparkTransportSink {
+/// What sits on a transport session instead of a spark in the test server's `--raw` modes
+/// (Engine.IO, SockJS, BrowserChannel): every message goes back as it came, without the Primus
+/// layer. With `closeOnOpen` (the SockJS test contract's `/close`) the session is closed with
+/// 3000 as soon as it opens.
+final class TransportEchoSink: SparkTransportSink {
     private let closeOnOpen: Bool
     private var transport: (any SparkTransport)?
 
-    init(closeOnOpen: Bool) {
+    init(closeOnOpen: Bool = false) {
         self.closeOnOpen = closeOnOpen
     }
 
@@ -30,9 +31,10 @@ final class SockJSEchoSink: SparkTransportSink {
         }
         transport.send(message)
     }
+
     func transportPing() {}
     func transportClosed() { transport = nil }
 }
 
 @available(*, unavailable)
-extension SockJSEchoSink: Sendable {}
+extension TransportEchoSink: Sendable {}
