@@ -408,7 +408,11 @@ def test_client_vanishing_mid_poll_is_noticed(server):
     requests.post(session_url(server, "echo", s, "xhr"), timeout=5)
     with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
         sock.sendall(f"POST /echo/000/{s}/xhr HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n".encode())
-        time.sleep(0.2)  # let the poll park; the condition checked below is the server's answer
+        # The poll is parked once a second receiver is refused with 2010.
+        deadline = time.monotonic() + 5
+        while requests.post(session_url(server, "echo", s, "xhr"), timeout=5).text != 'c[2010,"Another connection still open"]\n':
+            assert time.monotonic() < deadline, "the poll never parked"
+            time.sleep(0.02)
     deadline = time.monotonic() + 5
     text = ""
     while time.monotonic() < deadline:
