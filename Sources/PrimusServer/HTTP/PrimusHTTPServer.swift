@@ -91,6 +91,7 @@ public struct PrimusHTTPServer: Service {
                     try PrimusHTTPServer.initializeConnection(channel, primus: primus, fallback: fallback, maxBodyLength: maxBody, tracker: tracker, tls: tls)
                 }
             }
+        PrimusTypeMetadataWarmUp.run()
         let channel = try await bootstrap.bind(host: host, port: port).get()
         if let address = channel.localAddress { onListening(address) }
         primus.logger.debug("listening", metadata: ["primus.address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
