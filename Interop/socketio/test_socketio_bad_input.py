@@ -2,8 +2,8 @@
 python-engineio 4 client (real Engine.IO sessions, over polling and over a WebSocket, carrying
 hand-written Socket.IO packets). Each gets the reference server's answer (socket.io 4 with
 socket.io-parser 4.2): a malformed packet closes the Engine.IO session; an unknown namespace is
-refused with `4/ns,{"message":"Invalid namespace"}` and the session stays; an ACK for an id never
-asked is ignored. After each, the server is up and a new official client works.
+refused with `4/ns,{"message":"Invalid namespace"}` and the session stays, but a packet for a
+namespace the session has not joined closes it; an ACK for an id never asked is ignored. After each, the server is up and a new official client works.
 """
 
 from __future__ import annotations
@@ -110,11 +110,30 @@ def test_an_unknown_namespace_is_refused_and_the_session_stays(start_testserver,
     session.send("0/nowhere,")
     reply = session.wait_for(lambda m: m.startswith("4/nowhere,"), "the CONNECT_ERROR for /nowhere")
     assert json.loads(reply[len("4/nowhere,"):]) == {"message": "Invalid namespace"}
-    # Events for a namespace that is not connected are dropped; `/` goes on, `/custom` still connects.
-    session.send('2/nowhere,["message","lost"]')
+    # The session stays: `/` goes on and `/custom` still connects.
     session.round_trip("after")
     assert session.connect("/custom")
+    assert not session.closed
+    fresh_client_round_trip(server.http_url)
+
+
+@pytest.mark.parametrize("transports", RAW_TRANSPORTS)
+@pytest.mark.parametrize("packet", [
+    pytest.param('2/nowhere,["message","lost"]', id="event"),
+    pytest.param('3/nowhere,1["lost"]', id="ack"),
+    pytest.param("1/nowhere,", id="disconnect"),
+    pytest.param("0", id="connect-twice"),
+])
+def test_a_packet_for_a_namespace_the_session_has_not_joined_closes_it(start_testserver, sessions, transports, packet) -> None:  # noqa: ANN001
+    """The reference's "invalid state": anything but CONNECT for a namespace without a socket, or a
+    second CONNECT for one that has a socket, closes the connection (socket.io's client.ts)."""
+    server = start_raw(start_testserver)
+    session = open_session(sessions, server, transports)
+    session.round_trip("before")
+    session.send(packet)
+    session.expect_closed()
     assert not any(isinstance(m, str) and "lost" in m for m in session.received())
+    assert server.alive()
     fresh_client_round_trip(server.http_url)
 
 

@@ -10,6 +10,10 @@ The async client runs the same scenarios in test_socketio_async_client.py.
 
 from __future__ import annotations
 
+import base64
+import json
+import os
+import socket
 import time
 
 import engineio
@@ -170,3 +174,40 @@ def test_a_session_that_never_connects_a_namespace_is_closed_after_the_connect_t
     finally:
         eio.disconnect()
     assert server.alive()
+
+
+def read_response(sock: socket.socket) -> tuple[str, dict[str, str], bytes]:
+    """One HTTP/1.1 response head (and its Content-Length body) from ``sock``."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(4096)
+        assert chunk, f"connection closed mid-response: {data!r}"
+        data += chunk
+    head, body = data.split(b"\r\n\r\n", 1)
+    status, *lines = head.decode("latin-1").split("\r\n")
+    headers = {name.strip().lower(): value.strip() for name, value in (line.split(":", 1) for line in lines)}
+    length = int(headers.get("content-length", "0"))
+    while len(body) < length:
+        chunk = sock.recv(4096)
+        assert chunk, "connection closed mid-body"
+        body += chunk
+    return status, headers, body
+
+
+def test_an_upgrade_on_the_kept_alive_connection_of_the_polling_handshake_is_accepted(start_testserver) -> None:  # noqa: ANN001
+    """python-socketio's AsyncClient (aiohttp) sends its WebSocket upgrade on the pooled keep-alive
+    connection that carried the polling handshake, as HTTP/1.1 allows; Node's HTTP server (the
+    reference) takes an upgrade on any request of a connection."""
+    server = start_raw(start_testserver)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT) as sock:
+        sock.sendall(f"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n\r\n".encode())
+        status, headers, body = read_response(sock)
+        assert status.startswith("HTTP/1.1 200") and "close" not in headers.get("connection", ""), (status, headers)
+        sid = json.loads(body.decode()[1:])["sid"]
+        key = base64.b64encode(os.urandom(16)).decode()
+        sock.sendall(
+            f"GET /socket.io/?EIO=4&transport=websocket&sid={sid} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+            f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: {key}\r\n\r\n".encode()
+        )
+        status, headers, body = read_response(sock)
+        assert status.startswith("HTTP/1.1 101"), f"upgrade on the same connection answered {status} {headers} {body!r}"
