@@ -132,12 +132,29 @@ final class EngineIOClientConnection: PrimusTransportConnection {
 
     // MARK: - Performing actions
 
+    /// Actions still to perform, in the order the machine decided them.
+    private var pendingActions: [EngineIOClientStateMachine.Action] = []
+    private var isPerforming = false
+
+    /// Performs `actions` after those already decided. A delegate call (a delivered message, the
+    /// open) may send at once, and the machine's answer must wait its turn: when a poll completes
+    /// the upgrade, the machine is already on the WebSocket while the poll's messages are being
+    /// delivered, and a message sent from there would otherwise reach the WebSocket before the
+    /// upgrade packet (the server then drops the session).
     private func perform(_ actions: [EngineIOClientStateMachine.Action]) {
-        for action in actions {
+        pendingActions.append(contentsOf: actions)
+        guard !isPerforming else { return }
+        isPerforming = true
+        var index = 0
+        while index < pendingActions.count {
             // A delegate call may have closed the session (the application ended it).
-            guard !finished else { return }
+            guard !finished else { break }
+            let action = pendingActions[index]
+            index += 1
             perform(action)
         }
+        pendingActions.removeAll()
+        isPerforming = false
         rescheduleTimer()
     }
 
