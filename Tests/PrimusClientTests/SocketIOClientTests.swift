@@ -130,8 +130,13 @@ private func socketIOConfiguration(
     }
 }
 
+/// The data the client received. The server emits `auth` on connect; a client without an
+/// `auth` handler (events unused) gets that emitter packet as data, so it is left out here.
 private func receivedData(_ recorder: EventRecorder) -> [JSONValue] {
-    recorder.events.compactMap { if case .data(let message) = $0 { return message.value } else { return nil } }
+    recorder.events.compactMap {
+        guard case .data(let message) = $0, PrimusEmitterPacket(message.value) == nil else { return nil }
+        return message.value
+    }
 }
 
 private func errors(_ recorder: EventRecorder) -> [PrimusError] {
