@@ -3,6 +3,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import PrimusClient
 import PrimusCore
+import PrimusServer
 import Testing
 
 #if canImport(Glibc)
@@ -422,5 +423,125 @@ struct SocketIOClientWireTests {
             _ = try small.decode(.text(#"51-["x",{"_placeholder":true,"num":0}]"#))
             _ = try small.decode(.binary(ByteBuffer(bytes: [1, 2, 3, 4, 5])))
         }
+    }
+}
+
+/// Writes a string as the text itself, so a Primus spark on the `engine.io` transformer can
+/// play a Socket.IO server packet by packet (`spark.write("40{…}")` is the Engine.IO message
+/// `40{…}`); anything else as JSON.
+private struct RawTextParser: PrimusParser {
+    var name: String { "raw-text-test" }
+
+    func encode(_ value: JSONValue, for context: (any PrimusParserContext)?) throws(PrimusError) -> TransportMessage {
+        if case .string(let text) = value { return .text(text) }
+        return .text(value.description)
+    }
+
+    func decode(_ message: TransportMessage, for context: (any PrimusParserContext)?) throws(PrimusError) -> JSONValue {
+        .string(String(buffer: message.buffer))
+    }
+
+    func encode<T: Encodable>(encodable value: T, for context: (any PrimusParserContext)?) throws(PrimusError) -> TransportMessage {
+        throw PrimusError.encodingFailed("values only")
+    }
+
+    func decode<T: Decodable>(_ type: T.Type, from message: TransportMessage, for context: (any PrimusParserContext)?) throws(PrimusError) -> T {
+        guard let value = try decode(message, for: context) as? T else { throw PrimusError.decodingFailed("values only") }
+        return value
+    }
+}
+
+/// The Socket.IO client against a server that says exactly what a test scripts: an
+/// `engine.io` Primus server with ``RawTextParser`` and no Primus heartbeat, whose spark's
+/// writes are Socket.IO packets. For what the real server never does.
+@Suite("PrimusClient over Socket.IO: scripted servers", .timeLimit(.minutes(1)))
+struct SocketIOClientScriptedServerTests {
+    private func start(
+        connectTimeout: Duration = .seconds(10),
+        maxAttachments: Int = 10
+    ) async throws -> (LoopbackServer, PrimusClient, EventRecorder) {
+        let server = try await LoopbackServer.start(pingInterval: nil, transformer: .engineIO, parser: RawTextParser())
+        let client = try PrimusClient(server.httpURL, configuration: fastConfiguration {
+            $0.transport = SocketIOClientTransport(websockets: false, connectTimeout: connectTimeout, maxAttachments: maxAttachments)
+            $0.strategy = .none
+            $0.pingTimeout = nil
+        })
+        return (server, client, EventRecorder(client))
+    }
+
+    /// Waits for the client's CONNECT and answers it as a Socket.IO server would.
+    private func accept(_ server: LoopbackServer, socketID: String) async throws -> Spark {
+        let spark = try await server.spark()
+        try await eventually("the CONNECT", timeout: .seconds(10)) { server.receivedValues.contains("0") }
+        spark.write(.string(#"0{"sid":"\#(socketID)"}"#))
+        return spark
+    }
+
+    @Test func aServerThatNeverAnswersConnectTimesOut() async throws {
+        let (server, client, recorder) = try await start(connectTimeout: .milliseconds(500))
+        defer { Task { await server.stop() } }
+        try await recorder.waitFor("end", timeout: .seconds(10))
+        let error = try #require(errors(recorder).first)
+        #expect(error.code == .timeout)
+        #expect(error.message.contains("no answer to CONNECT"), "\(error)")
+        #expect(recorder.count(of: "open") == 0)
+        #expect(server.receivedValues.first == "0")
+        client.end()
+    }
+
+    @Test func packetsFromAScriptedServerReachTheCoreAndADisconnectEndsTheClient() async throws {
+        let (server, client, recorder) = try await start()
+        defer { Task { await server.stop() } }
+        let spark = try await accept(server, socketID: "scripted-id")
+        try await recorder.waitFor("open", timeout: .seconds(10))
+        #expect(try await client.id() == "scripted-id")
+        spark.write(.string(#"2["message",{"hello":"world"}]"#))
+        try await eventually("the data", timeout: .seconds(10)) { receivedData(recorder) == [["hello": "world"]] }
+        client.write("out")
+        try await eventually("the data on the wire", timeout: .seconds(10)) { server.receivedValues.contains(#"2["message","out"]"#) }
+        spark.write(.string("1"))
+        try await recorder.waitFor("end", timeout: .seconds(10))
+        #expect(recorder.lifecycle == ["open", "close", "end"])
+        #expect(errors(recorder).isEmpty)
+    }
+
+    @Test func aMalformedPacketClosesTheConnectionWithAProtocolError() async throws {
+        let (server, client, recorder) = try await start()
+        defer { Task { await server.stop() } }
+        let spark = try await accept(server, socketID: "s")
+        try await recorder.waitFor("open", timeout: .seconds(10))
+        spark.write(.string("2[\"unterminated"))
+        try await recorder.waitFor("end", timeout: .seconds(10))
+        let error = try #require(errors(recorder).first)
+        #expect(error.code == .protocolViolation)
+        #expect(error.message.contains("Socket.IO"), "\(error)")
+        #expect(recorder.lifecycle == ["open", "error", "close", "end"])
+        client.end()
+    }
+
+    @Test func moreAttachmentsThanTheLimitCloseTheConnection() async throws {
+        let (server, client, recorder) = try await start(maxAttachments: 2)
+        defer { Task { await server.stop() } }
+        let spark = try await accept(server, socketID: "s")
+        try await recorder.waitFor("open", timeout: .seconds(10))
+        spark.write(.string(#"53-["message",{"_placeholder":true,"num":0}]"#))
+        try await recorder.waitFor("end", timeout: .seconds(10))
+        let error = try #require(errors(recorder).first)
+        #expect(error.code == .protocolViolation)
+        #expect(error.message.contains("attachments"), "\(error)")
+        client.end()
+    }
+
+    @Test func aConnectErrorIsARefusalWithTheServersReason() async throws {
+        let (server, client, recorder) = try await start()
+        defer { Task { await server.stop() } }
+        let spark = try await server.spark()
+        try await eventually("the CONNECT", timeout: .seconds(10)) { server.receivedValues.contains("0") }
+        spark.write(.string(#"4{"message":"Go away"}"#))
+        try await recorder.waitFor("end", timeout: .seconds(10))
+        let error = try #require(errors(recorder).first)
+        #expect(error.message == "The server refused the connection: Socket.IO CONNECT_ERROR: Go away")
+        #expect(recorder.count(of: "open") == 0)
+        client.end()
     }
 }
