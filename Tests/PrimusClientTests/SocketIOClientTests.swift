@@ -95,7 +95,8 @@ private final class TestServerProcess: Sendable {
         }
     }
 
-    /// SIGKILL: the server vanishes without a word to its clients.
+    /// SIGKILL: the server vanishes without a word to its clients. Idempotent; tests also
+    /// `defer` it, which keeps the server alive to the end of the test.
     func kill() {
         guard process.isRunning else { return }
         sendSignal(process.processIdentifier, SIGKILL)
@@ -174,6 +175,7 @@ struct SocketIOClientTests {
     @Test(arguments: modes)
     func opensAndEchoesJSONValues(websockets: Bool) async throws {
         let server = try await TestServerProcess.start()
+        defer { server.kill() }
         let client = try PrimusClient(server.httpURL, configuration: socketIOConfiguration(websockets: websockets))
         let recorder = EventRecorder(client)
         try await recorder.waitFor("open", timeout: .seconds(15))
@@ -195,6 +197,7 @@ struct SocketIOClientTests {
     @Test(arguments: modes)
     func bytesWrittenAsDataComeBackAsBytes(websockets: Bool) async throws {
         let server = try await TestServerProcess.start()
+        defer { server.kill() }
         let client = try PrimusClient(server.httpURL, configuration: socketIOConfiguration(websockets: websockets))
         let recorder = EventRecorder(client)
         try await recorder.waitFor("open", timeout: .seconds(15))
@@ -208,6 +211,7 @@ struct SocketIOClientTests {
     @Test(arguments: modes)
     func writesMadeBeforeOpenArriveOnceInOrder(websockets: Bool) async throws {
         let server = try await TestServerProcess.start()
+        defer { server.kill() }
         let client = try PrimusClient(server.httpURL, configuration: socketIOConfiguration(websockets: websockets) { $0.manual = true })
         let recorder = EventRecorder(client)
         for index in 0..<11 { client.write(.number(Double(index))) }
@@ -222,6 +226,7 @@ struct SocketIOClientTests {
     @Test(arguments: modes)
     func aServerSIGKILLedAndRestartedOnTheSamePortIsSurvived(websockets: Bool) async throws {
         let first = try await TestServerProcess.start()
+        defer { first.kill() }
         let client = try PrimusClient(first.httpURL, configuration: socketIOConfiguration(websockets: websockets) {
             $0.reconnect.minDelay = .milliseconds(50)
             $0.reconnect.maxDelay = .milliseconds(200)
@@ -233,6 +238,7 @@ struct SocketIOClientTests {
         try await recorder.waitFor("reconnect scheduled", timeout: .seconds(30))
         for index in 0..<5 { client.write(.number(Double(index))) }
         let second = try await TestServerProcess.start(port: first.port)
+        defer { second.kill() }
         try await recorder.waitFor("open", count: 2, timeout: .seconds(30))
         client.write("marker")
         try await eventually("the outage writes and the marker echoed", timeout: .seconds(15)) { receivedData(recorder).count >= 6 }
@@ -241,7 +247,6 @@ struct SocketIOClientTests {
         #expect(recorder.count(of: "reconnected") >= 1)
         #expect(recorder.count(of: "end") == 0)
         client.end()
-        second.kill()
     }
 
     @Test(arguments: modes)
@@ -250,6 +255,7 @@ struct SocketIOClientTests {
         // client core gives up after 4 s without one. Surviving 8 s needs each Engine.IO ping
         // to reach the core as a Primus ping.
         let server = try await TestServerProcess.start(port: 0, ["--ping-interval", "1000", "--ping-timeout", "4000"])
+        defer { server.kill() }
         let client = try PrimusClient(server.httpURL, configuration: socketIOConfiguration(websockets: websockets) {
             $0.pingTimeout = .seconds(4)
         })
@@ -268,6 +274,7 @@ struct SocketIOClientTests {
     @Test(arguments: modes)
     func aServerThatStopsAnsweringIsDetectedAndTheClientComesBack(websockets: Bool) async throws {
         let server = try await TestServerProcess.start(port: 0, ["--ping-interval", "1000", "--ping-timeout", "2000"])
+        defer { server.kill() }
         let client = try PrimusClient(server.httpURL, configuration: socketIOConfiguration(websockets: websockets) {
             $0.pingTimeout = .seconds(20)
             $0.reconnect.minDelay = .milliseconds(50)
@@ -289,6 +296,7 @@ struct SocketIOClientTests {
     @Test(arguments: modes)
     func theServersEndEndsTheClientWithoutReconnecting(websockets: Bool) async throws {
         let server = try await TestServerProcess.start()
+        defer { server.kill() }
         let client = try PrimusClient(server.httpURL, configuration: socketIOConfiguration(websockets: websockets))
         let recorder = EventRecorder(client)
         try await recorder.waitFor("open", timeout: .seconds(15))
@@ -297,12 +305,12 @@ struct SocketIOClientTests {
         #expect(recorder.count(of: "reconnect scheduled") == 0)
         #expect(recorder.lifecycle == ["open", "close", "end"])
         #expect(errors(recorder).isEmpty)
-        _ = server
     }
 
     @Test(arguments: modes)
     func eventsAndAcknowledgementsBothWaysWithBytesIntact(websockets: Bool) async throws {
         let server = try await TestServerProcess.start()
+        defer { server.kill() }
         let client = try PrimusClient(server.httpURL, configuration: socketIOConfiguration(websockets: websockets))
         let log = EventLog()
         for name in ["auth", "answer", "no-answer"] { client.onEvent(name) { log.append($0) } }
@@ -348,6 +356,7 @@ struct SocketIOClientTests {
     @Test(arguments: modes)
     func aRefusedConnectEndsTheClientWithTheServersReason(websockets: Bool) async throws {
         let server = try await TestServerProcess.start()
+        defer { server.kill() }
         let client = try PrimusClient(server.httpURL, configuration: socketIOConfiguration(websockets: websockets, auth: ["token": "bad"]))
         let recorder = EventRecorder(client)
         try await recorder.waitFor("end", timeout: .seconds(15))
@@ -368,6 +377,7 @@ struct SocketIOClientTests {
 
     @Test func discoveryPicksSocketIOFromTheSpec() async throws {
         let server = try await TestServerProcess.start()
+        defer { server.kill() }
         let configuration = try await PrimusClient.discover(server.httpURL, configuration: fastConfiguration())
         #expect(configuration.transport.name == "socket.io")
         let client = try PrimusClient(server.httpURL, configuration: configuration)
