@@ -63,6 +63,33 @@ struct SocketIOTransformerTests {
         }
     }
 
+    @Test func roomEmitsAndBroadcastEventsAreNativeEventsOnEveryNamespace() async throws {
+        try await withPrimusServer({ socketIO(&$0) }, setup: { primus in
+            primus.onConnection { spark in spark.join("r") }
+        }) { port, primus in
+            let first = try await open(port)
+            _ = try await join(first)
+            _ = try await join(first, "/admin")
+            let second = try await open(port)
+            let secondID = try await join(second)
+            try await waitUntil { primus.room("r").sparkIDs.count == 3 }
+            primus.room("r").emit("tick", 1, ["n": "x"])
+            var firstGot = [try #require(try await first.nextText()), try #require(try await first.nextText())]
+            firstGot.sort()
+            #expect(firstGot == [#"42/admin,["tick",1,{"n":"x"}]"#, #"42["tick",1,{"n":"x"}]"#])
+            #expect(try await second.nextText() == #"42["tick",1,{"n":"x"}]"#)
+            // Bytes in a broadcast event go out as attachments, spark by spark.
+            primus.room("r").except(secondID).emit("blob", .binary(ByteBuffer(bytes: [9])))
+            var texts: [String] = []
+            for _ in 0..<4 {
+                let frame = try #require(try await first.nextFrame())
+                if frame.opcode == .text { texts.append(String(buffer: frame.unmaskedData)) } else { #expect(Array(frame.unmaskedData.readableBytesView) == [9]) }
+            }
+            texts.sort()
+            #expect(texts == [#"451-/admin,["blob",{"_placeholder":true,"num":0}]"#, #"451-["blob",{"_placeholder":true,"num":0}]"#])
+        }
+    }
+
     @Test func eventsAndAcknowledgementsAreNativeWithBytesAsAttachments() async throws {
         try await withPrimusServer({ socketIO(&$0) }, setup: { primus in
             primus.onConnection { spark in
