@@ -182,12 +182,19 @@ final class SocketIOClientConnection: PrimusTransportConnection {
         connectTimer?.cancel()
         connectTimer = nil
         guard !finished else { return }
+        guard let engineIO else {
+            // Abandoned before it started: no session will report the close.
+            finished = true
+            state = .closing
+            eventLoop.assumeIsolated().execute { self.delegate.transportDidClose(error: nil) }
+            return
+        }
         if case .open = state {
             // Leave the namespace first; Engine.IO sends it before its own close packet.
             write(.disconnect())
         }
         state = .closing
-        engineIO?.close()
+        engineIO.close()
     }
 
     // MARK: - From the Engine.IO session

@@ -515,6 +515,19 @@ struct SocketIOClientScriptedServerTests {
         #expect(errors(recorder).isEmpty)
     }
 
+    @Test func theClientsEndLeavesTheNamespaceBeforeTheSessionCloses() async throws {
+        let (server, client, recorder) = try await start()
+        defer { Task { await server.stop() } }
+        let spark = try await accept(server, socketID: "s")
+        try await recorder.waitFor("open", timeout: .seconds(10))
+        client.write("last")
+        client.end()
+        try await recorder.waitFor("end", timeout: .seconds(10))
+        try await eventually("the DISCONNECT", timeout: .seconds(10)) { server.receivedValues.count >= 3 }
+        #expect(server.receivedValues == ["0", #"2["message","last"]"#, "1"])
+        try await eventually("the spark ends", timeout: .seconds(10)) { spark.readyState == .closed }
+    }
+
     @Test func aMalformedPacketClosesTheConnectionWithAProtocolError() async throws {
         let (server, client, recorder) = try await start()
         defer { Task { await server.stop() } }
