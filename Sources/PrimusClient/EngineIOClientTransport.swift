@@ -75,6 +75,10 @@ final class EngineIOClientConnection: PrimusTransportConnection {
     private var timerDeadline: NIODeadline?
     private var closeRequested = false
     private var finished = false
+    /// Called when the session answers a server ping (each ping is answered at once, so the
+    /// pong going out marks the ping; on polling it may wait for the POST in flight). The
+    /// Socket.IO transport turns it into the Primus heartbeat its client core expects.
+    var onPing: (() -> Void)?
     /// The error of a request the server answered `401`/`403`: when the session closes with it,
     /// the client is told it was refused, not that the connection dropped.
     private var refusal: PrimusError?
@@ -128,12 +132,29 @@ final class EngineIOClientConnection: PrimusTransportConnection {
 
     // MARK: - Performing actions
 
+    /// Actions still to perform, in the order the machine decided them.
+    private var pendingActions: [EngineIOClientStateMachine.Action] = []
+    private var isPerforming = false
+
+    /// Performs `actions` after those already decided. A delegate call (a delivered message, the
+    /// open) may send at once, and the machine's answer must wait its turn: when a poll completes
+    /// the upgrade, the machine is already on the WebSocket while the poll's messages are being
+    /// delivered, and a message sent from there would otherwise reach the WebSocket before the
+    /// upgrade packet (the server then drops the session).
     private func perform(_ actions: [EngineIOClientStateMachine.Action]) {
-        for action in actions {
+        pendingActions.append(contentsOf: actions)
+        guard !isPerforming else { return }
+        isPerforming = true
+        var index = 0
+        while index < pendingActions.count {
             // A delegate call may have closed the session (the application ended it).
-            guard !finished else { return }
+            guard !finished else { break }
+            let action = pendingActions[index]
+            index += 1
             perform(action)
         }
+        pendingActions.removeAll()
+        isPerforming = false
         rescheduleTimer()
     }
 
@@ -144,6 +165,7 @@ final class EngineIOClientConnection: PrimusTransportConnection {
         case .poll(let sid):
             polls?.send(method: .GET, uri: uri(transport: "polling", sid: sid), body: nil) { self.pollCompleted($0) }
         case .post(let sid, let packets):
+            if packets.contains(where: { $0.type == .pong }) { onPing?() }
             let body = EngineIOPayloadCodec.encode(packets, format: .v4)
             posts?.send(method: .POST, uri: uri(transport: "polling", sid: sid), body: body) { self.postCompleted($0) }
         case .opened:
@@ -153,6 +175,7 @@ final class EngineIOClientConnection: PrimusTransportConnection {
         case .openWebSocket(let sid):
             openWebSocket(sid: sid)
         case .writeToWebSocket(let packets):
+            if packets.contains(where: { $0.type == .pong }) { onPing?() }
             for packet in packets { webSocket?.send(EngineIOPacketCodec.encodeFrame(packet, version: .v4)) }
         case .closeWebSocket:
             dropWebSocket()

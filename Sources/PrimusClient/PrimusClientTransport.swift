@@ -3,7 +3,7 @@ public import NIOHTTP1
 public import NIOSSL
 public import PrimusCore
 
-/// A wire protocol a ``PrimusClient`` can speak: WebSockets, Engine.IO, SockJS and BrowserChannel.
+/// A wire protocol a ``PrimusClient`` can speak: WebSockets, Engine.IO, SockJS, BrowserChannel and Socket.IO.
 ///
 /// The seam sits below the client's lifecycle: a transport only opens one connection, carries
 /// messages and reports how the connection ended. Buffering, heartbeats, reconnects and events
@@ -149,10 +149,11 @@ public enum PrimusClientTransports {
         case "engine.io": return EngineIOClientTransport()
         case "sockjs": return SockJSClientTransport()
         case "browserchannel": return BrowserChannelClientTransport()
+        case "socket.io": return SocketIOClientTransport()
         default: throw PrimusError.unsupportedTransformer(name)
         }
     }
 
     /// Every transformer name that ``named(_:)`` accepts.
-    public static let names = ["websockets", "engine.io", "sockjs", "browserchannel"]
+    public static let names = ["websockets", "engine.io", "sockjs", "browserchannel", "socket.io"]
 }
