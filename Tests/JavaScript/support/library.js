@@ -31,8 +31,10 @@ function compile(settings = {}) {
   const literal = (value) => JSON.stringify(value);
   const transportFile = path.join(root, 'transports', transformer + '.js');
   const parserFile = path.join(root, 'parsers', parser + '.js');
+  // A transport layered on Engine.IO gets its client at `$$engineio$$`, as
+  // BrowserLibraryCompiler.layered does.
   const client = fs.existsSync(transportFile)
-    ? fs.readFileSync(transportFile, 'utf8')
+    ? render(fs.readFileSync(transportFile, 'utf8'), { engineio: expression(read('transports/engine.io.js')) })
     : render(read('fallbacks/unsupported-transport.js'), { transformer: literal(transformer) });
   const codec = settings.codec ||
     (fs.existsSync(parserFile)

@@ -216,7 +216,12 @@ function engineio() {
           }
           primus.emit('incoming::data', bytes);
           break;
-        case '2': heartbeat(); send('3' + packet.slice(1)); break;
+        case '2':
+          heartbeat();
+          send('3' + packet.slice(1));
+          // For a layer above (transports/socket.io.js), which turns pings into the core's heartbeat.
+          primus.emit('engineio::ping');
+          break;
         case '1': finish(); break;
         default: break; // 6 noop; nothing else is meant for an open client
       }
