@@ -55,7 +55,13 @@ extension Primus {
     ///
     /// Call it on `eventLoop`.
     public func openSpark(_ admission: PrimusAdmission, request: HTTPRequestHead, on eventLoop: any EventLoop) -> Spark {
-        let spark = Spark(id: admission.id, request: request, address: admission.address, eventLoop: eventLoop, primus: self)
+        openSpark(admission, request: request, on: eventLoop, namespace: nil)
+    }
+
+    /// ``openSpark(_:request:on:)`` for a transformer with namespaces: the spark carries the
+    /// namespace it joined and the auth payload it joined with.
+    func openSpark(_ admission: PrimusAdmission, request: HTTPRequestHead, on eventLoop: any EventLoop, namespace: SparkNamespaceHandshake?) -> Spark {
+        let spark = Spark(id: admission.id, request: request, address: admission.address, eventLoop: eventLoop, primus: self, namespaceHandshake: namespace)
         register(spark)
         return spark
     }

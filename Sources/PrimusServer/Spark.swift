@@ -72,6 +72,9 @@ public final class Spark: PrimusParserContext {
 
     /// The handshake's method, target and retained headers, in one allocation.
     private let handshake: PackedHandshake
+    /// The namespace and auth payload of a transformer with namespaces (Socket.IO); `nil` for
+    /// the others, so a spark pays one pointer for them.
+    let namespaceHandshake: SparkNamespaceHandshake?
     private let handshakeVersion: HTTPVersion
 
     /// Whether the spark is open; readable from any thread without a lock.
@@ -177,9 +180,11 @@ public final class Spark: PrimusParserContext {
         request: HTTPRequestHead,
         address: SparkAddress,
         eventLoop: any EventLoop,
-        primus: Primus
+        primus: Primus,
+        namespaceHandshake: SparkNamespaceHandshake? = nil
     ) {
         self.id = id
+        self.namespaceHandshake = namespaceHandshake
         self.handshake = Self.packedHandshake(of: request, budget: primus.configuration.limits.maxRetainedHeaderBytes)
         self.handshakeVersion = request.version
         self.address = address

@@ -5,8 +5,9 @@ import PrimusServer
 import ServiceLifecycle
 import UnixSignals
 
-/// `swift run primus-demo`: a chat on a Primus server. Every message a spark writes is broadcast
-/// to every spark, the sender included, so alone it is an echo.
+/// `swift run primus-demo`: a chat on a Primus server, with rooms (``ChatRooms``): every message
+/// a spark writes goes to everyone in its room, the sender included, so alone it is an echo;
+/// `/join NAME` changes room.
 @main
 struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -30,7 +31,8 @@ struct Demo: AsyncParsableCommand {
         configuration.pingInterval = pingInterval > 0 ? .milliseconds(pingInterval) : nil
         let primus = Primus(configuration: configuration)
         primus.onConnection { spark in
-            spark.onMessage { message in spark.primus.write(message.value) }
+            ChatRooms.welcome(spark)
+            spark.onMessage { message in ChatRooms.handle(message.value, from: spark) }
         }
         let page = DemoPage.html(pathname: configuration.pathname, transformer: configuration.transformer.name)
         let server = PrimusHTTPServer(

@@ -34,6 +34,7 @@ struct TestServer: AsyncParsableCommand {
     @Option(name: .customLong("sockjs-url"), help: "sockjs: the client script the iframe page loads.") var sockjsURL: String?
     @Flag(name: .customLong("no-websocket"), help: "sockjs: offer no WebSocket transport.") var noWebSocket = false
     @Flag(name: .customLong("cookie-needed"), help: "sockjs: set JSESSIONID on session responses.") var cookieNeeded = false
+    @Option(name: .customLong("connect-timeout"), help: "socket.io: milliseconds a connection may take to join a namespace (default 45000; 1000 with --raw).") var connectTimeout: Int?
     @Option(name: .customLong("session-timeout"), help: "browserchannel: milliseconds a session lives without a back channel.") var sessionTimeout = 30_000
     @Flag(help: "Accept WebSocket permessage-deflate (RFC 7692) offers, with or without --raw.") var compression = false
     @Flag(name: .customLong("failing-middleware"), help: "Add a middleware layer that fails every request under the pathname (500 {\"error\":\"I failed\"}).")
@@ -63,7 +64,7 @@ struct TestServer: AsyncParsableCommand {
     @Option(name: .customLong("tls-key"), help: "TLS: PEM private key file (with --tls-cert).") var tlsKey: String?
 
     func run() async throws {
-        let rawTransformers = [PrimusTransformer.engineIO.name, PrimusTransformer.sockjs.name, PrimusTransformer.browserChannel.name]
+        let rawTransformers = [PrimusTransformer.engineIO.name, PrimusTransformer.sockjs.name, PrimusTransformer.browserChannel.name, PrimusTransformer.socketIO.name]
         if raw, !rawTransformers.contains(transformer.lowercased()) { return try await runRaw() }
         var configuration = try PrimusConfiguration(transformer: transformer, parser: parser)
         configuration.pathname = pathname
@@ -97,6 +98,11 @@ struct TestServer: AsyncParsableCommand {
             options.rawEcho = raw  // --raw --transformer browserchannel: echo messages
             configuration.transformer = .browserChannel(options)
         }
+        if configuration.transformer == .socketIO {
+            configuration.transformer = .socketIO(socketIOOptions())
+            // --raw: the socket.io-protocol test contract, at the reference's path.
+            if raw { configuration.pathname = "/socket.io" }
+        }
         configuration.compression = compression
         configuration.limits = try limits()
         if !corsOrigins.isEmpty { configuration.cors.origins = corsOrigins }
@@ -117,15 +123,36 @@ struct TestServer: AsyncParsableCommand {
                 }
             )
         }
+        let socketIO = configuration.transformer == .socketIO
+        let rawSocketIO = raw && socketIO
         primus.onConnection { spark in
             spark.onMessage { message in TestServer.handle(message, on: spark) }
-            TestServer.handleEvents(on: spark)
+            // On socket.io a `message` event is Primus data (echoed above), except in the test
+            // contract, where it is answered with `message-back`.
+            TestServer.handleEvents(on: spark, messageEvent: !socketIO || rawSocketIO)
+            if socketIO { spark.emit("auth", .object(spark.auth)) }
         }
         var server = PrimusHTTPServer(primus: primus, host: host, port: port, tls: try tls(), onListening: TestServer.announce)
         server.reconnectOnShutdown = !noReconnectOnShutdown
         // SIGTERM and SIGINT shut down gracefully: the listener stops, every spark ends.
         let group = ServiceGroup(services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: primus.logger)
         try await group.run()
+    }
+
+    /// The socket.io transformer's options: namespaces `/` and `/custom`, CONNECTs with the auth
+    /// token `bad` refused; with `--raw`, the test contract's timings (Engine.IO ping 300 ms,
+    /// ping timeout 200 ms, connect timeout 1000 ms) and Engine.IO 3 clients allowed.
+    func socketIOOptions() -> SocketIOOptions {
+        var options = SocketIOOptions()
+        options.engineIO.pingInterval = .milliseconds(raw ? 300 : (pingInterval > 0 ? pingInterval : 25_000))
+        options.engineIO.pingTimeout = .milliseconds(raw ? 200 : pingTimeout)
+        options.engineIO.allowEIO3 = raw || allowEIO3
+        options.connectTimeout = .milliseconds(connectTimeout ?? (raw ? 1000 : 45_000))
+        options.namespaces = ["/", "/custom"]
+        options.authorize = { request in
+            if request.auth["token"]?.stringValue == "bad" { throw SocketIOConnectRefusal("Not authorized") }
+        }
+        return options
     }
 
     /// TLS from `--tls-cert` and `--tls-key`, which come together or not at all.
@@ -194,8 +221,8 @@ struct TestServer: AsyncParsableCommand {
 
     /// Named events (primus-emitter packets, or Socket.IO events): the Socket.IO test contract's
     /// `message` → `message-back` and `message-with-ack`, plus rooms and server-side acks.
-    static func handleEvents(on spark: Spark) {
-        spark.on("message") { event in spark.emit("message-back", arguments: event.args) }
+    static func handleEvents(on spark: Spark, messageEvent: Bool = true) {
+        if messageEvent { spark.on("message") { event in spark.emit("message-back", arguments: event.args) } }
         spark.on("message-with-ack") { event in event.ack?.send(arguments: event.args) }
         spark.on("join") { event in
             for room in event.args.compactMap(\.stringValue) { spark.join(room) }

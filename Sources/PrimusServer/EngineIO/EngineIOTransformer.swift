@@ -21,8 +21,15 @@ import Synchronization
 /// refused one gets the Engine.IO error with `503`. ``EngineIOOptions/maxSessions`` caps the
 /// session objects on top (closing sessions included).
 struct EngineIOTransformer: PrimusServerTransformer {
+    /// What sits on an opened session instead of a spark: the `socket.io` transformer puts its
+    /// namespace layer there (which opens a spark per namespace). Called on the session's loop,
+    /// after the open packet is decided and before it is sent.
+    typealias SessionLayerFactory = @Sendable (EngineIOSessionOpening) -> any WebSocketMessageSink
+
     let options: EngineIOOptions
     let registry = EngineIOSessionRegistry()
+    /// `nil`: each session carries one spark (the `engine.io` transformer).
+    var sessionLayer: SessionLayerFactory? = nil
 
     /// Polling bodies carry whole messages: as long as ``PrimusConfiguration/maxLength``, plus one
     /// (the HTTP layer's `413` starts just past it, and the session's own check answers at it).
@@ -80,6 +87,7 @@ struct EngineIOTransformer: PrimusServerTransformer {
         }
         let handle = session.makeHandle()
         let options = self.options
+        let layer = self.sessionLayer
         let loopBound = NIOLoopBound(session, eventLoop: eventLoop)
         return .accept(
             PrimusWebSocketAcceptance(
@@ -92,7 +100,7 @@ struct EngineIOTransformer: PrimusServerTransformer {
                     eventLoop.execute {
                         let session = loopBound.value
                         session.attachWebSocket(linkHandle)
-                        EngineIOTransformer.start(session, admission: admission, head: head, upgrades: [], options: options, primus: primus)
+                        EngineIOTransformer.start(session, admission: admission, head: head, upgrades: [], options: options, layer: layer, primus: primus)
                     }
                     return link
                 },
@@ -163,7 +171,7 @@ struct EngineIOTransformer: PrimusServerTransformer {
         else {
             return exchange.respond(EngineIOResponses.error(.tooManySessions, headers: headers))
         }
-        Self.start(session, admission: admission, head: exchange.request.head, upgrades: upgrades, options: options, primus: primus)
+        Self.start(session, admission: admission, head: exchange.request.head, upgrades: upgrades, options: options, layer: sessionLayer, primus: primus)
         // The handshake request is the session's first poll: it carries the open packet.
         session.poll(exchange, headers: headers)
     }
@@ -232,6 +240,7 @@ struct EngineIOTransformer: PrimusServerTransformer {
         head: HTTPRequestHead,
         upgrades: [String],
         options: EngineIOOptions,
+        layer: SessionLayerFactory?,
         primus: Primus
     ) {
         let handshake = EngineIOHandshake(
@@ -243,6 +252,11 @@ struct EngineIOTransformer: PrimusServerTransformer {
         )
         if options.rawEcho {
             session.open(handshake: handshake, sink: TransportEchoSink())
+            return
+        }
+        if let layer {
+            let opening = EngineIOSessionOpening(admission: admission, head: head, eventLoop: session.eventLoop, version: session.version, primus: primus)
+            session.open(handshake: handshake, sink: layer(opening))
             return
         }
         let spark = primus.openSpark(admission, request: head, on: session.eventLoop)
@@ -282,9 +296,22 @@ struct EngineIOTransformer: PrimusServerTransformer {
     static func nextLinkID() -> UInt64 { linkCounter.add(1, ordering: .relaxed).newValue }
 }
 
+/// An Engine.IO session being opened, for a layer that sits on it instead of a spark.
+struct EngineIOSessionOpening {
+    /// The session's admission: its id is the session id; the session releases it when it ends.
+    let admission: PrimusAdmission
+    /// The handshake request.
+    let head: HTTPRequestHead
+    /// The session's loop, where the layer is called.
+    let eventLoop: any EventLoop
+    /// The Engine.IO protocol the client speaks (3 means Socket.IO protocol 4).
+    let version: EngineIOProtocolVersion
+    let primus: Primus
+}
+
 extension Primus {
     /// Open Engine.IO sessions (tests check that none outlive their clients).
     package var engineIOSessionCount: Int {
-        (transformer as? EngineIOTransformer)?.registry.count ?? 0
+        (transformer as? EngineIOTransformer)?.registry.count ?? (transformer as? SocketIOTransformer)?.engine.registry.count ?? 0
     }
 }

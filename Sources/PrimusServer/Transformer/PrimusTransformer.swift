@@ -60,8 +60,18 @@ public struct PrimusTransformer: Hashable, Sendable, CustomStringConvertible {
     /// for networks where nothing else gets through.
     public static let browserChannel = PrimusTransformer.browserChannel(BrowserChannelOptions())
 
+    /// Socket.IO (protocol 5, and 4 for socket.io 2.x clients when Engine.IO 3 is allowed) with
+    /// the reference server's defaults: the official Socket.IO clients connect, each namespace
+    /// is a spark, and named events, acknowledgements and rooms are native.
+    public static let socketIO = PrimusTransformer.socketIO(SocketIOOptions())
+
+    /// Socket.IO with `options` (namespaces, authorization, connect timeout, Engine.IO layer).
+    public static func socketIO(_ options: SocketIOOptions) -> PrimusTransformer {
+        PrimusTransformer(name: "socket.io") { SocketIOTransformer(options: options) }
+    }
+
     /// Every transformer this build supports by name.
-    public static let all: [PrimusTransformer] = [.websockets, .engineIO, .sockjs, .browserChannel]
+    public static let all: [PrimusTransformer] = [.websockets, .engineIO, .sockjs, .browserChannel, .socketIO]
 
     /// The transformer called `name`, case-insensitively (`"WebSockets"` works).
     public init(named name: String) throws(PrimusError) {
