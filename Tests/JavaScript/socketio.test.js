@@ -377,6 +377,18 @@ test.describe('socket.io transport', () => {
     assert.ok(world.events.some(([name]) => name === 'reconnect scheduled'));
   });
 
+  test.it('over polling, attachments go out as b<base64> records and come in from them', async () => {
+    const world = await connected();
+    const got = [];
+    world.primus.on('blob', (...args) => got.push(args));
+    world.primus.send('blob', 'x', { bytes: new Uint8Array([1, 2, 3]) });
+    await settle();
+    assert.deepEqual(await posted(world), ['451-["blob","x",{"bytes":{"_placeholder":true,"num":0}}]', 'bAQID']);
+    await poll(world, '451-["blob",{"_placeholder":true,"num":0}]', 'bBAU=');
+    assert.equal(got.length, 1);
+    assert.deepEqual(arrayOf(got[0][0]), [4, 5]);
+  });
+
   test.it('packets of another namespace are not this client\'s', async () => {
     const world = await connected();
     await poll(world, '2/custom,["message","not for /"]', '42["message","for /"]');
@@ -403,8 +415,17 @@ test.describe('socket.io transport', () => {
     assert.deepEqual(arrayOf(got[0][0]), [1, 2, 3]);
     ws.receive('42["message","text"]');
     assert.deepEqual(world.events.slice(1), [['data', 'text']]);
+    // Bytes the page sends skip the json parser: a BINARY_EVENT and a binary frame; the
+    // server's BINARY_ACK brings them back.
+    let acked = null;
+    world.primus.send('message-with-ack', new Uint8Array([7, 8]), (...args) => { acked = args; });
+    assert.equal(ws.sent[2], '451-1["message-with-ack",{"_placeholder":true,"num":0}]');
+    assert.deepEqual([...ws.sent[3]], [7, 8]);
+    ws.receive('461-1[{"_placeholder":true,"num":0}]');
+    ws.receive(bytes(7, 8).buffer);
+    assert.deepEqual(arrayOf(acked[0]), [7, 8]);
     world.primus.end();
-    assert.deepEqual(ws.sent.slice(2), ['41']);
+    assert.deepEqual(ws.sent.slice(4), ['41']);
     assert.equal(ws.closed, true);
   });
 });

@@ -11,7 +11,8 @@
   //   with `refused`, then the end, without reconnecting.
   // - The core's data `x` ⇄ EVENT `["message", x]`; its emitter packets (`primus.send`) ⇄ native
   //   EVENT / ACK packets with their ids; bytes anywhere in the arguments ⇄ BINARY_EVENT /
-  //   BINARY_ACK attachments.
+  //   BINARY_ACK attachments (ArrayBuffers in; ArrayBuffers and typed arrays out). Values with
+  //   bytes bypass the parser both ways, since the json parser cannot carry them.
   // - DISCONNECT `1` from the server → `primus::server::close` to the core, then the end (no
   //   reconnect); the client's end sends `1` first. An Engine.IO session that just closes is an
   //   outage: the core reconnects.
@@ -407,6 +408,23 @@
       close(session, false);
       primus.emit('incoming::end');
     });
+
+    // Values carrying bytes (`primus.send('x', new Uint8Array(…))`, an ack with bytes) skip the
+    // parser on the way out too, as attachments: the json parser would flatten them.
+    var parserWrite = primus._write;
+    primus._write = function writeWithBytes(data) {
+      var session = current;
+      var binary = false;
+      try {
+        binary = !!session && session.state === 'open' && hasBinary(data, 0);
+      } catch (e) {
+        binary = false;
+      }
+      if (!binary) return parserWrite.call(primus, data);
+      var out = fromPrimus(data);
+      if (!out.local) send(session, out, false);
+      return true;
+    };
 
     primus.on('outgoing::open', function opening() {
       primus.emit('outgoing::end');
