@@ -324,8 +324,17 @@ test.describe('socket.io transport', () => {
     assert.ok(!world.events.some(([name]) => name === 'close'));
   });
 
+  test.it('sends the auth payload of the transport options with CONNECT', async () => {
+    const fixed = await started({ transport: { auth: { token: 'a"b' } } });
+    assert.deepEqual(await posted(fixed), ['40{"token":"a\\"b"}']);
+    delete globalThis.fetch;
+    let calls = 0;
+    const computed = await started({ transport: { auth: () => ({ n: ++calls }) } });
+    assert.deepEqual(await posted(computed), ['40{"n":1}']);
+  });
+
   test.it('a CONNECT_ERROR is an error and the end, with no reconnect', async () => {
-    const world = await started();
+    const world = await started({ transport: { auth: { token: 'bad' } } });
     await posted(world);
     await poll(world, '44{"message":"Not authorized"}');
     const names = world.events.map(([name]) => name);

@@ -5,7 +5,8 @@
   // BrowserLibraryCompiler.layered, so polling, the WebSocket upgrade, binary frames and `b…`
   // records over polling are that code's). The mapping is the server's (SocketIOPrimusBridge):
   //
-  // - Engine.IO open → CONNECT `0`; the core sees `incoming::open` only once the server answers
+  // - Engine.IO open → CONNECT `0` (`0{…}` with the options' `transport: { auth }`, an object or
+  //   a function returning one, as socket.io-client's `auth`); the core sees `incoming::open` only once the server answers
   //   `0{"sid"}` (the sid is the spark id, `primus.socket.id`), within the open timeout
   //   (`options.timeout`, 10 s by default). CONNECT_ERROR `4{"message"}` is a refusal: an error
   //   with `refused`, then the end, without reconnecting.
@@ -377,7 +378,11 @@
       session.timer = setTimeout(function noAnswer() {
         fail(session, new Error('Socket.IO: no answer to CONNECT within ' + wait + ' ms'));
       }, wait);
-      engine.emit('outgoing::data', encode({ type: CONNECT, nsp: '/' })[0]);
+      var auth = primus.transport && primus.transport.auth;
+      if (typeof auth === 'function') auth = auth();
+      var connect = { type: CONNECT, nsp: '/' };
+      if (auth && typeof auth === 'object' && !Array.isArray(auth)) connect.data = auth;
+      engine.emit('outgoing::data', encode(connect)[0]);
     });
 
     engine.on('incoming::data', function engineData(message) {
