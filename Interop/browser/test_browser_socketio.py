@@ -147,11 +147,11 @@ def test_server_killed_and_restarted_reconnects_and_delivers_offline_writes_once
 
 
 def test_heartbeats_over_several_ping_windows(page: BrowserPage, start_testserver, mode: str) -> None:  # noqa: ANN001
-    """Engine.IO pings every 400 ms (timeout 400 ms): each one is a Primus ping to the core, whose
-    heartbeat (1.5 x the interval) would otherwise expire; the connection lives through many
+    """Engine.IO pings every second (timeout 1 s): each one is a Primus ping to the core, whose
+    heartbeat (1.5 x the interval) would otherwise expire; the connection lives through six
     windows and still echoes."""
-    interval = 400
-    server = start_testserver("--transformer", "socket.io", "--ping-interval", str(interval), "--ping-timeout", "400")
+    interval = 1000
+    server = start_testserver("--transformer", "socket.io", "--ping-interval", str(interval), "--ping-timeout", "1000")
     ready(page, server)
     r = page.run(
         """async ([options, mode, interval]) => {
@@ -161,7 +161,7 @@ def test_heartbeats_over_several_ping_windows(page: BrowserPage, start_testserve
           primus.on('outgoing::pong', (t) => pongs.push(t));
           await H.once(primus, 'open', 10000);
           await settled(primus, mode);
-          await H.until(() => pongs.length >= 8, interval * 8 + 10000, 'eight heartbeats');
+          await H.until(() => pongs.length >= 6, interval * 6 + 10000, 'six heartbeats');
           primus.write('still here');
           const [echo] = await H.once(primus, 'data', 10000);
           const result = { log: H.names(log), pongs, pingTimeout: primus.options.pingTimeout,
@@ -172,7 +172,7 @@ def test_heartbeats_over_several_ping_windows(page: BrowserPage, start_testserve
         [options(mode), mode, interval],
     )
     assert r["pingTimeout"] == interval * 3 // 2
-    assert len(r["pongs"]) >= 8
+    assert len(r["pongs"]) >= 6
     assert all(isinstance(t, (int, float)) and t > 1e12 for t in r["pongs"])  # Date.now() values
     assert r["pongs"] == sorted(r["pongs"])
     assert r["log"] == ["readyStateChange", "readyStateChange", "open", "data"], r["log"]
