@@ -371,12 +371,15 @@ test.describe('socket.io transport', () => {
     assert.ok(world.events.some(([name]) => name === 'reconnect scheduled'));
   });
 
-  test.it('the client end sends DISCONNECT', async () => {
+  test.it('the client end sends DISCONNECT in the last POST, with the Engine.IO close', async () => {
     const world = await connected();
+    world.primus.write('in flight');
     world.primus.end();
     await settle();
-    const bodies = world.requests.filter((r) => r.method === 'POST').map((r) => r.body);
-    assert.ok(bodies.includes('41'), JSON.stringify(bodies));
+    const posts = world.requests.filter((r) => r.method === 'POST');
+    assert.deepEqual(posts.map((r) => r.body).slice(-2), ['42["message","in flight"]', '41\x1e1']);
+    assert.equal(posts[posts.length - 1].aborted, false, 'the goodbye is not cut short');
+    assert.equal(world.pending('GET').length, 0, 'the poll is aborted');
   });
 
   test.it('a malformed packet drops the connection, which reconnects', async () => {

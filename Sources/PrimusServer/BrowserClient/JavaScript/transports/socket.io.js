@@ -309,8 +309,9 @@
       session.socket.readyState = 'closed';
       clearTimeout(session.timer);
       if (current === session) current = null;
-      if (goodbye && wasOpen) send(session, { type: DISCONNECT, nsp: '/' }, true);
-      engine.emit('outgoing::end');
+      // DISCONNECT goes with the Engine.IO goodbye: in the same last POST when polling (a POST of
+      // its own would be cut short by the close), before the close on the WebSocket.
+      engine.emit('outgoing::end', goodbye && wasOpen ? encode({ type: DISCONNECT, nsp: '/' }) : undefined);
     }
 
     function fail(session, err) {
@@ -320,8 +321,8 @@
       primus.emit('incoming::end');
     }
 
-    function send(session, packet, closing) {
-      if (session.state !== 'open' && !closing) return;
+    function send(session, packet) {
+      if (session.state !== 'open') return;
       var parts;
       try {
         parts = encode(packet);
@@ -427,7 +428,7 @@
       }
       if (!binary) return parserWrite.call(primus, data);
       var out = fromPrimus(data);
-      if (!out.local) send(session, out, false);
+      if (!out.local) send(session, out);
       return true;
     };
 
@@ -448,7 +449,7 @@
         var out = fromPrimus(value);
         if (out.local === 'pong') return;
         if (out.local === 'id') return deliver('primus::id::' + session.socket.id);
-        send(session, out, false);
+        send(session, out);
       });
     });
 
