@@ -287,6 +287,29 @@ def test_events_and_acknowledgements_both_ways(page: BrowserPage, start_testserv
     assert r["data"] == ["plain data"]
 
 
+def test_ejson_parser_bytes_round_trip(page: BrowserPage, start_testserver, mode: str) -> None:  # noqa: ANN001
+    """With the ejson parser, bytes go out as a Socket.IO attachment and the server's echo, its
+    parser's text (`{"$binary":…}`) framed in `message`, reaches the ejson decoder as that text:
+    bytes again, beside plain values."""
+    server = start_testserver("--transformer", "socket.io", "--parser", "ejson")
+    ready(page, server)
+    r = page.run(
+        """async ([options, mode]) => {
+          const primus = new Primus(H.server, options);
+          const got = H.collect(primus);
+          await H.once(primus, 'open', 10000);
+          await settled(primus, mode);
+          primus.write({ bytes: new Uint8Array([1, 2, 255]), n: [1, 'two'] });
+          primus.write(['plain', { a: null }]);
+          await H.until(() => got.length >= 2, 10000, 'echoes');
+          primus.end();
+          return { isBytes: got[0].bytes instanceof Uint8Array, bytes: Array.from(got[0].bytes), n: got[0].n, plain: got[1] };
+        }""",
+        [options(mode), mode],
+    )
+    assert r == {"isBytes": True, "bytes": [1, 2, 255], "n": [1, "two"], "plain": ["plain", {"a": None}]}
+
+
 def test_rooms_between_two_pages(browser_page, start_testserver, mode: str) -> None:  # noqa: ANN001
     """join answers the rooms; to-room reaches the room's other sparks, not the sender;
     write-room writes plain data to everyone in the room, the sender too."""

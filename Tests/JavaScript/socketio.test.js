@@ -222,10 +222,10 @@ async function settle() {
 const HANDSHAKE = '0{"sid":"engine-sid","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}';
 
 // A client whose Engine.IO handshake is done and whose CONNECT is on its way.
-async function started(options = {}, handshake = HANDSHAKE) {
+async function started(options = {}, handshake = HANDSHAKE, parser = 'json') {
   const net = fakeFetch();
   globalThis.fetch = net.fetch;
-  const world = load({ transformer: 'socket.io', pingTimeout: 37500 });
+  const world = load({ transformer: 'socket.io', parser, pingTimeout: 37500 });
   const primus = new world.Primus('http://example.test', Object.assign({ reconnect: { min: 50, max: 50, retries: 3 } }, options));
   const events = [];
   ['open', 'data', 'error', 'close', 'end', 'reconnect scheduled', 'question', 'ask-back'].forEach((name) => {
@@ -259,8 +259,8 @@ async function poll(net, ...packets) {
   await settle();
 }
 
-async function connected(options) {
-  const world = await started(options);
+async function connected(options, parser) {
+  const world = await started(options, HANDSHAKE, parser);
   assert.deepEqual(await posted(world), ['40']);
   await poll(world, '40{"sid":"spark-1"}');
   return world;
@@ -399,6 +399,18 @@ test.describe('socket.io transport', () => {
     await poll(world, '451-["blob",{"_placeholder":true,"num":0}]', 'bBAU=');
     assert.equal(got.length, 1);
     assert.deepEqual(arrayOf(got[0][0]), [4, 5]);
+  });
+
+  test.it('with the ejson parser, its JSON text travels as it is, both ways', async () => {
+    const world = await connected({}, 'ejson');
+    const got = [];
+    world.primus.on('data', (data) => got.push(data));
+    await poll(world, '42["message",{"$date":1700000000000}]', '42["when",{"$date":5}]');
+    assert.ok(got[0] instanceof Date && got[0].getTime() === 1700000000000, String(got[0]));
+    world.primus.write(new Date(7));
+    world.primus.send('when', new Date(8), { $date: 'not a date' });
+    await settle();
+    assert.deepEqual(await posted(world), ['42["message",{"$date":7}]', '42["when",{"$date":8},{"$escape":{"$date":"not a date"}}]']);
   });
 
   test.it('packets of another namespace are not this client\'s', async () => {

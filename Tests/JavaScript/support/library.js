@@ -159,7 +159,12 @@ function load(settings = {}) {
   const WebSocket = fakeWebSocketClass();
   const random = { value: 0.5 };
   const FakeMath = Object.create(Math, { random: { value: () => random.value } });
-  const FakeDate = { now: () => clock.now };
+  // A real Date (codecs such as ejson's build Dates) whose now() is the fake clock's.
+  const FakeDate = class extends Date {
+    static now() {
+      return clock.now;
+    }
+  };
   const factory = vm.runInThisContext(
     '(function (setTimeout, clearTimeout, WebSocket, Date, Math, window, location) {\n' + compile(settings) + '\n})',
     { filename: 'primus.js' }

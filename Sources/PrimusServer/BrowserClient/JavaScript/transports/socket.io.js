@@ -228,18 +228,22 @@
     return { type: type, nsp: packet.nsp, id: packet.id, data: data };
   };
 
-  // What the core wrote (a decoded value) as a Socket.IO packet, or `{ local: 'pong' | 'id' }`
-  // for the Primus protocol messages this transport answers or drops itself.
-  function fromPrimus(value) {
+  // What the core wrote as a Socket.IO packet, or `{ local: 'pong' | 'id' }` for the Primus
+  // protocol messages this transport answers or drops itself. `value` is the message as the
+  // parser decodes it (what it means); `wire`, when the parser writes JSON text, that text as
+  // plain JSON, which is what travels (so ejson's `{"$date":…}` stays as the parser wrote it).
+  function fromPrimus(value, wire) {
+    if (arguments.length < 2) wire = value;
     if (typeof value === 'string' && value.indexOf('primus::') === 0) {
       if (value.indexOf('primus::pong::') === 0) return { local: 'pong' };
       if (value === 'primus::id::') return { local: 'id' };
     }
     if (emitterShape(value)) {
-      if (value.type === 1) return { type: ACK, nsp: '/', id: value.id, data: value.data };
-      return { type: EVENT, nsp: '/', id: value.id, data: value.data };
+      var args = wire && Array.isArray(wire.data) && wire.data.length === value.data.length ? wire.data : value.data;
+      if (value.type === 1) return { type: ACK, nsp: '/', id: value.id, data: args };
+      return { type: EVENT, nsp: '/', id: value.id, data: args };
     }
-    return { type: EVENT, nsp: '/', data: ['message', value === undefined ? null : value] };
+    return { type: EVENT, nsp: '/', data: ['message', wire === undefined ? null : wire] };
   }
 
   // A complete EVENT or ACK packet as the value the core receives: `message`'s argument, an
@@ -263,6 +267,12 @@
     engine.AVOID_WEBSOCKETS = primus.AVOID_WEBSOCKETS;
     engineio.call(engine);
 
+    // Whether the parser writes text (json, ejson): then what the server sends is that text as
+    // JSON values, handed to the core as JSON text for the parser to read (as the server frames
+    // its parser's text in `["message",…]`).
+    var textParser = true;
+    primus.encoder(null, function probed(err, out) { textParser = !err && typeof out === 'string'; });
+
     // Hands a value to the core as if the transport had received it. Values carrying bytes
     // skip the parser (the json parser cannot carry them) and take the core's own path after
     // its decoder.
@@ -272,6 +282,7 @@
         primus.transforms(primus, primus, 'incoming', value, value);
         return;
       }
+      if (textParser) return primus.emit('incoming::data', JSON.stringify(value === undefined ? null : value));
       primus.encoder(value, function encoded(err, raw) {
         if (err) return primus.listeners('error').length ? primus.emit('error', err) : undefined;
         primus.emit('incoming::data', raw);
@@ -446,7 +457,11 @@
       if (!session || session.state !== 'open') return;
       primus.decoder(packet, function decoded(err, value) {
         if (err) return primus.listeners('error').length ? primus.emit('error', err) : undefined;
-        var out = fromPrimus(value);
+        var wire = value;
+        if (typeof packet === 'string') {
+          try { wire = JSON.parse(packet); } catch (e) { wire = value; }
+        }
+        var out = fromPrimus(value, wire);
         if (out.local === 'pong') return;
         if (out.local === 'id') return deliver('primus::id::' + session.socket.id);
         send(session, out);
