@@ -101,7 +101,10 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
-            swiftSettings: upcoming
+            // The chat page's HTML, script and style, embedded by the EmbedJavaScript plugin.
+            exclude: ["Page"],
+            swiftSettings: upcoming,
+            plugins: ["EmbedJavaScript"]
         ),
         .executableTarget(
             name: "primus-testserver",

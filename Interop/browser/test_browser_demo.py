@@ -130,3 +130,33 @@ def test_demo_survives_server_restart_and_sends_offline_messages(browser_page: C
     assert texts in (["typed while the server was down", "welcome back"], ["welcome back"]), texts
     assert [m["text"] for m in messages(alice)] == ["before restart", "typed while the server was down", "welcome back"]
     assert not any(m["pending"] for m in messages(alice))
+
+
+def test_demo_rooms_keep_conversations_apart(browser_page: Callable[[], BrowserPage], start_demo) -> None:  # noqa: ANN001
+    """`/join NAME` moves a page to room NAME: what it says then reaches that room only, and the
+    server's notice reaches the sender only."""
+    demo = start_demo()
+    alice, bob, carol = browser_page(), browser_page(), browser_page()
+    for page, name in ((alice, "Alice"), (bob, "Bob"), (carol, "Carol")):
+        open_chat(page, f"{demo.http_url}/", name)
+    say(alice, "hello #general")
+    wait_texts(bob, ["hello #general"])
+    wait_texts(carol, ["hello #general"])
+
+    say(alice, "/join swift")
+    wait_texts(alice, ["/join swift", "you are in #swift"])
+    say(carol, "/join swift")
+    wait_texts(carol, ["/join swift", "you are in #swift"])
+    say(alice, "only for #swift")
+    wait_texts(carol, ["only for #swift"])
+    say(bob, "still in #general")
+    wait_texts(bob, ["still in #general"])
+    say(carol, "back to you, Alice")
+    wait_texts(alice, ["back to you, Alice"])
+
+    bob_texts = [m["text"] for m in messages(bob)]
+    assert bob_texts == ["hello #general", "still in #general"], bob_texts
+    alice_texts = [m["text"] for m in messages(alice)]
+    assert "still in #general" not in alice_texts and "you are in #swift" in alice_texts
+    assert [m for m in messages(alice) if m["text"] == "you are in #swift"][0]["who"] == "server"
+    assert "/join swift" not in [m["text"] for m in messages(bob)]

@@ -1,11 +1,14 @@
 import Foundation
 import PackagePlugin
 
-/// Embeds the browser client's JavaScript in PrimusServer: every `.js` file (and every `.html`
-/// page a transformer serves, such as SockJS's iframe page) under the target's
-/// `BrowserClient/JavaScript/` folder becomes an entry of `BrowserClientSources.files` (relative
-/// path → source) in one generated Swift file, so the server binary carries the library and
-/// needs no resource bundle at run time (a bundle lookup breaks when the binary is moved).
+/// Embeds web files in a target, so its binary carries them and needs no resource bundle at run
+/// time (a bundle lookup breaks when the binary is moved): every `.js`, `.html` and `.css` file
+/// under the target's web folder becomes an entry (relative path → source) of one generated
+/// Swift enum.
+///
+/// - PrimusServer: `BrowserClient/JavaScript/` (the browser client, and pages a transformer
+///   serves such as SockJS's iframe page) → `BrowserClientSources.files`.
+/// - primus-demo: `Page/` (the chat page, its script and style) → `PageSources.files`.
 ///
 /// The folder is excluded from the target in Package.swift (SwiftPM would otherwise warn about
 /// unhandled files), so the files are listed here from the package directory and handed to the
@@ -15,22 +18,30 @@ import PackagePlugin
 struct EmbedJavaScript: BuildToolPlugin {
     func createBuildCommands(context: PluginContext, target: any Target) async throws -> [Command] {
         guard let module = target as? SourceModuleTarget else { return [] }
-        let root = module.directoryURL.appending(path: "BrowserClient/JavaScript")
+        let folders = [("BrowserClient/JavaScript", "BrowserClientSources"), ("Page", "PageSources")]
+        guard
+            let (folder, enumName) = folders.first(where: { folder, _ in
+                FileManager.default.fileExists(atPath: module.directoryURL.appending(path: folder).path)
+            })
+        else {
+            throw EmbedJavaScriptError(message: "\(module.name) has none of the folders \(folders.map(\.0))")
+        }
+        let root = module.directoryURL.appending(path: folder)
         let files = try javaScriptFiles(under: root)
-        let output = context.pluginWorkDirectoryURL.appending(path: "BrowserClientSources.swift")
+        let output = context.pluginWorkDirectoryURL.appending(path: enumName + ".swift")
         let tool = try context.tool(named: "EmbedJavaScriptTool")
         return [
             .buildCommand(
-                displayName: "Embedding \(files.count) browser client JavaScript files in \(module.name)",
+                displayName: "Embedding \(files.count) web files in \(module.name)",
                 executable: tool.url,
-                arguments: [output.path, root.path] + files.map(\.path),
+                arguments: [output.path, enumName, root.path] + files.map(\.path),
                 inputFiles: files,
                 outputFiles: [output]
             )
         ]
     }
 
-    /// Every `.js` and `.html` file under `root`, sorted by path so the generated file is stable.
+    /// Every `.js`, `.html` and `.css` file under `root`, sorted by path so the generated file is stable.
     private func javaScriptFiles(under root: URL) throws -> [URL] {
         guard
             let walker = FileManager.default.enumerator(
@@ -42,12 +53,12 @@ struct EmbedJavaScript: BuildToolPlugin {
             throw EmbedJavaScriptError(message: "cannot list \(root.path)")
         }
         var files: [URL] = []
-        for case let url as URL in walker where url.pathExtension == "js" || url.pathExtension == "html" {
+        for case let url as URL in walker where ["js", "html", "css"].contains(url.pathExtension) {
             if try url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile == true {
                 files.append(url.standardizedFileURL)
             }
         }
-        if files.isEmpty { throw EmbedJavaScriptError(message: "no .js files under \(root.path)") }
+        if files.isEmpty { throw EmbedJavaScriptError(message: "no web files under \(root.path)") }
         return files.sorted { $0.path < $1.path }
     }
 }

@@ -15,17 +15,26 @@ enum ChatRooms {
     }
 
     static func handle(_ value: JSONValue, from spark: Spark) {
-        if case .string(let text) = value, text.hasPrefix("/join") {
-            let words = text.dropFirst("/join".count).split(separator: " ")
-            guard words.count == 1, let name = words.first.map(String.init), name.count <= maxRoomNameLength else {
-                spark.write(.string("* usage: /join NAME (at most \(maxRoomNameLength) characters)"))
-                return
-            }
-            for room in spark.rooms { spark.leave(room) }
-            spark.join(name)
-            spark.write(.string("* you are in #\(name)"))
+        // The terminal client writes strings; the web page writes {id, name, text, at}.
+        let text = value.stringValue ?? value["text"]?.stringValue
+        guard let text, text.hasPrefix("/join") else {
+            for room in spark.rooms { spark.primus.room(room).write(value) }
             return
         }
-        for room in spark.rooms { spark.primus.room(room).write(value) }
+        let words = text.dropFirst("/join".count).split(separator: " ")
+        guard words.count == 1, let name = words.first.map(String.init), name.count <= maxRoomNameLength else {
+            return notice("usage: /join NAME (one word, at most \(maxRoomNameLength) characters)", answering: value, to: spark)
+        }
+        for room in spark.rooms { spark.leave(room) }
+        spark.join(name)
+        notice("you are in #\(name)", answering: value, to: spark)
+    }
+
+    /// A notice for the sender only, in the form it wrote: a string, or a page message (the
+    /// page's own message comes back first, so it stops showing as pending).
+    private static func notice(_ text: String, answering value: JSONValue, to spark: Spark) {
+        guard case .object = value else { return spark.write(.string("* " + text)) }
+        spark.write(value)
+        spark.write(["name": "server", "text": .string(text)])
     }
 }

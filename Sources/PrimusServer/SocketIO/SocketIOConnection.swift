@@ -13,8 +13,9 @@ import PrimusCore
 /// Confined to the session's event loop; the session calls it as its sink.
 final class SocketIOConnection: SparkTransportSink {
     private enum Namespace {
-        /// A CONNECT being authorized; `attempt` tells its answer from a stale one.
-        case authorizing(attempt: UInt64)
+        /// A CONNECT being authorized; `attempt` tells its answer from a stale one, `deadline`
+        /// refuses it if the authorization takes longer than the connect timeout.
+        case authorizing(attempt: UInt64, deadline: Scheduled<Void>?)
         case open(SocketIONamespaceTransport)
     }
 
@@ -79,7 +80,12 @@ final class SocketIOConnection: SparkTransportSink {
         let open = namespaces
         namespaces = [:]
         session = nil
-        for case .open(let transport) in open.values { transport.connectionClosed() }
+        for namespace in open.values {
+            switch namespace {
+            case .open(let transport): transport.connectionClosed()
+            case .authorizing(_, let deadline): deadline?.cancel()
+            }
+        }
     }
 
     func transportWritabilityChanged(_ isWritable: Bool) {
@@ -122,7 +128,7 @@ final class SocketIOConnection: SparkTransportSink {
         guard let authorize = options.authorize else { return join(name, auth: auth) }
         attempts &+= 1
         let attempt = attempts
-        namespaces[name] = .authorizing(attempt: attempt)
+        namespaces[name] = .authorizing(attempt: attempt, deadline: nil)
         let request = SocketIOConnectRequest(namespace: name, auth: auth, request: opening.head, address: opening.admission.address)
         let this = NIOLoopBound(self, eventLoop: eventLoop)
         let eventLoop = self.eventLoop
@@ -140,14 +146,20 @@ final class SocketIOConnection: SparkTransportSink {
         }
         // Every wait has a bound: an authorization still running after the connect timeout is
         // refused (and its late answer ignored).
-        eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(options.connectTimeout)) {
+        let deadline = eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(options.connectTimeout)) {
             task.cancel()
             this.value.authorized(name, attempt: attempt, auth: auth, refusal: SocketIOConnectRefusal("Authorization timed out"))
+        }
+        if case .authorizing(attempt, nil)? = namespaces[name] {
+            namespaces[name] = .authorizing(attempt: attempt, deadline: deadline)
+        } else {
+            deadline.cancel()  // already answered
         }
     }
 
     private func authorized(_ name: String, attempt: UInt64, auth: JSONObject, refusal: SocketIOConnectRefusal?) {
-        guard !closed, case .authorizing(attempt)? = namespaces[name] else { return }
+        guard !closed, case .authorizing(attempt, let deadline)? = namespaces[name] else { return }
+        deadline?.cancel()
         namespaces[name] = nil
         if let refusal {
             return send(.connectRefused(namespace: name, message: refusal.message, data: refusal.data, version: version))

@@ -71,15 +71,36 @@ final class SocketIONamespaceTransport: SparkTransport {
         translate(message)
     }
 
-    /// A broadcast: plain data is framed once per event loop for every spark of the namespace.
+    /// A broadcast: its packet is built once per event loop for every spark of the namespace
+    /// (plain data framed from the parser's bytes, events translated once). Only a packet with
+    /// attachments, or a protocol message, is sent spark by spark.
     func send(shared: SharedTransportMessage) {
         guard !gone else { return }
-        guard Self.isPlainData(shared.message) else { return translate(shared.message) }
         let prefix = dataPrefix
-        let framed = shared.derived("socket.io " + namespace) { message in
-            .text(Self.frame(message.buffer, prefix: prefix))
+        let namespace = self.namespace
+        let version = connection.version
+        let parser = spark.primus.configuration.parser
+        let form = shared.derived("socket.io \(version.rawValue) " + namespace) { message in
+            Self.sharedForm(of: message, prefix: prefix, namespace: namespace, version: version, parser: parser) ?? Self.notShareable
         }
-        connection.session?.send(shared: framed)
+        guard form.message != Self.notShareable else { return translate(shared.message) }
+        connection.session?.send(shared: form)
+    }
+
+    /// Marks a broadcast message that has no single shared form.
+    private static let notShareable = TransportMessage.binary(ByteBuffer())
+
+    /// The one text packet a broadcast message becomes on `namespace`, or `nil` when it is not
+    /// one text packet (attachments, a protocol message, a binary parser's message).
+    private static func sharedForm(
+        of message: TransportMessage, prefix: ByteBuffer, namespace: String, version: SocketIOProtocolVersion, parser: any PrimusParser
+    ) -> TransportMessage? {
+        if isPlainData(message) { return .text(frame(message.buffer, prefix: prefix)) }
+        guard message.isText, let value = try? parser.decode(message, for: nil),
+            case .packet(let packet) = SocketIOPrimusBridge.outgoing(value, namespace: namespace)
+        else { return nil }
+        let encoded = SocketIOPacketEncoder.encode(packet, version: version)
+        return encoded.attachments.isEmpty ? .text(encoded.text) : nil
     }
 
     func flush() {
