@@ -50,7 +50,7 @@ struct BrowserLibraryCompiler: Sendable {
     /// The library's source.
     func compile() -> String {
         let client =
-            BrowserClientScripts.transport(named: transformer)
+            BrowserClientScripts.transport(named: transformer).map(Self.layered)
             ?? BrowserLibraryTemplate.render(BrowserClientScripts.unsupportedTransport, ["transformer": JSONValueText.string(transformer)])
         let codec =
             parserCodec
@@ -81,6 +81,13 @@ struct BrowserLibraryCompiler: Sendable {
                 "plugins": pluginList,
             ]
         )
+    }
+
+    /// A transport client built on another one's (`socket.io.js` runs the Engine.IO client
+    /// underneath) names it `$$engineio$$`: that placeholder becomes `engine.io.js`'s function, so
+    /// the Engine.IO code ships once per library and is never copied between files.
+    static func layered(_ transport: String) -> String {
+        BrowserLibraryTemplate.render(transport, ["engineio": expression(BrowserClientScripts.file("transports/engine.io.js"))])
     }
 
     /// A file holding one expression, ready to splice after `=` or inside parentheses: without

@@ -31,8 +31,10 @@ function compile(settings = {}) {
   const literal = (value) => JSON.stringify(value);
   const transportFile = path.join(root, 'transports', transformer + '.js');
   const parserFile = path.join(root, 'parsers', parser + '.js');
+  // A transport layered on Engine.IO gets its client at `$$engineio$$`, as
+  // BrowserLibraryCompiler.layered does.
   const client = fs.existsSync(transportFile)
-    ? fs.readFileSync(transportFile, 'utf8')
+    ? render(fs.readFileSync(transportFile, 'utf8'), { engineio: expression(read('transports/engine.io.js')) })
     : render(read('fallbacks/unsupported-transport.js'), { transformer: literal(transformer) });
   const codec = settings.codec ||
     (fs.existsSync(parserFile)
@@ -157,7 +159,12 @@ function load(settings = {}) {
   const WebSocket = fakeWebSocketClass();
   const random = { value: 0.5 };
   const FakeMath = Object.create(Math, { random: { value: () => random.value } });
-  const FakeDate = { now: () => clock.now };
+  // A real Date (codecs such as ejson's build Dates) whose now() is the fake clock's.
+  const FakeDate = class extends Date {
+    static now() {
+      return clock.now;
+    }
+  };
   const factory = vm.runInThisContext(
     '(function (setTimeout, clearTimeout, WebSocket, Date, Math, window, location) {\n' + compile(settings) + '\n})',
     { filename: 'primus.js' }

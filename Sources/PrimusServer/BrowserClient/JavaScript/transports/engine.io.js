@@ -166,15 +166,19 @@ function engineio() {
       if (pingWindow > 0) watchdog = setTimeout(function expired() { finish(); }, pingWindow);
     }
 
-    // Everything stops; `notify` tells the server (a `1` packet) when we close on purpose.
-    function shut(notify) {
+    // Everything stops; `notify` tells the server (a `1` packet) when we close on purpose, after
+    // the text messages of `last` (a layer's own goodbye, such as Socket.IO's DISCONNECT).
+    function shut(notify, last) {
       if (socket.readyState === 'closed') return;
       var wasOpen = socket.readyState === 'open';
       socket.readyState = 'closed';
       clearTimeout(watchdog);
+      var goodbye = notify && wasOpen && last ? last.map(function message(text) { return '4' + text; }) : [];
       // On WebSocket, its close is the goodbye; on polling, one last POST (not waited for),
       // sent before the aborted poll can tell the server first.
-      if (notify && wasOpen && socket.transport === 'polling') request('POST', url('polling'), '1', authorization, noop);
+      if (notify && wasOpen && socket.transport === 'polling') {
+        request('POST', url('polling'), goodbye.concat('1').join('\x1e'), authorization, noop);
+      }
       if (poll) poll.abort();
       if (post) post.abort();
       poll = post = null;
@@ -183,7 +187,10 @@ function engineio() {
         var old = ws;
         ws = null;
         old.onopen = old.onmessage = old.onerror = old.onclose = noop;
-        try { old.close(); } catch (e) { /* already closing */ }
+        try {
+          if (socket.transport === 'websocket') goodbye.forEach(function each(packet) { old.send(packet); });
+          old.close();
+        } catch (e) { /* already closing */ }
       }
     }
 
@@ -216,7 +223,12 @@ function engineio() {
           }
           primus.emit('incoming::data', bytes);
           break;
-        case '2': heartbeat(); send('3' + packet.slice(1)); break;
+        case '2':
+          heartbeat();
+          send('3' + packet.slice(1));
+          // For a layer above (transports/socket.io.js), which turns pings into the core's heartbeat.
+          primus.emit('engineio::ping');
+          break;
         case '1': finish(); break;
         default: break; // 6 noop; nothing else is meant for an open client
       }
@@ -315,7 +327,7 @@ function engineio() {
 
     socket.url = url('polling');
     socket.send = send;
-    socket.close = function close() { shut(true); };
+    socket.close = function close(last) { shut(true, last); };
 
     poll = request('GET', socket.url, undefined, authorization, function handshake(err, text) {
       poll = null;
@@ -365,9 +377,10 @@ function engineio() {
     primus.emit('outgoing::open');
   });
 
-  primus.on('outgoing::end', function end() {
+  // `last`: text messages a layer above sends just before the goodbye (the core passes none).
+  primus.on('outgoing::end', function end(last) {
     var socket = current;
     current = null;
-    if (socket) socket.close();
+    if (socket) socket.close(last);
   });
 }
