@@ -675,7 +675,13 @@ final class FanoutHandler: ChannelInboundHandler {
             }
             expectedSeq += 1
             unreported += 1
-            if expectedSeq == messages { stats.subscribersDone.add(1, ordering: .relaxed) }
+            if expectedSeq == messages {
+                // Counted before the subscriber reports done: the clock stops when the last one
+                // is done, and its deliveries must be in the count by then (not at read complete).
+                stats.echoes.add(unreported, ordering: .relaxed)
+                unreported = 0
+                stats.subscribersDone.add(1, ordering: .relaxed)
+            }
             if publishes, nextSeq < messages { publish(context: context) }
         case .connectionClose:
             context.close(promise: nil)

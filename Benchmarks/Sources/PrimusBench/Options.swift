@@ -49,9 +49,8 @@ let usage = """
     polling-queue: an Engine.IO polling session's cost per packet, sans-I/O, one thread
     smoke: every scenario and server for about 1-2 s each at small sizes (echo 50 x 10 and
            50 x 1, fan-out 50 x 50, 200 idle, Engine.IO 2 sessions, SockJS and Socket.IO
-           50 x 10, room 50 x 50); no
-           thresholds; exits 1 only
-           when a scenario errs (a peer not installed here is reported, not an error)
+           50 x 10, room 50 x 50); no thresholds; exits 1 only when a scenario errs (a peer
+           not installed here is reported, not an error)
     all: codec, throughput, memory, engineio, sockjs, socketio and polling-queue with the defaults
     """
 
