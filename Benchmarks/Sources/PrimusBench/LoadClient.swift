@@ -34,8 +34,10 @@ enum ClientMode: Sendable {
     /// Send nothing; answer heartbeats only.
     case idle
     /// Fan-out subscriber: expect `messages` broadcasts in order; the publisher also keeps
-    /// `window` of them in flight, sending the next when its own copy of one comes back.
-    case fanout(messages: Int, window: Int, publishes: Bool)
+    /// `window` of them in flight, sending the next when its own copy of one comes back. With
+    /// `inRoom`, the subscriber joins the room ``EventWire/room`` on ``StartProbe`` and the
+    /// publisher publishes to it through an event (server mode `events`).
+    case fanout(messages: Int, window: Int, publishes: Bool, inRoom: Bool)
 }
 
 /// Sent through every pipeline to start the load at once on all connections.
@@ -50,14 +52,8 @@ struct WebSocketLoadClient: Sendable {
     let group: any EventLoopGroup
     let port: Int
     let stats: LoadStats
-    /// Engine.IO framing: connect to `/primus/?EIO=4&transport=websocket` and wrap every message
-    /// in a message packet (`4<json>`); answer the server's Engine.IO pings.
-    var engineIO = false
-    /// MessagePack framing: binary frames with the `msgpack` parser's encoding.
-    var messagePack = false
-    /// SockJS framing: connect to `/primus/<server>/<session>/websocket`, send every message as
-    /// `["<message>"]` and read the server's `a[...]` frames (`o` and `h` frames are skipped).
-    var sockJS = false
+    /// How messages travel: which URL, which envelope, which heartbeats to answer.
+    var framing = Framing.primus
     /// Extra bytes of handshake headers (browsers send cookies, user agent, ...).
     var paddingHeaderBytes = 0
 
@@ -68,7 +64,9 @@ struct WebSocketLoadClient: Sendable {
         let port = self.port
         let stats = self.stats
         let padding = self.paddingHeaderBytes
-        let framing: Framing = engineIO ? .engineIO : messagePack ? .msgpack : sockJS ? .sockJS : .primus
+        let framing = self.framing
+        // Socket.IO: the namespace CONNECT comes after the upgrade (see SocketIOConnector).
+        let connected = loop.makePromise(of: Void.self)
         let channel = try await ClientBootstrap(group: loop)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
@@ -81,20 +79,31 @@ struct WebSocketLoadClient: Sendable {
                         automaticErrorHandling: false,
                         upgradePipelineHandler: { channel, _ in
                             channel.eventLoop.makeCompletedFuture {
+                                if framing.isSocketIO {
+                                    try channel.pipeline.syncOperations.addHandler(SocketIOConnector(connected: connected))
+                                } else {
+                                    connected.succeed()
+                                }
                                 switch mode {
                                 case .load(let inFlight):
                                     try channel.pipeline.syncOperations.addHandler(EchoLoadHandler(stats: stats, inFlight: inFlight, framing: framing))
                                 case .idle:
                                     try channel.pipeline.syncOperations.addHandler(IdleHandler(stats: stats, framing: framing))
-                                case .fanout(let messages, let window, let publishes):
+                                case .fanout(let messages, let window, let publishes, let inRoom):
                                     try channel.pipeline.syncOperations.addHandler(
-                                        FanoutHandler(stats: stats, messages: messages, window: window, publishes: publishes, framing: framing)
+                                        FanoutHandler(
+                                            stats: stats, messages: messages, window: window, publishes: publishes, inRoom: inRoom,
+                                            framing: framing
+                                        )
                                     )
                                 }
                             }
                         }
                     )
                     try channel.pipeline.syncOperations.addHTTPClientHandlers(
+                        // Frames the server sends right after its 101 (Engine.IO's open packet)
+                        // may come in the same read: keep them for the WebSocket decoder.
+                        leftOverBytesStrategy: .forwardBytes,
                         withClientUpgrade: (
                             upgraders: [upgrader],
                             completionHandler: { context in
@@ -110,10 +119,18 @@ struct WebSocketLoadClient: Sendable {
                 }
             }
             .connect(host: "127.0.0.1", port: port)
+            .flatMapErrorThrowing { error -> any Channel in
+                // No pipeline ever completes them: a promise left pending is a leak NIO reports.
+                upgraded.fail(error)
+                connected.fail(error)
+                throw error
+            }
             .get()
         do {
             try await upgraded.futureResult.get()
+            try await connected.futureResult.get()
         } catch {
+            connected.fail(error)
             channel.close(promise: Optional<EventLoopPromise<Void>>.none)
             throw error
         }
@@ -214,13 +231,58 @@ enum Framing: Sendable {
     /// SockJS frames (`sockjs` transformer): the client sends `["<message>"]`, the server
     /// answers `a["<message>"]`, each message a JSON string of the parser's text.
     case sockJS
+    /// Primus emitter packets (`websockets` transformer): the echo is the event
+    /// `{"type":0,"data":["echo",<message>]}`.
+    case primusEvents
+    /// Socket.IO over Engine.IO 4 (`socket.io` transformer): the echo is the event
+    /// `42["echo",<message>]`.
+    case socketIOEvents
+    /// Socket.IO `message` events, data to Primus: `42["message",<message>]`.
+    case socketIOData
+
+    /// Whether messages travel in Engine.IO packets (whose pings `2` are answered `3`).
+    var isEngineIO: Bool {
+        self == .engineIO || isSocketIO
+    }
+
+    /// Whether messages are Socket.IO packets inside Engine.IO message packets.
+    var isSocketIO: Bool {
+        self == .socketIOEvents || self == .socketIOData
+    }
+
+    /// Echo: the head of the event array that carries each message (`"echo",`), or nil when
+    /// messages travel on their own.
+    var echoHead: StaticString? {
+        switch self {
+        case .primusEvents, .socketIOEvents: EventWire.echoHead
+        case .socketIOData: EventWire.dataHead
+        default: nil
+        }
+    }
+
+    /// Room fan-out: the head of the event array each delivery arrives in (`"tick",` for the
+    /// event framings, `"message",` for Socket.IO data), or nil for plain Primus data.
+    var deliveryHead: StaticString? {
+        switch self {
+        case .primusEvents, .socketIOEvents: EventWire.tickHead
+        case .socketIOData: EventWire.dataHead
+        default: nil
+        }
+    }
+
+    /// Room fan-out: what the publisher emits, the room and then its message: `publish` makes
+    /// the server emit `tick`, `publish-data` write the message as data.
+    var publishHead: StaticString {
+        self == .primusEvents || self == .socketIOEvents ? EventWire.publishHead : EventWire.publishDataHead
+    }
 
     /// The upgrade request's target: for SockJS a session of its own for every connection (the
     /// `<server>` part is a load balancer's hint, ignored by the server).
     var uri: String {
         switch self {
         case .primus, .msgpack: "/primus"
-        case .engineIO: "/primus/?EIO=4&transport=websocket"
+        case .primusEvents: "/primus"
+        case .engineIO, .socketIOEvents, .socketIOData: "/primus/?EIO=4&transport=websocket"
         case .sockJS: "/primus/bench/\(String(UInt64.random(in: .min ... .max), radix: 36))/websocket"
         }
     }
@@ -228,8 +290,8 @@ enum Framing: Sendable {
     /// Bytes in front of every Primus message: the Engine.IO packet type, SockJS's `a["\`.
     var prefixLength: Int {
         switch self {
-        case .primus, .msgpack: 0
-        case .engineIO: 1
+        case .primus, .msgpack, .primusEvents: 0
+        case .engineIO, .socketIOEvents, .socketIOData: 1
         case .sockJS: 4
         }
     }
@@ -262,7 +324,7 @@ private func answerHeartbeat(
         stats.pingsAnswered.add(1, ordering: .relaxed)
         return true
     case .text:
-        if framing == .engineIO, frame.data.readableBytes == 1, frame.data.getInteger(at: frame.data.readerIndex, as: UInt8.self) == UInt8(ascii: "2") {
+        if framing.isEngineIO, frame.data.readableBytes == 1, frame.data.getInteger(at: frame.data.readerIndex, as: UInt8.self) == UInt8(ascii: "2") {
             var payload = context.channel.allocator.buffer(capacity: 1)
             payload.writeStaticString("3")
             context.write(NIOAny(WebSocketFrame(fin: true, opcode: .text, maskKey: .random(using: &rng), data: payload)), promise: nil)
@@ -342,7 +404,9 @@ final class EchoLoadHandler: ChannelInboundHandler {
     private func send(context: ChannelHandlerContext) {
         var buffer = context.channel.allocator.buffer(capacity: 48)
         if framing == .engineIO { buffer.writeStaticString("4") }
-        if framing == .msgpack {
+        if let head = framing.echoHead {
+            EventWire.writeEvent(head, seq: nextSeq, socketIO: framing.isSocketIO, into: &buffer)
+        } else if framing == .msgpack {
             Self.writeMessagePack(seq: nextSeq, into: &buffer)
         } else if framing == .sockJS {
             SockJSWire.writeMessageArray(seq: nextSeq, into: &buffer)
@@ -383,6 +447,13 @@ final class EchoLoadHandler: ChannelInboundHandler {
                 // `c[code,"reason"]`: the server ended the session; anything else is broken.
                 stats.mismatches.add(1, ordering: .relaxed)
             }
+        case .text where framing.echoHead != nil:
+            // Anything but the echo event (heartbeats were answered above) is an error.
+            let message = EventWire.message(in: frame.data, head: framing.echoHead!, socketIO: framing.isSocketIO)
+            if message.map(Self.seq(in:)) != expectedSeq { stats.mismatches.add(1, ordering: .relaxed) }
+            expectedSeq += 1
+            unreported += 1
+            if !stats.stopping.load(ordering: .relaxed) { send(context: context) }
         case .text:
             var data = frame.data
             if framing == .engineIO {
@@ -500,6 +571,7 @@ final class FanoutHandler: ChannelInboundHandler {
     private let messages: Int
     private let window: Int
     private let publishes: Bool
+    private let inRoom: Bool
     private let framing: Framing
     private var nextSeq = 0
     private var expectedSeq = 0
@@ -509,16 +581,22 @@ final class FanoutHandler: ChannelInboundHandler {
     private var sawProbe = false
     private var rng: SplitMix64
 
-    init(stats: LoadStats, messages: Int, window: Int, publishes: Bool, framing: Framing) {
+    init(stats: LoadStats, messages: Int, window: Int, publishes: Bool, inRoom: Bool, framing: Framing) {
         self.stats = stats
         self.messages = messages
         self.window = window
         self.publishes = publishes
+        self.inRoom = inRoom
         self.framing = framing
         self.rng = SplitMix64(state: UInt64.random(in: .min ... .max))
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is StartProbe, inRoom {
+            joinRoom(context: context)
+            context.flush()
+            return
+        }
         if event is StartProbe, publishes {
             probe(context: context)
             context.flush()
@@ -541,13 +619,26 @@ final class FanoutHandler: ChannelInboundHandler {
         needsFlush = true
     }
 
+    /// In a room, readiness is the server's acknowledgement of the join: once it comes back the
+    /// spark is in the room.
+    private func joinRoom(context: ChannelHandlerContext) {
+        var buffer = context.channel.allocator.buffer(capacity: 48)
+        EventWire.writeJoin(socketIO: framing.isSocketIO, into: &buffer)
+        context.write(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .text, maskKey: .random(using: &rng), data: buffer)), promise: nil)
+        needsFlush = true
+    }
+
     private static func isProbe(_ buffer: ByteBuffer) -> Bool {
         buffer.readableBytesView.starts(with: "{\"probe\"".utf8)
     }
 
     private func publish(context: ChannelHandlerContext) {
-        var buffer = context.channel.allocator.buffer(capacity: 48)
-        EchoLoadHandler.writeMessage(seq: nextSeq, into: &buffer)
+        var buffer = context.channel.allocator.buffer(capacity: 64)
+        if inRoom {
+            EventWire.writeEvent(framing.publishHead, seq: nextSeq, socketIO: framing.isSocketIO, into: &buffer)
+        } else {
+            EchoLoadHandler.writeMessage(seq: nextSeq, into: &buffer)
+        }
         nextSeq += 1
         context.write(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .text, maskKey: .random(using: &rng), data: buffer)), promise: nil)
         needsFlush = true
@@ -560,6 +651,11 @@ final class FanoutHandler: ChannelInboundHandler {
             return
         }
         switch frame.opcode {
+        case .text where inRoom && EventWire.isJoinAcknowledgement(frame.data, socketIO: framing.isSocketIO):
+            if !sawProbe {
+                sawProbe = true
+                stats.subscribersReady.add(1, ordering: .relaxed)
+            }
         case .text where Self.isProbe(frame.data):
             if !sawProbe {
                 sawProbe = true
@@ -568,12 +664,24 @@ final class FanoutHandler: ChannelInboundHandler {
             if publishes, stats.probing.load(ordering: .relaxed) { probe(context: context) }
         case .text:
             // Every broadcast once, in order, and no more than were published.
-            if expectedSeq >= messages || EchoLoadHandler.seq(in: frame.data) != expectedSeq {
+            let message: ByteBuffer? =
+                if let head = framing.deliveryHead {
+                    EventWire.message(in: frame.data, head: head, socketIO: framing.isSocketIO)
+                } else {
+                    frame.data
+                }
+            if expectedSeq >= messages || message.map(EchoLoadHandler.seq(in:)) != expectedSeq {
                 stats.mismatches.add(1, ordering: .relaxed)
             }
             expectedSeq += 1
             unreported += 1
-            if expectedSeq == messages { stats.subscribersDone.add(1, ordering: .relaxed) }
+            if expectedSeq == messages {
+                // Counted before the subscriber reports done: the clock stops when the last one
+                // is done, and its deliveries must be in the count by then (not at read complete).
+                stats.echoes.add(unreported, ordering: .relaxed)
+                unreported = 0
+                stats.subscribersDone.add(1, ordering: .relaxed)
+            }
             if publishes, nextSeq < messages { publish(context: context) }
         case .connectionClose:
             context.close(promise: nil)

@@ -77,9 +77,7 @@ extension PrimusBench {
         let stats = LoadStats()
         var client = WebSocketLoadClient(group: group, port: server.port, stats: stats)
         client.paddingHeaderBytes = options.headerBytes
-        client.engineIO = target == .engineIOWebSocket
-        client.messagePack = target == .msgpack
-        client.sockJS = target == .sockJSWebSocket
+        client.framing = target.framing
 
         // Warm up: a few connections open and close, so code paths and allocator arenas that every
         // connection needs are already in the "before" figure.

@@ -1,8 +1,8 @@
 import Foundation
 
 let usage = """
-    usage: primus-bench [all|throughput|memory|codec|engineio|sockjs|polling-queue|smoke] [options]
-           primus-bench server <raw|primus|msgpack|engine.io|sockjs|hummingbird> [echo|fanout]
+    usage: primus-bench [all|throughput|memory|codec|engineio|sockjs|socketio|polling-queue|smoke] [options]
+           primus-bench server <raw|primus|msgpack|engine.io|sockjs|socket.io|hummingbird> [echo|fanout|events]
                                                      (internal: one server process)
 
     Compares the Primus server (websockets transformer, JSON parser) with raw WebSocket servers
@@ -22,7 +22,8 @@ let usage = """
       --rounds N           rounds; each measures every server once (default 2)
       --client-threads N   load generator event loop threads (default: cores)
       --only T[,T...]      these targets only: primus, raw, ws, hummingbird, msgpack,
-                           eio-websocket, eio-polling, sockjs-websocket, sockjs-xhr
+                           eio-websocket, eio-polling, sockjs-websocket, sockjs-xhr,
+                           browserchannel, primus-events, sio-events, sio-data
       --port P             echo: load an already running server on 127.0.0.1:P instead of
                            starting one (e.g. under valgrind; needs --only with one target)
       --server-pid PID     with --port: that server's process, to measure its CPU
@@ -36,12 +37,21 @@ let usage = """
     sockjs: SockJS over a WebSocket and over XHR (xhr_streaming + xhr_send) against Primus
             websockets, echo --connections N (default 100) x --in-flight N (default 10);
             messages per second and server CPU per message, with ratios to websockets
+    socketio: named events over Socket.IO (socket.io transformer, WebSocket) against Primus
+            emitter packets over websockets (the baseline), with ratios to it:
+      echo        event echo, --connections N x --in-flight N; targets primus-events (the
+                  baseline), sio-events (42["echo",...]), sio-data (42["message",...], data to
+                  Primus) and eio-websocket (engine.io data); messages/s, server CPU per message
+      room        --subscribers N sockets join one room, the publisher emits --messages N
+                  events the server emits to the room (primus-events, sio-events) or writes to it
+                  as data (sio-data, primus), --fanout-window N in flight; deliveries/s
+      --scenario echo,room  (default both)
     polling-queue: an Engine.IO polling session's cost per packet, sans-I/O, one thread
     smoke: every scenario and server for about 1-2 s each at small sizes (echo 50 x 10 and
-           50 x 1, fan-out 50 x 50, 200 idle, Engine.IO 2 sessions, SockJS 50 x 10); no
-           thresholds; exits 1 only
-           when a scenario errs (a peer not installed here is reported, not an error)
-    all: codec, throughput, memory, engineio, sockjs and polling-queue with the defaults
+           50 x 1, fan-out 50 x 50, 200 idle, Engine.IO 2 sessions, SockJS and Socket.IO
+           50 x 10, room 50 x 50); no thresholds; exits 1 only when a scenario errs (a peer
+           not installed here is reported, not an error)
+    all: codec, throughput, memory, engineio, sockjs, socketio and polling-queue with the defaults
     """
 
 /// The command line, with every size the scenarios use.
@@ -53,7 +63,7 @@ struct Options {
     var subscribers = 1_000
     var fanoutMessages = 1_000
     var fanoutWindow = 4
-    var scenarios: Set<String> = ["echo", "echo-wide", "fanout"]
+    var scenarios: Set<String> = ["echo", "echo-wide", "fanout", "room"]
     var warmup = 5.0
     var duration = 10.0
     var rounds = 2
@@ -85,7 +95,7 @@ struct Options {
         }
         while let argument = iterator.next() {
             switch argument {
-            case "all", "throughput", "memory", "codec", "engineio", "sockjs", "polling-queue": mode = argument
+            case "all", "throughput", "memory", "codec", "engineio", "sockjs", "socketio", "polling-queue": mode = argument
             case "smoke":
                 mode = argument
                 applySmokeSizes()
@@ -97,8 +107,8 @@ struct Options {
             case "--fanout-window": fanoutWindow = try int(argument)
             case "--scenario":
                 let names = try value(argument).split(separator: ",").map(String.init)
-                guard names.allSatisfy({ ["echo", "echo-wide", "fanout"].contains($0) }) else {
-                    throw BenchError("--scenario takes echo, echo-wide, fanout, or several joined by commas")
+                guard names.allSatisfy({ ["echo", "echo-wide", "fanout", "room"].contains($0) }) else {
+                    throw BenchError("--scenario takes echo, echo-wide, fanout, room (socketio), or several joined by commas")
                 }
                 scenarios = Set(names)
             case "--warmup": warmup = try seconds(argument)
@@ -127,8 +137,8 @@ struct Options {
             default: throw BenchError("unknown argument \(argument)\n\n\(usage)")
             }
         }
-        if port != nil, targets?.count != 1 || !["throughput", "engineio", "sockjs"].contains(mode) {
-            throw BenchError("--port needs `throughput`, `engineio` or `sockjs` and --only with one target")
+        if port != nil, targets?.count != 1 || !["throughput", "engineio", "sockjs", "socketio"].contains(mode) {
+            throw BenchError("--port needs `throughput`, `engineio`, `sockjs` or `socketio` and --only with one target")
         }
     }
 
@@ -164,6 +174,20 @@ struct Options {
     /// WebSocket and over XHR.
     var sockJSTargets: [LoadTarget] {
         targets ?? [.primus, .sockJSWebSocket, .sockJSXHR]
+    }
+
+    /// What `socketio`'s echo compares: `--only`, else Primus events over websockets, then
+    /// Socket.IO events, Socket.IO data and Engine.IO data.
+    var socketIOTargets: [LoadTarget] {
+        targets ?? [.primusEvents, .socketIOEvents, .socketIOData, .engineIOWebSocket]
+    }
+
+    /// What `socketio`'s room broadcast compares: those of `--only` that can join a room, else
+    /// Primus events over websockets, Socket.IO events, Socket.IO data and Primus data.
+    var roomTargets: [LoadTarget] {
+        (targets ?? [.primusEvents, .socketIOEvents, .socketIOData, .primus]).filter {
+            [.primus, .primusEvents, .socketIOEvents, .socketIOData].contains($0)
+        }
     }
 
     /// What the memory run measures (never polling).

@@ -70,6 +70,9 @@ struct PrimusBench {
         if all || options.mode == "sockjs" {
             errors += await sockJS(options, group: group)
         }
+        if all || options.mode == "socketio" {
+            errors += await socketIO(options, group: group)
+        }
         try? await group.shutdownGracefully()
         print("primus-bench \(options.mode): \(errors) error(s), \(format(seconds(clock.now - started), 0)) s")
         return errors

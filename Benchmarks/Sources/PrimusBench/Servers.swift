@@ -19,6 +19,9 @@ enum ServerKind: String, CaseIterable, Sendable {
     case sockjs
     /// The same `Primus` echo with the `browserchannel` transformer.
     case browserChannel = "browserchannel"
+    /// The same `Primus` with the `socket.io` transformer (the reference's defaults), for the
+    /// `events` mode: `42["echo",…]` events and `42["message",…]` data.
+    case socketIO = "socket.io"
     /// The `websockets` echo with the `msgpack` parser.
     case msgpack
     /// Hummingbird 2 with a plain WebSocket route (the `HummingbirdPeer` trait).
@@ -33,6 +36,11 @@ enum ServerMode: String, CaseIterable, Sendable {
     case echo
     /// To every open connection, the sender's included (Primus: `primus.write(_:)`).
     case fanout
+    /// Named events and rooms (Primus servers only): data is echoed as in `echo`; the event
+    /// `echo` is emitted back with its arguments; `join` (room names, acknowledged) joins rooms;
+    /// `publish` (room, args…) emits `tick` with the args to the room, `publish-data` (room,
+    /// value) writes the value to it as data.
+    case events
 }
 
 /// A server and the way the load generator talks to it: one column of the throughput table.
@@ -63,6 +71,15 @@ enum LoadTarget: String, CaseIterable, Sendable {
     case ws
     /// Plain WebSocket frames to a Hummingbird 2 WebSocket route (a peer, no Primus layer).
     case hummingbird
+    /// Primus's emitter packets in WebSocket frames (`{"type":0,"data":["echo",…]}`),
+    /// `websockets` transformer: the baseline of `socketio`.
+    case primusEvents = "primus-events"
+    /// Socket.IO events over a WebSocket opened directly (`?EIO=4&transport=websocket`, then
+    /// CONNECT): `42["echo",…]`, `socket.io` transformer.
+    case socketIOEvents = "sio-events"
+    /// Socket.IO `message` events, which the `socket.io` transformer hands to Primus as data:
+    /// `42["message",…]`.
+    case socketIOData = "sio-data"
 
     var server: ServerKind {
         switch self {
@@ -74,6 +91,29 @@ enum LoadTarget: String, CaseIterable, Sendable {
         case .browserChannel: .browserChannel
         case .ws: .ws
         case .hummingbird: .hummingbird
+        case .primusEvents: .primus
+        case .socketIOEvents, .socketIOData: .socketIO
+        }
+    }
+
+    /// How the load generator frames messages for this target (WebSocket targets).
+    var framing: Framing {
+        switch self {
+        case .engineIOWebSocket: .engineIO
+        case .msgpack: .msgpack
+        case .sockJSWebSocket: .sockJS
+        case .primusEvents: .primusEvents
+        case .socketIOEvents: .socketIOEvents
+        case .socketIOData: .socketIOData
+        default: .primus
+        }
+    }
+
+    /// The server mode an echo of this target needs: `events` for the event framings.
+    var echoMode: ServerMode {
+        switch self {
+        case .primusEvents, .socketIOEvents, .socketIOData: .events
+        default: .echo
         }
     }
 
@@ -89,6 +129,9 @@ enum LoadTarget: String, CaseIterable, Sendable {
         case .browserChannel: "Primus browserchannel"
         case .ws: "raw Node ws"
         case .hummingbird: "raw Hummingbird 2"
+        case .primusEvents: "Primus websockets events"
+        case .socketIOEvents: "Primus socket.io events"
+        case .socketIOData: "Primus socket.io data"
         }
     }
 }
@@ -132,6 +175,11 @@ func runServer(_ kind: ServerKind, mode: ServerMode) async throws {
         var configuration = PrimusConfiguration()
         configuration.transformer = .browserChannel
         try await servePrimus(configuration, mode: mode, announce: announce)
+    case .socketIO:
+        // The reference Socket.IO server's defaults (ping every 25 s, 45 s connect timeout).
+        var configuration = PrimusConfiguration()
+        configuration.transformer = .socketIO
+        try await servePrimus(configuration, mode: mode, announce: announce)
     case .raw:
         try await RawEchoServer.run(host: "127.0.0.1", port: 0, mode: mode, onListening: announce)
     case .hummingbird:
@@ -145,7 +193,8 @@ func runServer(_ kind: ServerKind, mode: ServerMode) async throws {
     }
 }
 
-/// Serves one `Primus`: echo (`spark.write`) or broadcast (`primus.write`, the public API).
+/// Serves one `Primus`: echo (`spark.write`), broadcast (`primus.write`, the public API), or
+/// events and rooms (``ServerMode/events``).
 private func servePrimus(
     _ configuration: PrimusConfiguration,
     mode: ServerMode,
@@ -160,6 +209,23 @@ private func servePrimus(
     case .fanout:
         primus.onConnection { spark in
             spark.onMessage { [weak primus] message in primus?.write(message.value) }
+        }
+    case .events:
+        primus.onConnection { spark in
+            spark.onMessage { message in spark.write(message.value) }
+            spark.on("echo") { event in spark.emit("echo", arguments: event.args) }
+            spark.on("join") { event in
+                for room in event.args.compactMap(\.stringValue) { spark.join(room) }
+                event.ack?.send(arguments: [])
+            }
+            spark.on("publish") { [weak primus] event in
+                guard let room = event.args.first?.stringValue else { return }
+                primus?.room(room).emit("tick", arguments: Array(event.args.dropFirst()))
+            }
+            spark.on("publish-data") { [weak primus] event in
+                guard let room = event.args.first?.stringValue, event.args.count == 2 else { return }
+                primus?.room(room).write(event.args[1])
+            }
         }
     }
     try await PrimusHTTPServer(primus: primus, host: "127.0.0.1", port: 0, onListening: announce).run()

@@ -9,6 +9,9 @@ struct LoadScenario: Sendable {
         /// `subscribers` connections; one of them publishes `messages`, the server broadcasts each
         /// to all, at most `window` in flight.
         case fanout(subscribers: Int, messages: Int, window: Int)
+        /// The same with rooms: every subscriber joins one room, the publisher publishes through
+        /// an event, the server emits (or writes) each message to the room.
+        case room(subscribers: Int, messages: Int, window: Int)
     }
 
     var name: String
@@ -20,6 +23,8 @@ struct LoadScenario: Sendable {
             "echo, \(connections) connections x \(inFlight) in flight"
         case .fanout(let subscribers, let messages, let window):
             "fan-out, \(subscribers) subscribers x \(messages) messages (\(window) broadcasts in flight)"
+        case .room(let subscribers, let messages, let window):
+            "room broadcast, \(subscribers) sockets in one room x \(messages) messages (\(window) in flight)"
         }
     }
 
@@ -27,7 +32,7 @@ struct LoadScenario: Sendable {
     var unit: String {
         switch shape {
         case .echo: "msg"
-        case .fanout: "delivery"
+        case .fanout, .room: "delivery"
         }
     }
 }
@@ -128,6 +133,12 @@ extension PrimusBench {
                         outcome = .measured(
                             try await measureFanout(target, subscribers: subscribers, messages: messages, window: window, group: group)
                         )
+                    case .room(let subscribers, let messages, let window):
+                        outcome = .measured(
+                            try await measureFanout(
+                                target, subscribers: subscribers, messages: messages, window: window, inRoom: true, group: group
+                            )
+                        )
                     }
                 } catch let error as PeerUnavailable {
                     unavailable[target] = error.description
@@ -222,7 +233,7 @@ extension PrimusBench {
         options: Options,
         group: MultiThreadedEventLoopGroup
     ) async throws -> ThroughputResult {
-        let server = options.port == nil ? try ServerProcess(kind: target.server) : nil
+        let server = options.port == nil ? try ServerProcess(kind: target.server, mode: target.echoMode) : nil
         defer { server?.stop() }
         let stats = LoadStats()
         let port = options.port ?? server!.port
@@ -238,9 +249,7 @@ extension PrimusBench {
             channels = try await client.connectMany(count, inFlight: inFlight, window: min(count, options.window))
         } else {
             var client = WebSocketLoadClient(group: group, port: port, stats: stats)
-            client.engineIO = target == .engineIOWebSocket
-            client.messagePack = target == .msgpack
-            client.sockJS = target == .sockJSWebSocket
+            client.framing = target.framing
             channels = try await client.connectMany(count, mode: .load(inFlight: inFlight), window: min(count, options.window))
         }
         for channel in channels { channel.pipeline.fireUserInboundEventTriggered(StartLoad()) }
@@ -277,33 +286,38 @@ extension PrimusBench {
 
     /// One fan-out measurement: all subscribers connect, the publisher starts, and the clock runs
     /// until every subscriber has every message (or a deadline passes: then the missing
-    /// deliveries are errors).
+    /// deliveries are errors). `inRoom`: the subscribers join a room first (server mode
+    /// `events`), and the publisher's messages go to the room.
     static func measureFanout(
         _ target: LoadTarget,
         subscribers: Int,
         messages: Int,
         window: Int,
+        inRoom: Bool = false,
         group: MultiThreadedEventLoopGroup
     ) async throws -> ThroughputResult {
-        guard target != .sockJSXHR, target != .sockJSWebSocket, target != .engineIOPolling else {
-            throw BenchError("fan-out is measured with plain Primus frames only, not \(target.rawValue)")
+        let framings: Set<Framing> = inRoom ? [.primus, .primusEvents, .socketIOEvents, .socketIOData] : [.primus]
+        guard target != .engineIOPolling, target != .sockJSXHR, target != .browserChannel, framings.contains(target.framing) else {
+            throw BenchError("\(inRoom ? "the room broadcast" : "fan-out") does not measure \(target.rawValue)")
         }
-        let server = try ServerProcess(kind: target.server, mode: .fanout)
+        let server = try ServerProcess(kind: target.server, mode: inRoom ? .events : .fanout)
         defer { server.stop() }
         let stats = LoadStats()
-        let client = WebSocketLoadClient(group: group, port: server.port, stats: stats)
-        let publisher = try await client.connect(mode: .fanout(messages: messages, window: window, publishes: true))
+        var client = WebSocketLoadClient(group: group, port: server.port, stats: stats)
+        client.framing = target.framing
+        let publisher = try await client.connect(mode: .fanout(messages: messages, window: window, publishes: true, inRoom: inRoom))
         var channels = [publisher]
         channels += try await client.connectMany(
             subscribers - 1,
-            mode: .fanout(messages: messages, window: window, publishes: false),
+            mode: .fanout(messages: messages, window: window, publishes: false, inRoom: inRoom),
             window: 200
         )
 
         let clock = ContinuousClock()
-        // Probes until the server has every subscriber in its list (not measured).
+        // Until the server has every subscriber in its list, or in the room (not measured): the
+        // publisher's probes, or every subscriber's acknowledged join.
         let readyBy = clock.now + .seconds(30)
-        publisher.pipeline.fireUserInboundEventTriggered(StartProbe())
+        for channel in inRoom ? channels : [publisher] { channel.pipeline.fireUserInboundEventTriggered(StartProbe()) }
         while stats.subscribersReady.load(ordering: .relaxed) < subscribers, clock.now < readyBy {
             try await Task.sleep(for: .milliseconds(2))
         }
@@ -311,7 +325,10 @@ extension PrimusBench {
         guard stats.subscribersReady.load(ordering: .relaxed) == subscribers else {
             stats.stopping.store(true, ordering: .relaxed)
             try? await closeAll(channels, group: group)
-            throw BenchError("only \(stats.subscribersReady.load(ordering: .relaxed)) of \(subscribers) subscribers got a probe broadcast in 30 s")
+            throw BenchError(
+                "only \(stats.subscribersReady.load(ordering: .relaxed)) of \(subscribers) subscribers "
+                    + (inRoom ? "had their join acknowledged" : "got a probe broadcast") + " in 30 s"
+            )
         }
         let deliveries = subscribers * messages
         // Generous: 60 s plus 100 us per delivery (the slowest server here needs a fraction).
