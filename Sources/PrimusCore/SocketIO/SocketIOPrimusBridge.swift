@@ -103,6 +103,11 @@ public enum SocketIOPrimusBridge {
         }
     }
 
+    /// Whether bytes sit anywhere in `value` (they travel as attachments).
+    public static func containsBytes(_ value: JSONValue) -> Bool {
+        value.containsBinary
+    }
+
     /// Bytes that went through the JSON parser come back as Node's `Buffer.toJSON()` form
     /// (`{"type":"Buffer","data":[1,2]}`, the JSON parser's way to write bytes); Socket.IO
     /// carries bytes natively, so they are turned back into bytes and travel as attachments.

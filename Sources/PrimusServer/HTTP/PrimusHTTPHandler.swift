@@ -33,6 +33,9 @@ final class PrimusHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var answering = false
     /// The server is shutting down: close once the answer in progress is written.
     private var draining = false
+    /// Puts the upgrade handler back before a kept-alive response ends, so the connection's
+    /// next request may be an upgrade too (see ``PrimusHTTPPipeline``).
+    var reinstallUpgrade: ((ChannelHandlerContext) -> Void)?
 
     init(primus: Primus, fallback: @escaping PrimusHTTPFallback, maxBodyLength: Int, secure: Bool, upgrades: NIOLoopBound<PrimusUpgradeState>?) {
         self.primus = primus
@@ -205,6 +208,7 @@ final class PrimusHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private func end(keepAlive: Bool, context: ChannelHandlerContext) {
         answering = false
+        if keepAlive, !draining { reinstallUpgrade?(context) }
         let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
         if !keepAlive || draining {
             let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)

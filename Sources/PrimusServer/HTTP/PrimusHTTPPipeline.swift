@@ -31,6 +31,29 @@ enum PrimusHTTPPipeline {
         name: String,
         upgradeCompleted: @escaping (ChannelHandlerContext) -> Void
     ) throws {
+        _ = try installReturningUpgradeReinstaller(
+            on: channel, limits: limits, maxBodyLength: maxBodyLength, upgraders: upgraders, tracked: tracked,
+            application: application, name: name, upgradeCompleted: upgradeCompleted
+        )
+    }
+
+    /// ``install(on:limits:maxBodyLength:upgraders:tracked:application:name:upgradeCompleted:)``,
+    /// returning what puts the upgrade handler back for the next request of a kept-alive
+    /// connection. NIO's upgrade handler looks at one request and leaves; clients such as
+    /// aiohttp (python-socketio's `AsyncClient`) send the Engine.IO upgrade on the connection of
+    /// the polling handshake, which Node's server accepts. Call it on the loop before a response
+    /// ends (the pipelining handler may hand on the next request as the end is written); it does
+    /// nothing while an upgrade handler is in place.
+    static func installReturningUpgradeReinstaller(
+        on channel: any Channel,
+        limits: PrimusLimits,
+        maxBodyLength: Int,
+        upgraders: [any HTTPServerProtocolUpgrader],
+        tracked: TrackedConnection?,
+        application: any RemovableChannelHandler,
+        name: String,
+        upgradeCompleted: @escaping (ChannelHandlerContext) -> Void
+    ) throws -> ((ChannelHandlerContext) -> Void)? {
         let rules = HTTPRequestHeadRules(limits: limits, maxBodyLength: maxBodyLength)
         let connectionGuard = PrimusHTTPConnectionGuard(limits: limits, tracked: tracked)
         let encoder = HTTPResponseEncoder()
@@ -41,20 +64,25 @@ enum PrimusHTTPPipeline {
         let validator = NIOHTTPResponseHeadersValidator()
         let requestGuard = PrimusHTTPRequestGuard(rules: rules, connection: connectionGuard)
         var handlers: [any ChannelHandler] = [connectionGuard, encoder, decoder, pipelining, validator, requestGuard]
-        if !upgraders.isEmpty {
-            handlers.append(
-                HTTPServerUpgradeHandler(
-                    upgraders: upgraders,
-                    httpEncoder: encoder,
-                    // Removed in this order: the guards before the decoder, which hands the
-                    // bytes after the handshake on as raw bytes when it leaves.
-                    extraHTTPHandlers: [connectionGuard, requestGuard, decoder, pipelining, validator],
-                    upgradeCompletionHandler: upgradeCompleted
-                )
+        let makeUpgradeHandler = {
+            HTTPServerUpgradeHandler(
+                upgraders: upgraders,
+                httpEncoder: encoder,
+                // Removed in this order: the guards before the decoder, which hands the
+                // bytes after the handshake on as raw bytes when it leaves.
+                extraHTTPHandlers: [connectionGuard, requestGuard, decoder, pipelining, validator],
+                upgradeCompletionHandler: upgradeCompleted
             )
         }
+        if !upgraders.isEmpty { handlers.append(makeUpgradeHandler()) }
         let sync = channel.pipeline.syncOperations
         try sync.addHandlers(handlers)
         try sync.addHandler(application, name: name)
+        guard !upgraders.isEmpty else { return nil }
+        return { context in
+            let pipeline = context.pipeline.syncOperations
+            guard (try? pipeline.handler(type: HTTPServerUpgradeHandler.self)) == nil else { return }
+            try? pipeline.addHandler(makeUpgradeHandler(), position: .before(context.handler))
+        }
     }
 }

@@ -195,13 +195,14 @@ public struct PrimusHTTPServer: Service {
         // A transformer may need longer bodies (engine.io polling POSTs carry whole messages).
         let bodyLimit = max(maxBodyLength, primus.transformer.maxRequestBodyLength(primus: primus) ?? 0)
         let upgrades = NIOLoopBound(PrimusUpgradeState(), eventLoop: channel.eventLoop)
-        try PrimusHTTPPipeline.install(
+        let handler = PrimusHTTPHandler(primus: primus, fallback: fallback, maxBodyLength: bodyLimit, secure: secure, upgrades: upgrades)
+        handler.reinstallUpgrade = try PrimusHTTPPipeline.installReturningUpgradeReinstaller(
             on: channel,
             limits: primus.configuration.limits,
             maxBodyLength: bodyLimit,
             upgraders: [PrimusWebSocketUpgrade.upgrader(for: channel, primus: primus, secure: secure, state: upgrades)],
             tracked: tracked,
-            application: PrimusHTTPHandler(primus: primus, fallback: fallback, maxBodyLength: bodyLimit, secure: secure, upgrades: upgrades),
+            application: handler,
             name: PrimusHTTPServer.httpHandlerName,
             upgradeCompleted: { context in
                 // Once upgraded, the connection speaks frames, not HTTP.

@@ -42,6 +42,13 @@ final class SocketIONamespaceTransport: SparkTransport {
         switch SocketIOPrimusBridge.incoming(packet, messageIsEvent: spark.handlesEvent(SocketIOPrimusBridge.messageEvent)) {
         case .data(let value):
             let parser = spark.primus.configuration.parser
+            if parser.name != "json", !SocketIOPrimusBridge.containsBytes(value) {
+                // Another text parser (ejson) reads the argument's JSON text as it reads any
+                // message, as it wrote what the client got.
+                var writer = JSONWriter()
+                writer.write(value)
+                return spark.receive(.text(writer.buffer))
+            }
             guard let raw = try? parser.encode(value, for: spark) else { return }
             spark.receive(decoded: value, raw: raw)
         case .event(let name, let args, let ackID):
@@ -96,7 +103,7 @@ final class SocketIONamespaceTransport: SparkTransport {
         of message: TransportMessage, prefix: ByteBuffer, namespace: String, version: SocketIOProtocolVersion, parser: any PrimusParser
     ) -> TransportMessage? {
         if isPlainData(message) { return .text(frame(message.buffer, prefix: prefix)) }
-        guard message.isText, let value = try? parser.decode(message, for: nil),
+        guard let value = try? parser.decode(message, for: nil),
             case .packet(let packet) = SocketIOPrimusBridge.outgoing(value, namespace: namespace)
         else { return nil }
         let encoded = SocketIOPacketEncoder.encode(packet, version: version)
@@ -167,9 +174,10 @@ final class SocketIONamespaceTransport: SparkTransport {
     /// The slow path: decode the message and map it.
     private func translate(_ message: TransportMessage) {
         let parser = spark.primus.configuration.parser
-        guard message.isText, let value = try? parser.decode(message, for: spark) else {
-            // A binary parser's message: Socket.IO carries Primus data as JSON event arguments.
-            spark.primus.logger.debug("socket.io carries text only: use a text parser", metadata: ["primus.spark.id": "\(spark.id)"])
+        // A binary message (bytes written as data, or a binary parser's message) decodes to
+        // its value too; its bytes travel as attachments.
+        guard let value = try? parser.decode(message, for: spark) else {
+            spark.primus.logger.debug("socket.io: an outgoing message the parser cannot read", metadata: ["primus.spark.id": "\(spark.id)"])
             return connection.close()
         }
         switch SocketIOPrimusBridge.outgoing(value, namespace: namespace) {
