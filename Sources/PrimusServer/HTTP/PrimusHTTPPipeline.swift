@@ -18,33 +18,18 @@ enum PrimusHTTPPipeline {
     /// - Parameters:
     ///   - limits: head limits and timeouts.
     ///   - maxBodyLength: the longest body accepted (`413` and close beyond it).
-    ///   - upgraders: protocol upgraders for the connection's first request.
+    ///   - upgraders: protocol upgraders (for the first request, and each later one a kept-alive connection sends).
     ///   - tracked: the connection's entry in the listener's tracker, if it has one.
     ///   - upgradeCompleted: called once the connection has switched protocols.
+    ///
+    /// Returns what puts the upgrade handler back for the next request of a kept-alive
+    /// connection (`nil` without upgraders). NIO's upgrade handler looks at one request and
+    /// leaves; clients such as aiohttp (python-socketio's `AsyncClient`) send the Engine.IO
+    /// upgrade on the connection of the polling handshake, which Node's server accepts. Call it on
+    /// the loop before a response ends (the pipelining handler may hand on the next request as
+    /// the end is written); it does nothing while an upgrade handler is in place.
+    @discardableResult
     static func install(
-        on channel: any Channel,
-        limits: PrimusLimits,
-        maxBodyLength: Int,
-        upgraders: [any HTTPServerProtocolUpgrader],
-        tracked: TrackedConnection?,
-        application: any RemovableChannelHandler,
-        name: String,
-        upgradeCompleted: @escaping (ChannelHandlerContext) -> Void
-    ) throws {
-        _ = try installReturningUpgradeReinstaller(
-            on: channel, limits: limits, maxBodyLength: maxBodyLength, upgraders: upgraders, tracked: tracked,
-            application: application, name: name, upgradeCompleted: upgradeCompleted
-        )
-    }
-
-    /// ``install(on:limits:maxBodyLength:upgraders:tracked:application:name:upgradeCompleted:)``,
-    /// returning what puts the upgrade handler back for the next request of a kept-alive
-    /// connection. NIO's upgrade handler looks at one request and leaves; clients such as
-    /// aiohttp (python-socketio's `AsyncClient`) send the Engine.IO upgrade on the connection of
-    /// the polling handshake, which Node's server accepts. Call it on the loop before a response
-    /// ends (the pipelining handler may hand on the next request as the end is written); it does
-    /// nothing while an upgrade handler is in place.
-    static func installReturningUpgradeReinstaller(
         on channel: any Channel,
         limits: PrimusLimits,
         maxBodyLength: Int,

@@ -196,7 +196,7 @@ public struct PrimusHTTPServer: Service {
         let bodyLimit = max(maxBodyLength, primus.transformer.maxRequestBodyLength(primus: primus) ?? 0)
         let upgrades = NIOLoopBound(PrimusUpgradeState(), eventLoop: channel.eventLoop)
         let handler = PrimusHTTPHandler(primus: primus, fallback: fallback, maxBodyLength: bodyLimit, secure: secure, upgrades: upgrades)
-        handler.reinstallUpgrade = try PrimusHTTPPipeline.installReturningUpgradeReinstaller(
+        handler.reinstallUpgrade = try PrimusHTTPPipeline.install(
             on: channel,
             limits: primus.configuration.limits,
             maxBodyLength: bodyLimit,
