@@ -60,7 +60,7 @@ struct EngineIOTransformer: PrimusServerTransformer {
             return .accept(
                 PrimusWebSocketAcceptance(maxMessageLength: maxMessageLength) { eventLoop in
                     let id = EngineIOTransformer.nextLinkID()
-                    let link = EngineIOWebSocketLink(id: id, version: version, session: session)
+                    let link = EngineIOWebSocketLink(id: id, version: version, session: session, eventLoop: eventLoop)
                     let handle = EngineIOWebSocketLinkHandle(link, eventLoop: eventLoop)
                     // Once the link is attached to its connection (after this returns).
                     eventLoop.execute { session.execute { $0.webSocketArrived(handle) } }
@@ -93,7 +93,7 @@ struct EngineIOTransformer: PrimusServerTransformer {
             PrimusWebSocketAcceptance(
                 maxMessageLength: maxMessageLength,
                 connected: { eventLoop in
-                    let link = EngineIOWebSocketLink(id: EngineIOTransformer.nextLinkID(), version: version, session: handle)
+                    let link = EngineIOWebSocketLink(id: EngineIOTransformer.nextLinkID(), version: version, session: handle, eventLoop: eventLoop)
                     let linkHandle = EngineIOWebSocketLinkHandle(link, eventLoop: eventLoop)
                     // Once the link is attached to its connection (after this returns), so the
                     // open packet has somewhere to go.

@@ -10,12 +10,19 @@ final class EngineIOWebSocketLink: WebSocketMessageSink {
     private let version: EngineIOProtocolVersion
     private let session: EngineIOSessionHandle?
     private var transport: (any SparkTransport)?
+    private let eventLoop: any EventLoop
+    /// Frames that came with the upgrade request (a client that did not wait for `101`), held
+    /// until the session has taken this link: it does so in a task queued when the link was
+    /// made, so one task queued after it hands them on in order. `nil` once handed on.
+    private var early: [TransportMessage]? = []
 
     /// `session` is `nil` when the session ended while the handshake completed: the link is closed.
-    init(id: UInt64, version: EngineIOProtocolVersion, session: EngineIOSessionHandle?) {
+    /// `eventLoop` is the connection's.
+    init(id: UInt64, version: EngineIOProtocolVersion, session: EngineIOSessionHandle?, eventLoop: any EventLoop) {
         self.id = id
         self.version = version
         self.session = session
+        self.eventLoop = eventLoop
     }
 
     // MARK: WebSocketMessageSink (the connection's loop)
@@ -25,6 +32,7 @@ final class EngineIOWebSocketLink: WebSocketMessageSink {
     }
 
     func receive(_ message: TransportMessage) {
+        if early != nil { return hold(message) }
         let id = self.id
         do {
             let packet = try EngineIOPacketCodec.decodeFrame(message, version: version)
@@ -37,6 +45,18 @@ final class EngineIOWebSocketLink: WebSocketMessageSink {
             }
         } catch {
             session?.execute { $0.webSocketFailed(id, error) }
+        }
+    }
+
+    /// The first frames, until the session has taken the link. Bounded by what one read of the
+    /// connection carries: the task that hands them on runs before the next read.
+    private func hold(_ message: TransportMessage) {
+        early?.append(message)
+        guard early?.count == 1 else { return }
+        eventLoop.assumeIsolated().execute {
+            let held = self.early ?? []
+            self.early = nil
+            for message in held { self.receive(message) }
         }
     }
 
