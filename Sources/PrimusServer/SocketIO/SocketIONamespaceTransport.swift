@@ -184,11 +184,11 @@ final class SocketIONamespaceTransport: SparkTransport {
         case .packet(let packet):
             connection.send(packet)
         case .ping(let stamp):
-            // Engine.IO's heartbeat watches the connection; the spark's own is answered here,
-            // after the tick that sent it.
-            let spark = self.spark
+            // Engine.IO's heartbeat watches the connection; the spark's own is answered here and
+            // now (deferred, a second tick drained in the same turn would find it unanswered).
+            // The spark has finished its tick when it sends the ping, so this is no re-entry.
             guard let pong = try? parser.encode(PrimusProtocolMessage.pong(stamp).value, for: spark) else { return }
-            spark.eventLoop.assumeIsolated().execute { spark.receive(pong) }
+            spark.receive(pong)
         case .pong, .idRequest:
             break
         case .serverClose:
