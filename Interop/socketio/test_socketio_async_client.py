@@ -7,6 +7,7 @@ with `transports=['polling']`, `['websocket']` and polling→upgrade.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -17,8 +18,10 @@ from sio_support import ARGS, TIMEOUT, TRANSPORTS, Recorder, async_wait_until, s
 
 
 def run(scenario: Callable[[list[socketio.AsyncClient]], Awaitable[None]]) -> None:
-    """Runs ``scenario(made)`` on a fresh event loop with an overall deadline; every client the
-    scenario appended to ``made`` is disconnected at the end, pass or fail."""
+    """Runs ``scenario(made)`` on a fresh event loop, on a thread of its own, with an overall
+    deadline; every client the scenario appended to ``made`` is disconnected at the end, pass or
+    fail. The thread matters: the browser suite's session-wide Playwright (sync API) keeps an event
+    loop marked as running on the main thread, and ``asyncio.run`` refuses to start beside it."""
 
     async def main() -> None:
         made: list[socketio.AsyncClient] = []
@@ -31,7 +34,8 @@ def run(scenario: Callable[[list[socketio.AsyncClient]], Awaitable[None]]) -> No
                 except Exception:  # noqa: BLE001 - a teardown of an already broken client
                     pass
 
-    asyncio.run(main())
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="sio-async") as pool:
+        pool.submit(asyncio.run, main()).result(timeout=180)
 
 
 def new_client(made: list[socketio.AsyncClient]) -> tuple[socketio.AsyncClient, Recorder]:
