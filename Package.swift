@@ -15,8 +15,19 @@ let package = Package(
         .library(name: "PrimusWebSocket", targets: ["PrimusWebSocket"]),
         .library(name: "PrimusServer", targets: ["PrimusServer"]),
         .library(name: "PrimusClient", targets: ["PrimusClient"]),
+        // Mount Primus on a web framework's own server. Each needs its trait (below), so that the
+        // core products never build Hummingbird or Vapor.
+        .library(name: "PrimusHummingbird", targets: ["PrimusHummingbird"]),
+        .library(name: "PrimusVapor", targets: ["PrimusVapor"]),
+        // The demo chat (page and rooms), shared by primus-demo and the framework examples.
+        .library(name: "PrimusDemoChat", targets: ["PrimusDemoChat"]),
         .executable(name: "primus-demo", targets: ["primus-demo"]),
         .executable(name: "primus-testserver", targets: ["primus-testserver"]),
+    ],
+    traits: [
+        .trait(name: "Hummingbird", description: "Build PrimusHummingbird: Primus mounted on a Hummingbird 2 application."),
+        .trait(name: "Vapor", description: "Build PrimusVapor: Primus mounted on a Vapor 4 application."),
+        .default(enabledTraits: []),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -24,6 +35,11 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        // Only with the Hummingbird and Vapor traits (see PrimusHummingbird and PrimusVapor).
+        // No Hummingbird traits: swift-configuration support is not needed here.
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
+        .package(url: "https://github.com/vapor/vapor.git", from: "4.122.3"),
     ],
     targets: [
         // Sans-I/O protocol layer shared by the server and the clients: Primus messages,
@@ -89,11 +105,52 @@ let package = Package(
             ],
             swiftSettings: upcoming
         ),
+        // Primus on a Hummingbird 2 router: plain requests through the router (after the app's
+        // middleware), upgrades through `.http1WebSocketUpgrade`, Primus as a Service. Empty
+        // unless the `Hummingbird` trait is on.
+        .target(
+            name: "PrimusHummingbird",
+            dependencies: [
+                "PrimusServer",
+                "PrimusCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird", condition: .when(traits: ["Hummingbird"])),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket", condition: .when(traits: ["Hummingbird"])),
+            ],
+            swiftSettings: upcoming
+        ),
+        // Primus on a Vapor 4 application: routes, WebSocket upgrade, and a lifecycle handler
+        // for graceful shutdown. Empty unless the `Vapor` trait is on.
+        .target(
+            name: "PrimusVapor",
+            dependencies: [
+                "PrimusServer",
+                "PrimusCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Vapor", package: "vapor", condition: .when(traits: ["Vapor"])),
+            ],
+            swiftSettings: upcoming
+        ),
+        // The demo chat: its page (HTML, script and style, embedded by the EmbedJavaScript
+        // plugin) and its rooms (`/join NAME`), for primus-demo and the Examples packages.
+        .target(
+            name: "PrimusDemoChat",
+            dependencies: ["PrimusServer", "PrimusCore"],
+            exclude: ["Page"],
+            swiftSettings: upcoming,
+            plugins: ["EmbedJavaScript"]
+        ),
         .executableTarget(
             name: "primus-demo",
             dependencies: [
                 "PrimusServer",
                 "PrimusClient",
+                "PrimusDemoChat",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -101,10 +158,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
-            // The chat page's HTML, script and style, embedded by the EmbedJavaScript plugin.
-            exclude: ["Page"],
-            swiftSettings: upcoming,
-            plugins: ["EmbedJavaScript"]
+            swiftSettings: upcoming
         ),
         .executableTarget(
             name: "primus-testserver",

@@ -8,7 +8,7 @@ import PackagePlugin
 ///
 /// - PrimusServer: `BrowserClient/JavaScript/` (the browser client, and pages a transformer
 ///   serves such as SockJS's iframe page) → `BrowserClientSources.files`.
-/// - primus-demo: `Page/` (the chat page, its script and style) → `PageSources.files`.
+/// - PrimusDemoChat: `Page/` (the chat page, its script and style) → `PageSources.files`.
 ///
 /// The folder is excluded from the target in Package.swift (SwiftPM would otherwise warn about
 /// unhandled files), so the files are listed here from the package directory and handed to the

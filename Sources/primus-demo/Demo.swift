@@ -1,6 +1,7 @@
 import ArgumentParser
 import NIOCore
 import PrimusCore
+import PrimusDemoChat
 import PrimusServer
 import ServiceLifecycle
 import UnixSignals
@@ -30,10 +31,7 @@ struct Demo: AsyncParsableCommand {
         var configuration = try PrimusConfiguration(transformer: transformer ?? "websockets", parser: parser ?? "json")
         configuration.pingInterval = pingInterval > 0 ? .milliseconds(pingInterval) : nil
         let primus = Primus(configuration: configuration)
-        primus.onConnection { spark in
-            ChatRooms.welcome(spark)
-            spark.onMessage { message in ChatRooms.handle(message.value, from: spark) }
-        }
+        ChatRooms.attach(to: primus)
         let page = DemoPage.html(pathname: configuration.pathname, transformer: configuration.transformer.name)
         let server = PrimusHTTPServer(
             primus: primus,

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Static checks of the browser client's JavaScript (Sources/PrimusServer/BrowserClient/JavaScript),
-# of the demo page's script (Sources/primus-demo/Page/chat.js) and of the JavaScript tests (Tests/JavaScript): `node --check` on every file, then ESLint
+# of the demo page's script (Sources/PrimusDemoChat/Page/chat.js) and of the JavaScript tests (Tests/JavaScript): `node --check` on every file, then ESLint
 # (Debian's `eslint` package): the shipped files as ES5 browser scripts, the tests as Node code.
 # Typed arrays (ArrayBuffer, DataView, Uint8Array…) count as available, as the codec contract
 # allows them; anything else beyond ES5 must be feature-tested (`typeof TextEncoder`).
@@ -44,7 +44,7 @@ mapfile -t others < <(find "$JS" -name '*.js' ! -path "$JS/library.js" ! -path "
 "${browser[@]}" "${others[@]}" "${browser_fixtures[@]}"
 
 # The demo chat page's script runs beside the served library, which defines Primus.
-DEMO=Sources/primus-demo/Page/chat.js
+DEMO=Sources/PrimusDemoChat/Page/chat.js
 node --check "$DEMO"
 "${browser[@]}" --global Primus "$DEMO"
 

@@ -1,10 +1,11 @@
 import Foundation
 
-/// The demo's web page: `Page/index.html` with `Page/chat.css` and `Page/chat.js` put inline (the
+/// The demo chat's web page: `Page/index.html` with `Page/chat.css` and `Page/chat.js` put inline (the
 /// files are embedded at build time), and the pathname and transformer filled in, HTML-escaped.
 /// One request fetches the whole page; the browser client comes from `<pathname>/primus.js`.
-enum DemoPage {
-    static func html(pathname: String, transformer: String) -> String {
+public enum DemoPage {
+    /// The page for a Primus at `pathname` speaking `transformer`.
+    public static func html(pathname: String, transformer: String) -> String {
         let files = PageSources.files
         var page = files["index.html"] ?? "<!doctype html><p>the demo page was not embedded</p>"
         // The script and style are the package's own files; `</script` or `</style` in them
