@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from primus_support import REPORTS_DIR, SUMMARY_LINES, ServerProcess, locate_binaries
+from primus_support import REPORTS_DIR, SUMMARY_LINES, Respawned, ServerProcess, locate_binaries, locate_example
 
 
 @pytest.fixture(scope="session")
@@ -71,6 +71,50 @@ def start_demo(
     bin_dir: Path, log_dir: Path, request: pytest.FixtureRequest
 ) -> Iterator[StartServer]:
     yield from _factory(bin_dir, log_dir, "primus-demo", request)
+
+
+@pytest.fixture
+def start_example(log_dir: Path, request: pytest.FixtureRequest) -> Iterator[Callable[..., ServerProcess]]:
+    """Factory: ``start_example('HummingbirdChat', '--transformer', 'engine.io')`` → a running
+    ServerProcess of the example package ``Examples/<name>`` (see locate_example), started on a
+    free port and ready once it printed ``listening on http://127.0.0.1:PORT``."""
+    started: list[ServerProcess] = []
+
+    def start(name: str, *args: str) -> ServerProcess:
+        try:
+            executable = locate_example(name)
+        except Exception as exc:  # noqa: BLE001 - one clear failure, not a skip
+            pytest.fail(f"cannot find or build the example {name}: {exc}")
+        server = ServerProcess(executable=executable, args=list(args), log_dir=log_dir)
+        started.append(server)
+        server.start()
+        return server
+
+    yield start
+    failed = getattr(request.node, "rep_call", None)
+    for server in started:
+        server.stop()
+        if failed is not None and failed.failed:
+            stderr = server.stderr_text().strip()
+            if stderr:
+                print(f"--- stderr of {server.executable.name} (port {server.port}) ---\n{stderr[-4000:]}")
+
+
+@pytest.fixture
+def respawn() -> Iterator[Callable[[ServerProcess], Respawned]]:
+    """``respawn(server)``: stops ``server`` and returns a starter for the same binary, flags and
+    port (call ``.start()`` on it); stopped at teardown."""
+    made: list[Respawned] = []
+
+    def make(server: ServerProcess) -> Respawned:
+        server.stop()
+        again = Respawned(server.executable, list(server.args), server.port)
+        made.append(again)
+        return again
+
+    yield make
+    for r in made:
+        r.stop()
 
 
 @pytest.fixture

@@ -259,6 +259,86 @@ class ServerProcess:
             self.proc.stdout.close()
 
 
+# --------------------------------------------------------------------------- fixed-port servers
+
+class Respawned:
+    """A server executable started on a given port (to restart a server in place)."""
+
+    def __init__(self, executable: Path, args: list[str], port: int) -> None:
+        self.executable = executable
+        self.args = args
+        self.port = port
+        self.proc: subprocess.Popen[str] | None = None
+
+    @property
+    def http_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> "Respawned":
+        deadline = time.monotonic() + timeout
+        last = ""
+        while time.monotonic() < deadline:
+            proc = subprocess.Popen(
+                [str(self.executable), *self.args, "--port", str(self.port)],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                bufsize=1,
+            )
+            ready = threading.Event()
+            lines: list[str] = []
+
+            def read(proc: subprocess.Popen[str] = proc) -> None:
+                assert proc.stdout is not None
+                for line in proc.stdout:
+                    lines.append(line.rstrip())
+                    if READY_RE.match(line.strip()):
+                        ready.set()
+
+            threading.Thread(target=read, daemon=True).start()
+            while time.monotonic() < deadline and not ready.is_set() and proc.poll() is None:
+                ready.wait(0.05)
+            if ready.is_set():
+                self.proc = proc
+                return self
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait(timeout=5)
+            last = "\n".join(lines[-20:])
+            time.sleep(0.2)  # port still held by the previous process: try again
+        raise AssertionError(f"could not restart {self.executable.name} on port {self.port}:\n{last}")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+        self.proc = None
+
+
+def locate_example(name: str) -> Path:
+    """The executable of the example package ``Examples/<name>`` (a Hummingbird or Vapor app).
+
+    ``PRIMUS_EXAMPLE_<NAME>`` (the name upper-cased, e.g. ``PRIMUS_EXAMPLE_HUMMINGBIRDCHAT``)
+    names it directly (CI builds the examples once); otherwise the package is built with
+    ``swift build --package-path Examples/<name>``, which takes minutes the first time.
+    """
+    env = os.environ.get(f"PRIMUS_EXAMPLE_{name.upper()}")
+    if env:
+        path = Path(env)
+        if not path.is_file():
+            raise RuntimeError(f"PRIMUS_EXAMPLE_{name.upper()}={env} is not a file")
+        return path
+    package = ["--package-path", str(REPO_ROOT / "Examples" / name)]
+    _run_bounded(["swift", "build", *package, "--product", name], timeout=2400)
+    out = _run_bounded(["swift", "build", *package, "--show-bin-path"], timeout=300)
+    return Path(out.strip().splitlines()[-1]) / name
+
+
 # --------------------------------------------------------------------------- Primus client
 
 

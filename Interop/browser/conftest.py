@@ -12,10 +12,6 @@ which turns that into a failure.
 from __future__ import annotations
 
 import os
-import re
-import subprocess
-import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -109,84 +105,3 @@ def browser_page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Calla
 @pytest.fixture
 def page(browser_page: Callable[[], BrowserPage]) -> BrowserPage:
     return browser_page()
-
-
-# --------------------------------------------------------------------------- fixed-port servers
-
-READY = re.compile(r"^listening on http://127\.0\.0\.1:(\d+)$")
-
-
-class Respawned:
-    """A server executable started on a given port (to restart a server in place)."""
-
-    def __init__(self, executable: Path, args: list[str], port: int) -> None:
-        self.executable = executable
-        self.args = args
-        self.port = port
-        self.proc: subprocess.Popen[str] | None = None
-
-    @property
-    def http_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self, timeout: float = 30.0) -> "Respawned":
-        deadline = time.monotonic() + timeout
-        last = ""
-        while time.monotonic() < deadline:
-            proc = subprocess.Popen(
-                [str(self.executable), *self.args, "--port", str(self.port)],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-                bufsize=1,
-            )
-            ready = threading.Event()
-            lines: list[str] = []
-
-            def read(proc: subprocess.Popen[str] = proc) -> None:
-                assert proc.stdout is not None
-                for line in proc.stdout:
-                    lines.append(line.rstrip())
-                    if READY.match(line.strip()):
-                        ready.set()
-
-            threading.Thread(target=read, daemon=True).start()
-            while time.monotonic() < deadline and not ready.is_set() and proc.poll() is None:
-                ready.wait(0.05)
-            if ready.is_set():
-                self.proc = proc
-                return self
-            if proc.poll() is None:
-                proc.kill()
-            proc.wait(timeout=5)
-            last = "\n".join(lines[-20:])
-            time.sleep(0.2)  # port still held by the previous process: try again
-        raise AssertionError(f"could not restart {self.executable.name} on port {self.port}:\n{last}")
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
-        self.proc = None
-
-
-@pytest.fixture
-def respawn() -> Iterator[Callable[[ServerProcess], Respawned]]:
-    """``respawn(server)``: stops ``server`` and returns a starter for the same binary, flags and
-    port (call ``.start()`` on it); stopped at teardown."""
-    made: list[Respawned] = []
-
-    def make(server: ServerProcess) -> Respawned:
-        server.stop()
-        again = Respawned(server.executable, list(server.args), server.port)
-        made.append(again)
-        return again
-
-    yield make
-    for r in made:
-        r.stop()
