@@ -126,7 +126,7 @@ public struct PrimusFrontEnd: Sendable {
     /// connection's loop, attach the framework's WebSocket to the returned sink as its
     /// ``SparkTransport`` (``SparkTransportSink/attach(transport:)``), and feed the sink every
     /// complete message, ping and the close, on that loop. If the `101` is never sent, call
-    /// ``PrimusWebSocketAcceptance/abandoned`` instead. Messages longer than
+    /// ``PrimusWebSocketAcceptance/abandoned`` instead, on `eventLoop`. Messages longer than
     /// ``PrimusWebSocketAcceptance/maxMessageLength`` close the connection with 1009.
     public func decideUpgrade(
         head: HTTPRequestHead,
