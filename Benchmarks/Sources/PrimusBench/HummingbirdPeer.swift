@@ -37,6 +37,9 @@ enum HummingbirdPeerServer {
                     }
                 }
             }
+        case .events:
+            // Events and rooms are Primus's (and Socket.IO's); a raw WebSocket peer has none.
+            throw BenchError("the raw Hummingbird peer has no events mode")
         }
         var logger = Logger(label: "primus-bench.hummingbird")
         logger.logLevel = .warning
