@@ -16,9 +16,11 @@ struct PrimusRouteResponder<Context: PrimusRequestContext>: HTTPResponder {
         let accept: @Sendable (Request, Context, PrimusWebSocketAcceptance, PrimusAcceptanceClaim) async throws -> Response
     }
 
-    let frontEnd: PrimusFrontEnd
+    let mount: HummingbirdPrimus
     let secure: Bool
     let upgrade: Upgrade?
+
+    private var frontEnd: PrimusFrontEnd { mount.frontEnd }
 
     func respond(to request: Request, context: Context) async throws -> Response {
         let head = PrimusHTTPTypesConversion.head(of: request.head)
@@ -28,6 +30,8 @@ struct PrimusRouteResponder<Context: PrimusRequestContext>: HTTPResponder {
         if let upgrade, request.headers[.upgrade]?.lowercased() == "websocket" {
             return try await decide(head: head, request: request, context: context, channel: channel, upgrade: upgrade)
         }
+        let activity = mount.activity
+        activity.began()
         let answer = await frontEnd.serve(
             head: head,
             body: request.body,
@@ -35,7 +39,7 @@ struct PrimusRouteResponder<Context: PrimusRequestContext>: HTTPResponder {
             secure: secure,
             on: channel.eventLoop
         )
-        return Self.response(for: answer)
+        return Self.response(for: answer, activity: activity)
     }
 
     private func decide(head: HTTPRequestHead, request: Request, context: Context, channel: any Channel, upgrade: Upgrade) async throws -> Response {
@@ -57,17 +61,27 @@ struct PrimusRouteResponder<Context: PrimusRequestContext>: HTTPResponder {
 
     /// Primus's answer as a Hummingbird response; a streamed body is written part by part, each
     /// as it comes (Hummingbird flushes every write).
-    static func response(for answer: PrimusFrontEndAnswer) -> Response {
+    /// The request counts as served (`activity`) once its body is written.
+    static func response(for answer: PrimusFrontEndAnswer, activity: PrimusRequestActivity) -> Response {
         let status = PrimusHTTPTypesConversion.status(of: answer.status)
         let headers = PrimusHTTPTypesConversion.fields(of: answer.headers)
         switch answer.body {
         case .bytes(let bytes):
-            return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: bytes))
+            return Response(
+                status: status,
+                headers: headers,
+                body: ResponseBody(contentLength: bytes.readableBytes) { writer in
+                    defer { activity.ended() }
+                    try await writer.write(bytes)
+                    try await writer.finish(nil)
+                }
+            )
         case .stream(let stream):
             return Response(
                 status: status,
                 headers: headers,
                 body: ResponseBody { writer in
+                    defer { activity.ended() }
                     do {
                         for await part in stream {
                             try await writer.write(part)

@@ -1,7 +1,7 @@
 #if Hummingbird
 public import Hummingbird
 public import HummingbirdWebSocket
-public import PrimusServer
+import PrimusServer
 import NIOCore
 
 extension RouterMethods where Context: PrimusRequestContext {
@@ -15,11 +15,11 @@ extension RouterMethods where Context: PrimusRequestContext {
     /// `WebSocketRequestContext`, the other `addPrimus` is chosen, which decides upgrades too.
     ///
     /// - Parameters:
-    ///   - frontEnd: the Primus to serve, through its framework seam.
+    ///   - primus: the Primus to serve (also the service to run beside the application).
     ///   - secure: whether the application serves TLS (Primus's `forwarded` and CORS answers use it).
     @discardableResult
-    public func addPrimus(_ frontEnd: PrimusFrontEnd, secure: Bool = false) -> Self {
-        mountPrimus(PrimusRouteResponder<Context>(frontEnd: frontEnd, secure: secure, upgrade: nil), pathname: frontEnd.primus.configuration.pathname)
+    public func addPrimus(_ primus: HummingbirdPrimus, secure: Bool = false) -> Self {
+        mountPrimus(PrimusRouteResponder<Context>(mount: primus, secure: secure, upgrade: nil), pathname: primus.primus.configuration.pathname)
     }
 }
 
@@ -27,19 +27,19 @@ extension RouterMethods where Context: PrimusRequestContext & WebSocketRequestCo
     /// Mounts Primus at its pathname for plain requests and WebSocket upgrades.
     ///
     /// Pass the same router as the application's `webSocketRouter`
-    /// (`.http1WebSocketUpgrade(webSocketRouter: router, configuration: .primus(frontEnd))`):
+    /// (`.http1WebSocketUpgrade(webSocketRouter: router, configuration: .primus(primus))`):
     /// Hummingbird then routes each upgrade request through it, so the application's middleware
     /// runs before Primus decides, as for plain requests. An accepted upgrade carries Primus's
     /// messages over Hummingbird's WebSocket; a refused one gets Primus's answer (`401` with its
     /// body) where Hummingbird's pipeline allows it, else Hummingbird's `400`.
     ///
     /// - Parameters:
-    ///   - frontEnd: the Primus to serve, through its framework seam.
+    ///   - primus: the Primus to serve (also the service to run beside the application).
     ///   - secure: whether the application serves TLS.
     ///   - closeTimeout: how long a client has to answer a close Primus started before its
     ///     connection is cut.
     @discardableResult
-    public func addPrimus(_ frontEnd: PrimusFrontEnd, secure: Bool = false, closeTimeout: Duration = .seconds(10)) -> Self {
+    public func addPrimus(_ primus: HummingbirdPrimus, secure: Bool = false, closeTimeout: Duration = .seconds(10)) -> Self {
         let timeout = TimeAmount.nanoseconds(Int64(closeTimeout / .nanoseconds(1)))
         let upgrade = PrimusRouteResponder<Context>.Upgrade { request, context, acceptance, claim in
             let middleware = WebSocketUpgradeMiddleware<Context>(
@@ -49,7 +49,7 @@ extension RouterMethods where Context: PrimusRequestContext & WebSocketRequestCo
                         acceptance: acceptance,
                         claim: claim,
                         channel: webSocketContext.requestContext.channel,
-                        limits: frontEnd.primus.configuration.limits,
+                        limits: primus.primus.configuration.limits,
                         closeTimeout: timeout,
                         inbound: inbound,
                         outbound: outbound
@@ -58,7 +58,7 @@ extension RouterMethods where Context: PrimusRequestContext & WebSocketRequestCo
             )
             return try await middleware.handle(request, context: context) { _, _ in Response(status: .ok) }
         }
-        return mountPrimus(PrimusRouteResponder<Context>(frontEnd: frontEnd, secure: secure, upgrade: upgrade), pathname: frontEnd.primus.configuration.pathname)
+        return mountPrimus(PrimusRouteResponder<Context>(mount: primus, secure: secure, upgrade: upgrade), pathname: primus.primus.configuration.pathname)
     }
 }
 

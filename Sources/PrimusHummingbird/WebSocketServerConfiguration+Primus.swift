@@ -1,7 +1,7 @@
 #if Hummingbird
 public import HummingbirdCore
 public import HummingbirdWebSocket
-public import PrimusServer
+import PrimusServer
 
 extension HTTP1WebSocketUpgradeChannel.Configuration {
     /// Hummingbird's WebSocket settings for a Primus: frames as large as Primus's largest
@@ -10,10 +10,10 @@ extension HTTP1WebSocketUpgradeChannel.Configuration {
     /// Hummingbird's close timeout.
     ///
     /// - Parameter http1: the HTTP/1 settings of the application's plain requests.
-    public static func primus(_ frontEnd: PrimusFrontEnd, http1: HTTP1Channel.Configuration = .init()) -> Self {
+    public static func primus(_ primus: HummingbirdPrimus, http1: HTTP1Channel.Configuration = .init()) -> Self {
         .init(
             http1: http1,
-            ws: WebSocketServerConfiguration(maxFrameSize: max(frontEnd.primus.configuration.maxLength, 1 << 14), autoPing: .disabled)
+            ws: WebSocketServerConfiguration(maxFrameSize: max(primus.primus.configuration.maxLength, 1 << 14), autoPing: .disabled)
         )
     }
 }

@@ -45,13 +45,13 @@ struct HummingbirdChat: AsyncParsableCommand {
             }
         }
         ChatRooms.attach(to: primus)
-        let frontEnd = PrimusFrontEnd(primus: primus)
+        let mounted = HummingbirdPrimus(primus: primus)
 
         // One router for plain requests and upgrades, so the application's middleware runs
         // before Primus's on both.
         let router = Router(context: BasicPrimusRequestContext.self)
         router.add(middleware: ExampleHeaderMiddleware())
-        router.addPrimus(frontEnd)
+        router.addPrimus(mounted)
         let page = DemoPage.html(pathname: configuration.pathname, transformer: configuration.transformer.name)
         router.get("/") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: ResponseBody(byteBuffer: ByteBuffer(string: page)))
@@ -61,7 +61,7 @@ struct HummingbirdChat: AsyncParsableCommand {
         logger.logLevel = .notice
         let app = Application(
             router: router,
-            server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .primus(frontEnd)),
+            server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .primus(mounted)),
             configuration: .init(address: .hostname(host, port: port), serverName: "HummingbirdChat"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0
@@ -71,9 +71,9 @@ struct HummingbirdChat: AsyncParsableCommand {
         )
         // Primus after the application: a graceful shutdown reaches the last service first, so
         // Primus ends its sparks (polling clients still fetch their last packet) before
-        // Hummingbird stops serving. (`app.addServices(primus)` would run it before Hummingbird's
-        // server in the application's own group, and so shut it down after the server.)
-        let group = ServiceGroup(services: [app, primus], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        // Hummingbird stops serving. (`app.addServices(mounted)` would run it before
+        // Hummingbird's server in the application's own group, and so shut it down after.)
+        let group = ServiceGroup(services: [app, mounted], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()
     }
 }
