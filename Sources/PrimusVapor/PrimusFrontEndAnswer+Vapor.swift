@@ -18,13 +18,23 @@ extension PrimusFrontEndAnswer {
     ///
     /// A `connection: close` among the headers stays: Vapor adds its own `keep-alive` beside it
     /// but cannot be told to close, so the client, which honours `close`, closes.
-    func vaporResponse() -> Response {
+    ///
+    /// A `HEAD` request gets no body, so Vapor never writes a stream: the transformer is told at
+    /// once that the answer is over.
+    func vaporResponse(head: Bool = false) -> Response {
         switch body {
+        case .stream(let stream) where head:
+            stream.peerGone()
+            return Response(status: status, headers: headers, body: .init(buffer: ByteBuffer()))
         case .bytes(let bytes):
             return Response(status: status, headers: headers, body: .init(buffer: bytes))
         case .stream(let stream):
             return Response(status: status, headers: headers, body: .init(asyncStream: { writer in
                 do {
+                    // Vapor writes the head without flushing it; an empty part (which frames
+                    // no chunk) flushes it now: a back channel that has nothing to send yet
+                    // is still an open answer to its client.
+                    try await writer.write(.buffer(ByteBuffer()))
                     for await part in stream {
                         try await writer.write(.buffer(part))
                     }

@@ -32,7 +32,7 @@ struct PrimusVaporResponder: Responder {
         let frontEnd = self.frontEnd
         return request.eventLoop.makeFutureWithTask {
             let answer = await frontEnd.serve(head: head, body: request.body, remoteAddress: request.remoteAddress, secure: secure, on: request.eventLoop)
-            return answer.vaporResponse()
+            return answer.vaporResponse(head: head.method == .HEAD)
         }
     }
 
