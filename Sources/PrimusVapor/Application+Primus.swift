@@ -35,7 +35,7 @@ extension Application {
         let routes = routes ?? self
         let base = PrimusVaporResponder.pathComponents(of: primus.configuration.pathname)
         for method in PrimusVaporResponder.methods {
-            for path in [base, base + [.catchall]] where !path.isEmpty {
+            for path in [base, base + [.catchall]] {
                 routes.add(Route(method: method, path: path, responder: responder, requestType: Request.self, responseType: Response.self))
             }
         }

@@ -1,4 +1,5 @@
 #if Vapor
+import NIOCore
 import PrimusServer
 import Synchronization
 import Vapor
@@ -38,10 +39,12 @@ final class PrimusVaporLifecycle: LifecycleHandler {
     }
 
     /// For applications shut down from synchronous code (`app.shutdown()`): the same, waited
-    /// for on one of the application's event loops.
+    /// for unless this runs on an event loop (which must not block; the sparks then end in the
+    /// background).
     func shutdown(_ application: Application) {
         let promise = application.eventLoopGroup.any().makePromise(of: Void.self)
         promise.completeWithTask { await self.shutdownAsync(application) }
+        guard !application.eventLoopGroup.makeIterator().contains(where: { $0.inEventLoop }) else { return }
         try? promise.futureResult.wait()
     }
 }
