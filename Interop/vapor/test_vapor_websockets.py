@@ -188,3 +188,16 @@ def test_malformed_upgrades_get_an_answer_and_the_server_stays(start_example) ->
                 answer += chunk
         assert answer.startswith(b"HTTP/1.1 400"), answer[:200]
     _echo(server)
+
+
+def test_permessage_deflate_is_agreed_through_vapor(start_example) -> None:  # noqa: ANN001
+    from websockets.sync.client import connect
+
+    server: ServerProcess = start_example(EXAMPLE, "--compression")
+    with connect(server.ws_url(), open_timeout=10) as ws:
+        extensions = ws.response.headers.get("sec-websocket-extensions", "")
+        assert "permessage-deflate" in extensions, extensions
+        assert ws.response.headers.get("x-example") == EXAMPLE
+        text = '"' + "compressible " * 500 + '"'
+        ws.send(text)
+        assert ws.recv(timeout=10) == text

@@ -27,6 +27,7 @@ struct VaporChat: AsyncParsableCommand {
     @ArgumentParser.Option(name: .customLong("reconnect-on-shutdown"), help: "On shutdown, drop clients so they reconnect (true) or tell them primus::server::close (false).")
     var reconnectOnShutdown = true
     @ArgumentParser.Option(name: .customLong("max-length"), help: "Largest message in bytes.") var maxLength = 10 * 1024 * 1024
+    @ArgumentParser.Flag(help: "Accept WebSocket permessage-deflate (RFC 7692) offers.") var compression = false
     @ArgumentParser.Option(help: "If given, only requests with token=T in the query are admitted (others get 401).") var token: String?
     @ArgumentParser.Option(name: .customLong("cors-origin"), help: "An origin allowed by Primus's cors layer (repeatable; default any).") var corsOrigins: [String] = []
 
@@ -34,6 +35,7 @@ struct VaporChat: AsyncParsableCommand {
         var configuration = try PrimusConfiguration(transformer: transformer)
         configuration.pingInterval = pingInterval > 0 ? .milliseconds(pingInterval) : nil
         configuration.maxLength = maxLength
+        configuration.compression = compression
         if !corsOrigins.isEmpty { configuration.cors.origins = corsOrigins }
         let primus = Primus(configuration: configuration)
         primus.reconnectOnShutdown = reconnectOnShutdown
