@@ -1,1 +1,0 @@
-// PrimusVapor: Primus mounted on a Vapor 4 application (the `Vapor` trait).
