@@ -1,8 +1,8 @@
 import Foundation
 
 let usage = """
-    usage: primus-bench [all|throughput|memory|codec|engineio|sockjs|socketio|polling-queue|smoke] [options]
-           primus-bench server <raw|primus|msgpack|engine.io|sockjs|socket.io|hummingbird> [echo|fanout|events]
+    usage: primus-bench [all|throughput|memory|codec|engineio|sockjs|socketio|mounting|polling-queue|smoke] [options]
+           primus-bench server <raw|primus|msgpack|engine.io|sockjs|socket.io|hummingbird|primus-hummingbird|primus-vapor> [echo|fanout|events]
                                                      (internal: one server process)
 
     Compares the Primus server (websockets transformer, JSON parser) with raw WebSocket servers
@@ -23,7 +23,8 @@ let usage = """
       --client-threads N   load generator event loop threads (default: cores)
       --only T[,T...]      these targets only: primus, raw, ws, hummingbird, msgpack,
                            eio-websocket, eio-polling, sockjs-websocket, sockjs-xhr,
-                           browserchannel, primus-events, sio-events, sio-data
+                           browserchannel, primus-events, sio-events, sio-data,
+                           primus-hummingbird, primus-vapor
       --port P             echo: load an already running server on 127.0.0.1:P instead of
                            starting one (e.g. under valgrind; needs --only with one target)
       --server-pid PID     with --port: that server's process, to measure its CPU
@@ -46,12 +47,16 @@ let usage = """
                   events the server emits to the room (primus-events, sio-events) or writes to it
                   as data (sio-data, primus), --fanout-window N in flight; deliveries/s
       --scenario echo,room  (default both)
+    mounting: the same Primus echo (websockets, JSON) through the standalone PrimusHTTPServer,
+            mounted on Hummingbird 2 (PrimusHummingbird) and on Vapor 4 (PrimusVapor), echo
+            --connections N x --in-flight N; messages per second and server CPU per message,
+            with ratios to standalone (targets primus, primus-hummingbird, primus-vapor)
     polling-queue: an Engine.IO polling session's cost per packet, sans-I/O, one thread
     smoke: every scenario and server for about 1-2 s each at small sizes (echo 50 x 10 and
            50 x 1, fan-out 50 x 50, 200 idle, Engine.IO 2 sessions, SockJS and Socket.IO
            50 x 10, room 50 x 50); no thresholds; exits 1 only when a scenario errs (a peer
            not installed here is reported, not an error)
-    all: codec, throughput, memory, engineio, sockjs, socketio and polling-queue with the defaults
+    all: codec, throughput, memory, engineio, sockjs, socketio, mounting and polling-queue with the defaults
     """
 
 /// The command line, with every size the scenarios use.
@@ -95,7 +100,7 @@ struct Options {
         }
         while let argument = iterator.next() {
             switch argument {
-            case "all", "throughput", "memory", "codec", "engineio", "sockjs", "socketio", "polling-queue": mode = argument
+            case "all", "throughput", "memory", "codec", "engineio", "sockjs", "socketio", "mounting", "polling-queue": mode = argument
             case "smoke":
                 mode = argument
                 applySmokeSizes()
@@ -137,7 +142,7 @@ struct Options {
             default: throw BenchError("unknown argument \(argument)\n\n\(usage)")
             }
         }
-        if port != nil, targets?.count != 1 || !["throughput", "engineio", "sockjs", "socketio"].contains(mode) {
+        if port != nil, targets?.count != 1 || !["throughput", "engineio", "sockjs", "socketio", "mounting"].contains(mode) {
             throw BenchError("--port needs `throughput`, `engineio`, `sockjs` or `socketio` and --only with one target")
         }
     }
@@ -174,6 +179,12 @@ struct Options {
     /// WebSocket and over XHR.
     var sockJSTargets: [LoadTarget] {
         targets ?? [.primus, .sockJSWebSocket, .sockJSXHR]
+    }
+
+    /// What `mounting` compares: `--only`, else standalone Primus websockets, then the same
+    /// Primus mounted on Hummingbird and on Vapor.
+    var mountingTargets: [LoadTarget] {
+        targets ?? [.primus, .primusHummingbird, .primusVapor]
     }
 
     /// What `socketio`'s echo compares: `--only`, else Primus events over websockets, then

@@ -73,6 +73,9 @@ struct PrimusBench {
         if all || options.mode == "socketio" {
             errors += await socketIO(options, group: group)
         }
+        if all || options.mode == "mounting" {
+            errors += await mounting(options, group: group)
+        }
         try? await group.shutdownGracefully()
         print("primus-bench \(options.mode): \(errors) error(s), \(format(seconds(clock.now - started), 0)) s")
         return errors

@@ -26,6 +26,11 @@ enum ServerKind: String, CaseIterable, Sendable {
     case msgpack
     /// Hummingbird 2 with a plain WebSocket route (the `HummingbirdPeer` trait).
     case hummingbird
+    /// The `primus` echo mounted on a Hummingbird 2 application (PrimusHummingbird, the
+    /// `HummingbirdPeer` trait).
+    case primusHummingbird = "primus-hummingbird"
+    /// The `primus` echo mounted on a Vapor 4 application (PrimusVapor, the `VaporPeer` trait).
+    case primusVapor = "primus-vapor"
     /// Node's `ws` module (`Benchmarks/peers/ws-server.js`, run by `node`, not by this binary).
     case ws
 }
@@ -71,6 +76,10 @@ enum LoadTarget: String, CaseIterable, Sendable {
     case ws
     /// Plain WebSocket frames to a Hummingbird 2 WebSocket route (a peer, no Primus layer).
     case hummingbird
+    /// Primus messages in WebSocket frames to Primus mounted on Hummingbird 2.
+    case primusHummingbird = "primus-hummingbird"
+    /// Primus messages in WebSocket frames to Primus mounted on Vapor 4.
+    case primusVapor = "primus-vapor"
     /// Primus's emitter packets in WebSocket frames (`{"type":0,"data":["echo",…]}`),
     /// `websockets` transformer: the baseline of `socketio`.
     case primusEvents = "primus-events"
@@ -91,6 +100,8 @@ enum LoadTarget: String, CaseIterable, Sendable {
         case .browserChannel: .browserChannel
         case .ws: .ws
         case .hummingbird: .hummingbird
+        case .primusHummingbird: .primusHummingbird
+        case .primusVapor: .primusVapor
         case .primusEvents: .primus
         case .socketIOEvents, .socketIOData: .socketIO
         }
@@ -129,6 +140,8 @@ enum LoadTarget: String, CaseIterable, Sendable {
         case .browserChannel: "Primus browserchannel"
         case .ws: "raw Node ws"
         case .hummingbird: "raw Hummingbird 2"
+        case .primusHummingbird: "Primus on Hummingbird 2"
+        case .primusVapor: "Primus on Vapor 4"
         case .primusEvents: "Primus websockets events"
         case .socketIOEvents: "Primus socket.io events"
         case .socketIOData: "Primus socket.io data"
@@ -188,18 +201,35 @@ func runServer(_ kind: ServerKind, mode: ServerMode) async throws {
         #else
         throw BenchError("built without the HummingbirdPeer trait")
         #endif
+    case .primusHummingbird:
+        #if HummingbirdPeer
+        try await MountedPrimusServers.hummingbird(echoing(PrimusConfiguration(), mode: mode), onListening: announce)
+        #else
+        throw BenchError("built without the HummingbirdPeer trait")
+        #endif
+    case .primusVapor:
+        #if VaporPeer
+        try await MountedPrimusServers.vapor(echoing(PrimusConfiguration(), mode: mode), onListening: announce)
+        #else
+        throw BenchError("built without the VaporPeer trait")
+        #endif
     case .ws:
         throw BenchError("the ws peer is Benchmarks/peers/ws-server.js, run by node")
     }
 }
 
-/// Serves one `Primus`: echo (`spark.write`), broadcast (`primus.write`, the public API), or
-/// events and rooms (``ServerMode/events``).
+/// Serves one `Primus` (``echoing(_:mode:)``) on the standalone listener, `PrimusHTTPServer`.
 private func servePrimus(
     _ configuration: PrimusConfiguration,
     mode: ServerMode,
     announce: @escaping @Sendable (SocketAddress) -> Void
 ) async throws {
+    try await PrimusHTTPServer(primus: echoing(configuration, mode: mode), host: "127.0.0.1", port: 0, onListening: announce).run()
+}
+
+/// A `Primus` that echoes (`spark.write`), broadcasts (`primus.write`, the public API), or
+/// serves events and rooms (``ServerMode/events``), whichever front-end serves it.
+func echoing(_ configuration: PrimusConfiguration, mode: ServerMode) -> Primus {
     let primus = Primus(configuration: configuration)
     switch mode {
     case .echo:
@@ -228,7 +258,7 @@ private func servePrimus(
             }
         }
     }
-    try await PrimusHTTPServer(primus: primus, host: "127.0.0.1", port: 0, onListening: announce).run()
+    return primus
 }
 
 /// A minimal WebSocket echo server on NIOWebSocket, with the same listener options as

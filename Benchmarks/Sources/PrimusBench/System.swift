@@ -129,7 +129,14 @@ final class ServerProcess {
             }
             process.executableURL = URL(fileURLWithPath: node)
             process.arguments = [script, mode.rawValue]
-        case .hummingbird:
+        case .primusVapor:
+            #if !VaporPeer
+            throw PeerUnavailable("not built (VaporPeer trait off)")
+            #else
+            process.executableURL = URL(fileURLWithPath: System.executablePath)
+            process.arguments = ["server", kind.rawValue, mode.rawValue]
+            #endif
+        case .hummingbird, .primusHummingbird:
             #if !HummingbirdPeer
             throw PeerUnavailable("not built (HummingbirdPeer trait off)")
             #else
