@@ -9,20 +9,35 @@ import time
 from typing import Any
 
 import engineio
+import engineio.packet
 
 TIMEOUT = 15.0
+
+
+class WireOrderClient(engineio.Client):
+    """python-engineio runs each `message` handler in a thread of its own, so handlers can see
+    messages out of order; this hands message packets over in the order they were read."""
+
+    def __init__(self, on_message) -> None:  # noqa: ANN001
+        super().__init__()
+        self._on_wire_message = on_message
+
+    def _receive_packet(self, pkt):  # noqa: ANN001, ANN202
+        if pkt.packet_type == engineio.packet.MESSAGE:
+            self._on_wire_message(pkt.data)
+            return None
+        return super()._receive_packet(pkt)
 
 
 class EngineIOPrimus:
     """python-engineio 4 through Primus's engine.io transformer at ``/primus``."""
 
     def __init__(self, url: str, transports: list[str] | None) -> None:
-        self.client = engineio.Client()
+        self.client = WireOrderClient(self._on_message)
         self.received: list[Any] = []
         self.pings = 0
         self.cond = threading.Condition()
         self.disconnected = threading.Event()
-        self.client.on("message", self._on_message)
         self.client.on("disconnect", self._on_disconnect)
         kwargs: dict[str, Any] = {"engineio_path": "/primus"}
         if transports:

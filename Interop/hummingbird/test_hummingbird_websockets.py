@@ -10,6 +10,7 @@ to every answer, the ``101`` included, which shows it ran before Primus's.
 from __future__ import annotations
 
 import json
+import socket
 import time
 
 import pytest
@@ -160,3 +161,29 @@ def test_a_message_over_the_limit_closes_with_1009_and_the_server_stays_up(start
         client.ws.send_frame(websocket.ABNF.create_frame(payload[200:], websocket.ABNF.OPCODE_CONT, fin=1))
         assert client.recv() == "z" * 500
     assert server.alive()
+
+
+def test_a_body_over_the_limit_gets_413_and_the_connection_closes(start_example) -> None:  # noqa: ANN001
+    """Primus refuses a declared body over its limit at once, and the connection closes: the
+    rest of the body is never read (the client sent only the head)."""
+    server = start_example(EXAMPLE)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(
+            b"POST /primus/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\n"
+            b"Content-Length: 5000000\r\n\r\n"
+        )
+        received = b""
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            received += chunk
+        else:
+            raise AssertionError(f"connection still open after 10 s: {received[:200]!r}")
+    head = received.split(b"\r\n\r\n", 1)[0].decode().lower()
+    assert head.startswith("http/1.1 413"), head
+    assert "connection: close" in head and "x-example: hummingbirdchat" in head, head
+    with PrimusClient(server.ws_url()) as client:
+        client.write("still serving")
+        assert client.recv() == "still serving"

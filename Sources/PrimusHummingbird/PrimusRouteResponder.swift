@@ -39,7 +39,7 @@ struct PrimusRouteResponder<Context: PrimusRequestContext>: HTTPResponder {
             secure: secure,
             on: channel.eventLoop
         )
-        return Self.response(for: answer, activity: activity)
+        return Self.response(for: answer, activity: activity, closing: answer.closesConnection ? channel : nil)
     }
 
     private func decide(head: HTTPRequestHead, request: Request, context: Context, channel: any Channel, upgrade: Upgrade) async throws -> Response {
@@ -60,9 +60,14 @@ struct PrimusRouteResponder<Context: PrimusRequestContext>: HTTPResponder {
     }
 
     /// Primus's answer as a Hummingbird response; a streamed body is written part by part, each
-    /// as it comes (Hummingbird flushes every write).
-    /// The request counts as served (`activity`) once its body is written.
-    static func response(for answer: PrimusFrontEndAnswer, activity: PrimusRequestActivity) -> Response {
+    /// as it comes (Hummingbird flushes every write). The request counts as served (`activity`)
+    /// once its body is written.
+    ///
+    /// An answer that closes the connection (`413` for a body over the limit) closes `closing`
+    /// once written: Hummingbird closes only when the request asked, and would otherwise read
+    /// the rest of a refused body. The close is queued on the connection's loop after the
+    /// answer's last write, so the answer goes out first.
+    static func response(for answer: PrimusFrontEndAnswer, activity: PrimusRequestActivity, closing: (any Channel)? = nil) -> Response {
         let status = PrimusHTTPTypesConversion.status(of: answer.status)
         let headers = PrimusHTTPTypesConversion.fields(of: answer.headers)
         switch answer.body {
@@ -74,6 +79,7 @@ struct PrimusRouteResponder<Context: PrimusRequestContext>: HTTPResponder {
                     defer { activity.ended() }
                     try await writer.write(bytes)
                     try await writer.finish(nil)
+                    closing?.close(promise: nil)
                 }
             )
         case .stream(let stream):
@@ -87,6 +93,7 @@ struct PrimusRouteResponder<Context: PrimusRequestContext>: HTTPResponder {
                             try await writer.write(part)
                         }
                         try await writer.finish(nil)
+                        closing?.close(promise: nil)
                     } catch {
                         stream.peerGone()
                         throw error

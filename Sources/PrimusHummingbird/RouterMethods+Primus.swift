@@ -1,8 +1,8 @@
 #if Hummingbird
 public import Hummingbird
 public import HummingbirdWebSocket
-import PrimusServer
 import NIOCore
+import PrimusServer
 
 extension RouterMethods where Context: PrimusRequestContext {
     /// Mounts Primus's plain requests at its pathname (every method, the pathname and all
