@@ -8,8 +8,9 @@ import PrimusServer
 /// One accepted WebSocket, from Hummingbird's upgrade to its close: connects the transformer's
 /// sink on the connection's event loop, then hands it every complete message.
 ///
-/// Hummingbird delivers frames on the handler's task (an `AsyncSequence`), so each message hops
-/// to the event loop once (`execute`), where the spark lives; nothing else is paid per message.
+/// Hummingbird delivers frames on the handler's task (an `AsyncSequence`); that task runs its
+/// frame loop on the connection's event loop (``EventLoopTaskExecutor``), where the frames are
+/// read and the spark lives, so each message goes to the spark by a direct call.
 enum PrimusWebSocketSession {
     /// Runs the session until the WebSocket closes.
     static func run(
@@ -38,7 +39,9 @@ enum PrimusWebSocketSession {
         }.get()
         channel.closeFuture.whenComplete { _ in gate.resume() }
         defer { loop.execute { sink.value.transportClosed() } }
-        try await deliver(inbound, to: sink, on: loop, maxMessageLength: acceptance.maxMessageLength, gate: gate, outbound: outbound)
+        try await withTaskExecutorPreference(EventLoopTaskExecutor(loop)) {
+            try await deliver(inbound, to: sink, on: loop, maxMessageLength: acceptance.maxMessageLength, gate: gate, outbound: outbound)
+        }
     }
 
     /// Joins fragments into messages (at most `maxMessageLength` bytes, else 1009) and hands
@@ -81,7 +84,11 @@ enum PrimusWebSocketSession {
             }
             if let complete {
                 await gate.waitWhilePaused()
-                loop.execute { sink.value.receive(complete) }
+                if loop.inEventLoop {
+                    sink.value.receive(complete)
+                } else {
+                    loop.execute { sink.value.receive(complete) }
+                }
             }
         }
     }
