@@ -34,16 +34,13 @@ def log_dir() -> Path:
 StartServer = Callable[..., ServerProcess]
 
 
-def _factory(
-    bin_dir: Path, log_dir: Path, product: str, request: pytest.FixtureRequest
-) -> Iterator[StartServer]:
+def _servers(log_dir: Path, request: pytest.FixtureRequest) -> Iterator[Callable[[Path, list[str]], ServerProcess]]:
+    """``start(executable, args)`` → a running ServerProcess, stopped at teardown, with its
+    stderr printed when the test failed."""
     started: list[ServerProcess] = []
 
-    def start(*args: str) -> ServerProcess:
-        executable = bin_dir / product
-        if not executable.exists():
-            pytest.fail(f"{executable} does not exist")
-        server = ServerProcess(executable=executable, args=list(args), log_dir=log_dir)
+    def start(executable: Path, args: list[str]) -> ServerProcess:
+        server = ServerProcess(executable=executable, args=args, log_dir=log_dir)
         started.append(server)
         server.start()
         return server
@@ -55,7 +52,21 @@ def _factory(
         if failed is not None and failed.failed:
             stderr = server.stderr_text().strip()
             if stderr:
-                print(f"--- stderr of {product} (port {server.port}) ---\n{stderr[-4000:]}")
+                print(f"--- stderr of {server.executable.name} (port {server.port}) ---\n{stderr[-4000:]}")
+
+
+def _factory(bin_dir: Path, log_dir: Path, product: str, request: pytest.FixtureRequest) -> Iterator[StartServer]:
+    executable = bin_dir / product
+    servers = _servers(log_dir, request)
+    start = next(servers)
+
+    def start_product(*args: str) -> ServerProcess:
+        if not executable.exists():
+            pytest.fail(f"{executable} does not exist")
+        return start(executable, list(args))
+
+    yield start_product
+    next(servers, None)  # teardown
 
 
 @pytest.fixture
@@ -78,26 +89,18 @@ def start_example(log_dir: Path, request: pytest.FixtureRequest) -> Iterator[Cal
     """Factory: ``start_example('HummingbirdChat', '--transformer', 'engine.io')`` → a running
     ServerProcess of the example package ``Examples/<name>`` (see locate_example), started on a
     free port and ready once it printed ``listening on http://127.0.0.1:PORT``."""
-    started: list[ServerProcess] = []
+    servers = _servers(log_dir, request)
+    start = next(servers)
 
-    def start(name: str, *args: str) -> ServerProcess:
+    def start_example_named(name: str, *args: str) -> ServerProcess:
         try:
             executable = locate_example(name)
         except Exception as exc:  # noqa: BLE001 - one clear failure, not a skip
             pytest.fail(f"cannot find or build the example {name}: {exc}")
-        server = ServerProcess(executable=executable, args=list(args), log_dir=log_dir)
-        started.append(server)
-        server.start()
-        return server
+        return start(executable, list(args))
 
-    yield start
-    failed = getattr(request.node, "rep_call", None)
-    for server in started:
-        server.stop()
-        if failed is not None and failed.failed:
-            stderr = server.stderr_text().strip()
-            if stderr:
-                print(f"--- stderr of {server.executable.name} (port {server.port}) ---\n{stderr[-4000:]}")
+    yield start_example_named
+    next(servers, None)  # teardown
 
 
 @pytest.fixture

@@ -63,23 +63,10 @@ public final class PrimusNIOWebSocketUpgrade: Sendable {
                         throw PrimusError.protocolViolation("upgrade without an accepted handshake")
                     }
                     let deflate = acceptance.compression ? PerMessageDeflateParameters.negotiate(offers: head.headers["sec-websocket-extensions"]) : nil
-                    try Self.install(sink: acceptance.connected(channel.eventLoop), on: channel, acceptance: acceptance, deflate: deflate, limits: limits)
+                    try PrimusWebSocketUpgrade.install(sink: acceptance.connected(channel.eventLoop), on: channel, acceptance: acceptance, deflate: deflate, limits: limits)
                 }
             }
         )
-    }
-
-    /// Puts the frame handler for `sink` on the channel; generic so the handler calls the sink's
-    /// concrete type directly.
-    private static func install<Sink: SparkTransportSink>(
-        sink: Sink,
-        on channel: any Channel,
-        acceptance: PrimusWebSocketAcceptance,
-        deflate: PerMessageDeflateParameters?,
-        limits: PrimusLimits
-    ) throws {
-        let handler = WebSocketTransportHandler(sink: sink, maxMessageLength: acceptance.maxMessageLength, deflate: deflate, limits: limits)
-        try channel.pipeline.syncOperations.addHandler(handler)
     }
 
     /// The connection speaks WebSocket now; `false` if the acceptance was already given back.

@@ -136,8 +136,9 @@ enum PrimusWebSocketUpgrade {
     }
 
     /// Puts the frame handler for `sink` on the channel; generic so the handler calls the sink's
-    /// concrete type (a ``Spark``) directly.
-    private static func install<Sink: SparkTransportSink>(
+    /// concrete type (a ``Spark``) directly. Framework front-ends that hand over the upgraded
+    /// channel use it too (``PrimusNIOWebSocketUpgrade``).
+    static func install<Sink: SparkTransportSink>(
         sink: Sink,
         on channel: any Channel,
         acceptance: PrimusWebSocketAcceptance,
