@@ -5,12 +5,14 @@ import NIOWebSocket
 import PrimusCore
 import PrimusServer
 
-/// One accepted WebSocket, from Hummingbird's upgrade to its close: connects the transformer's
-/// sink on the connection's event loop, then hands it every complete message.
+/// One accepted WebSocket, from Hummingbird's upgrade to its close.
 ///
-/// Hummingbird delivers frames on the handler's task (an `AsyncSequence`); that task runs its
-/// frame loop on the connection's event loop (``EventLoopTaskExecutor``), where the frames are
-/// read and the spark lives, so each message goes to the spark by a direct call.
+/// Hummingbird reads a WebSocket's frames through its async layer (`NIOAsyncChannel` and a
+/// handler task), which costs more per message than all of Primus. So the session hands the
+/// connection to Primus's own WebSocket handler (``PrimusServer/PrimusAdoptedWebSocket``), in
+/// front of that layer: messages then go from the socket to the spark on the event loop, as on
+/// the standalone server. This task only passes on the frames Hummingbird had already read (up
+/// to the adoption's marker), then waits for the connection to end.
 enum PrimusWebSocketSession {
     /// Runs the session until the WebSocket closes.
     static func run(
@@ -18,79 +20,32 @@ enum PrimusWebSocketSession {
         claim: PrimusAcceptanceClaim,
         channel: any Channel,
         limits: PrimusLimits,
-        closeTimeout: TimeAmount,
-        inbound: WebSocketInboundStream,
-        outbound: WebSocketOutboundWriter
+        inbound: WebSocketInboundStream
     ) async throws {
         // The connection closed before this ran: the acceptance was given back already.
         guard claim.claim() else { return }
         let loop = channel.eventLoop
-        let gate = PrimusReadGate()
-        let sink = try await loop.submit {
-            let sink = acceptance.connected(loop)
-            let transport = PrimusHummingbirdTransport(channel: channel, outbound: outbound, gate: gate, closeTimeout: closeTimeout)
-            // The spark's outbound budget is the channel's high-water mark, so `isWritable`
-            // answers as the standalone server's does.
-            let budget = max(limits.maxBufferedBytes, 1)
-            try? channel.syncOptions?.setOption(.writeBufferWaterMark, value: .init(low: budget / 2, high: budget))
-            try? channel.pipeline.syncOperations.addHandler(PrimusWritabilityRelay(sink: sink))
-            sink.attach(transport: transport)
-            return NIOLoopBound(sink, eventLoop: loop)
+        let adopted = try await loop.submit {
+            NIOLoopBound(try PrimusAdoptedWebSocket.adopt(acceptance, channel: channel, limits: limits), eventLoop: loop)
         }.get()
-        channel.closeFuture.whenComplete { _ in gate.resume() }
-        defer { loop.execute { sink.value.transportClosed() } }
+        let marker = adopted.value.marker
+        // Runs on the connection's loop (the frames were read there, the spark lives there).
         try await withTaskExecutorPreference(EventLoopTaskExecutor(loop)) {
-            try await deliver(inbound, to: sink, on: loop, maxMessageLength: acceptance.maxMessageLength, gate: gate, outbound: outbound)
-        }
-    }
-
-    /// Joins fragments into messages (at most `maxMessageLength` bytes, else 1009) and hands
-    /// each to the sink on its loop.
-    private static func deliver(
-        _ inbound: WebSocketInboundStream,
-        to sink: NIOLoopBound<any SparkTransportSink>,
-        on loop: any EventLoop,
-        maxMessageLength: Int,
-        gate: PrimusReadGate,
-        outbound: WebSocketOutboundWriter
-    ) async throws {
-        var pending: ByteBuffer?
-        var pendingIsText = false
-        for try await frame in inbound {
-            var complete: TransportMessage?
-            switch frame.opcode {
-            case .text, .binary:
-                guard pending == nil else { return try await outbound.close(.protocolError, reason: nil) }
-                guard frame.data.readableBytes <= maxMessageLength else { return try await outbound.close(.messageTooLarge, reason: nil) }
-                if frame.fin {
-                    complete = frame.opcode == .text ? .text(frame.data) : .binary(frame.data)
-                } else {
-                    pending = frame.data
-                    pendingIsText = frame.opcode == .text
+            for try await frame in inbound {
+                if frame.opcode == .binary, frame.fin, frame.data == marker {
+                    adopted.value.release()
+                    break
                 }
-            case .continuation:
-                guard var message = pending else { return try await outbound.close(.protocolError, reason: nil) }
-                pending = nil  // one owner, so appending does not copy
-                guard message.readableBytes + frame.data.readableBytes <= maxMessageLength else {
-                    return try await outbound.close(.messageTooLarge, reason: nil)
+                let opcode: WebSocketOpcode = switch frame.opcode {
+                case .text: .text
+                case .binary: .binary
+                case .continuation: .continuation
                 }
-                var data = frame.data
-                message.writeBuffer(&data)
-                if frame.fin {
-                    complete = pendingIsText ? .text(message) : .binary(message)
-                } else {
-                    pending = message
-                }
-            }
-            if let complete {
-                await gate.waitWhilePaused()
-                if loop.inEventLoop {
-                    sink.value.receive(complete)
-                } else {
-                    loop.execute { sink.value.receive(complete) }
-                }
+                adopted.value.deliverEarly(fin: frame.fin, opcode: opcode, data: frame.data)
             }
         }
+        // Primus's handler has the connection now, its close handshake included.
+        try? await channel.closeFuture.get()
     }
 }
 #endif

@@ -29,30 +29,27 @@ extension RouterMethods where Context: PrimusRequestContext & WebSocketRequestCo
     /// Pass the same router as the application's `webSocketRouter`
     /// (`.http1WebSocketUpgrade(webSocketRouter: router, configuration: .primus(primus))`):
     /// Hummingbird then routes each upgrade request through it, so the application's middleware
-    /// runs before Primus decides, as for plain requests. An accepted upgrade carries Primus's
-    /// messages over Hummingbird's WebSocket; a refused one gets Primus's answer (`401` with its
-    /// body) where Hummingbird's pipeline allows it, else Hummingbird's `400`.
+    /// runs before Primus decides, as for plain requests. An accepted upgrade is then run by
+    /// Primus's own WebSocket handler on the upgraded channel (message limits, outbound budget,
+    /// close handshake and timeouts of ``PrimusServer/PrimusLimits``), so a message costs what it
+    /// costs on the standalone server; a refused one gets Primus's answer (`401` with its body)
+    /// where Hummingbird's pipeline allows it, else Hummingbird's `400`.
     ///
     /// - Parameters:
     ///   - primus: the Primus to serve (also the service to run beside the application).
     ///   - secure: whether the application serves TLS.
-    ///   - closeTimeout: how long a client has to answer a close Primus started before its
-    ///     connection is cut.
     @discardableResult
-    public func addPrimus(_ primus: HummingbirdPrimus, secure: Bool = false, closeTimeout: Duration = .seconds(10)) -> Self {
-        let timeout = TimeAmount.nanoseconds(Int64(closeTimeout / .nanoseconds(1)))
+    public func addPrimus(_ primus: HummingbirdPrimus, secure: Bool = false) -> Self {
         let upgrade = PrimusRouteResponder<Context>.Upgrade { request, context, acceptance, claim in
             let middleware = WebSocketUpgradeMiddleware<Context>(
                 shouldUpgrade: { _, _ in .upgrade(PrimusHTTPTypesConversion.fields(of: acceptance.headers)) },
-                onUpgrade: { inbound, outbound, webSocketContext in
+                onUpgrade: { inbound, _, webSocketContext in
                     try await PrimusWebSocketSession.run(
                         acceptance: acceptance,
                         claim: claim,
                         channel: webSocketContext.requestContext.channel,
                         limits: primus.primus.configuration.limits,
-                        closeTimeout: timeout,
-                        inbound: inbound,
-                        outbound: outbound
+                        inbound: inbound
                     )
                 }
             )

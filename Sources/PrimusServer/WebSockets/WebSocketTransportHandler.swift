@@ -48,6 +48,11 @@ final class WebSocketTransportHandler<Sink: WebSocketMessageSink>: ChannelDuplex
     @exclusivity(unchecked) private var gate = ReadGate()
     private var writeStallTimer: Scheduled<Void>?
     private var closeTimer: Scheduled<Void>?
+    /// Frames read while an adopted connection's earlier frames are still on their way through
+    /// the framework (``PrimusAdoptedWebSocket``), and their bytes; `nil` once live.
+    private var held: [WebSocketFrame]?
+    private var heldBytes = 0
+    private let maxHeldBytes: Int
 
     /// - Parameters:
     ///   - deflate: the permessage-deflate parameters agreed in the handshake, if any.
@@ -56,6 +61,7 @@ final class WebSocketTransportHandler<Sink: WebSocketMessageSink>: ChannelDuplex
     init(sink spark: Sink, maxMessageLength: Int, deflate: PerMessageDeflateParameters? = nil, limits: PrimusLimits = PrimusLimits()) {
         self.spark = spark
         self.maxBufferedBytes = limits.maxBufferedBytes
+        self.maxHeldBytes = maxMessageLength + 65_536
         self.writeStallTimeout = TimeAmount(limits.writeStallTimeout)
         self.closeTimeout = TimeAmount(limits.closeTimeout)
         self.assembler = WebSocketMessageAssembler(
@@ -87,9 +93,15 @@ final class WebSocketTransportHandler<Sink: WebSocketMessageSink>: ChannelDuplex
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        guard held == nil else { return hold(frame, context: context) }
+        process(frame, context: context)
+    }
+
+    private func process(_ frame: WebSocketFrame, context: ChannelHandlerContext) {
         inRead = true
         defer { inRead = false }
-        switch assembler.receive(unwrapInboundIn(data)) {
+        switch assembler.receive(frame) {
         case .none, .receivedPong:
             break
         case .deliver(let message):
@@ -114,12 +126,55 @@ final class WebSocketTransportHandler<Sink: WebSocketMessageSink>: ChannelDuplex
         }
     }
 
+    // MARK: Adoption (a framework's upgraded channel; see PrimusAdoptedWebSocket)
+
+    /// Starts holding what is read, until ``release()``.
+    func holdReads() {
+        held = []
+    }
+
+    /// Keeps a frame read before the framework's own earlier frames came through; more than a
+    /// message's worth (plus room for control frames) fails the connection with 1009.
+    private func hold(_ frame: WebSocketFrame, context: ChannelHandlerContext) {
+        heldBytes += frame.length
+        guard heldBytes <= maxHeldBytes else {
+            held = nil
+            var payload = context.channel.allocator.buffer(capacity: 2)
+            payload.write(webSocketErrorCode: .messageTooLarge)
+            return closeAfterWriting(WebSocketFrame(fin: true, opcode: .connectionClose, data: payload), context: context)
+        }
+        held?.append(frame)
+    }
+
+    /// A frame the framework read before this handler was in place, handed over in order.
+    func deliverEarly(_ frame: WebSocketFrame) {
+        guard let context, !assembler.isClosed else { return }
+        process(frame, context: context)
+        channelReadComplete(context: context, firing: false)
+    }
+
+    /// The framework has handed over everything it read: from here on frames come straight here,
+    /// those held first.
+    func release() {
+        guard let frames = held, let context else { return }
+        held = nil
+        heldBytes = 0
+        for frame in frames where !assembler.isClosed {
+            process(frame, context: context)
+        }
+        channelReadComplete(context: context, firing: false)
+    }
+
     func channelReadComplete(context: ChannelHandlerContext) {
+        channelReadComplete(context: context, firing: true)
+    }
+
+    private func channelReadComplete(context: ChannelHandlerContext, firing: Bool) {
         if needsFlush {
             needsFlush = false
             context.flush()
         }
-        context.fireChannelReadComplete()
+        if firing { context.fireChannelReadComplete() }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
