@@ -25,10 +25,10 @@ enum PrimusWebSocketSession {
         // The connection closed before this ran: the acceptance was given back already.
         guard claim.claim() else { return }
         let loop = channel.eventLoop
-        let adopted = try await loop.submit {
-            NIOLoopBound(try PrimusAdoptedWebSocket.adopt(acceptance, channel: channel, limits: limits), eventLoop: loop)
+        let (marker, adopted) = try await loop.submit {
+            let adopted = try PrimusAdoptedWebSocket.adopt(acceptance, channel: channel, limits: limits)
+            return (adopted.marker, NIOLoopBound(adopted, eventLoop: loop))
         }.get()
-        let marker = adopted.value.marker
         // Runs on the connection's loop (the frames were read there, the spark lives there).
         try await withTaskExecutorPreference(EventLoopTaskExecutor(loop)) {
             for try await frame in inbound {
