@@ -27,10 +27,16 @@ public final class PrimusAdoptedWebSocket {
     /// Takes over an upgraded channel for an accepted upgrade; on the channel's event loop.
     ///
     /// Throws when the pipeline has no NIO WebSocket frame decoder (the framework upgraded in
-    /// some other way); nothing was changed then.
+    /// some other way); the acceptance is given back then (its spark is released).
     public static func adopt(_ acceptance: PrimusWebSocketAcceptance, channel: any Channel, limits: PrimusLimits) throws -> PrimusAdoptedWebSocket {
         let pipeline = channel.pipeline.syncOperations
-        let decoder = try pipeline.context(handlerType: ByteToMessageHandler<WebSocketFrameDecoder>.self)
+        let decoder: ChannelHandlerContext
+        do {
+            decoder = try pipeline.context(handlerType: ByteToMessageHandler<WebSocketFrameDecoder>.self)
+        } catch {
+            acceptance.abandoned()
+            throw error
+        }
         var marker = channel.allocator.buffer(capacity: 16)
         for _ in 0..<2 { marker.writeInteger(UInt64.random(in: .min ... .max)) }
         let handler = try install(sink: acceptance.connected(channel.eventLoop), after: decoder.handler, on: channel, acceptance: acceptance, limits: limits)
