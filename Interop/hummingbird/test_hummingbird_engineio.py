@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from hummingbird_peers import EngineIOPrimus
+from engineio_peer import EngineIOPrimusPeer
 
 EXAMPLE = "HummingbirdChat"
 
@@ -21,13 +21,13 @@ MODES = [
 @pytest.mark.parametrize(("transports", "final"), MODES)
 def test_echo_both_ways(start_example, transports, final: str) -> None:  # noqa: ANN001
     server = start_example(EXAMPLE, "--transformer", "engine.io")
-    peer = EngineIOPrimus(server.http_url, transports)
+    peer = EngineIOPrimusPeer(server.http_url, transports)
     try:
         peer.write("hello € 😀")
         peer.write({"name": "ada", "text": "hi"})
         assert peer.wait_for(2) == ["hello € 😀", {"name": "ada", "text": "hi"}]
         # Upgrade mode: the client moves to the WebSocket once the server agrees.
-        peer.wait_until(lambda: peer.transport() == final)
+        assert peer.wait_until(lambda: peer.transport() == final), f"still on {peer.transport()}"
         count = 200
         for index in range(count):
             peer.write({"n": index})
@@ -51,7 +51,7 @@ def test_polling_refused_without_the_token(start_example) -> None:  # noqa: ANN0
     server = start_example(EXAMPLE, "--transformer", "engine.io", "--token", "s3cret")
     refused = requests.get(f"{server.http_url}/primus/?EIO=4&transport=polling", timeout=10)
     assert refused.status_code == 401
-    peer = EngineIOPrimus(server.http_url + "?token=s3cret", ["polling"])
+    peer = EngineIOPrimusPeer(server.http_url + "?token=s3cret", ["polling"])
     try:
         peer.write("admitted")
         assert peer.wait_for(1) == ["admitted"]

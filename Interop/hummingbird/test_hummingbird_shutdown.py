@@ -9,49 +9,28 @@ and a client connects again to the app restarted on the same port.
 
 from __future__ import annotations
 
-import signal
-import time
-
 import pytest
 
-from hummingbird_peers import EngineIOPrimus
-from primus_support import Closed, PrimusClient, ServerProcess
+from engineio_peer import EngineIOPrimusPeer
+from example_support import terminate, websocket_until_shutdown
+from primus_support import PrimusClient
 
 EXAMPLE = "HummingbirdChat"
 
 
-def _terminate(server: ServerProcess) -> int:
-    assert server.proc is not None
-    server.proc.send_signal(signal.SIGTERM)
-    return server.proc.wait(timeout=20)
-
-
-def _texts_until_close(client: PrimusClient, timeout: float = 15) -> list[str]:
-    texts: list[str] = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            texts.append(client.recv_text(timeout=deadline - time.monotonic()))
-        except Closed:
-            return texts
-        except TimeoutError:
-            break
-    raise AssertionError(f"no close within {timeout} s; got {texts!r}")
-
-
 def test_no_reconnect_tells_websocket_and_polling_clients_server_close(start_example) -> None:  # noqa: ANN001
     server = start_example(EXAMPLE, "--transformer", "engine.io", "--reconnect-on-shutdown", "false")
-    polling = EngineIOPrimus(server.http_url, ["polling"])
-    socket = EngineIOPrimus(server.http_url, ["websocket"])
+    polling = EngineIOPrimusPeer(server.http_url, ["polling"])
+    socket = EngineIOPrimusPeer(server.http_url, ["websocket"])
     try:
         for peer in (polling, socket):
             peer.write("hello")
         # Both are in #general: each sees both hellos.
         assert polling.wait_for(2) == ["hello", "hello"]
         assert socket.wait_for(2) == ["hello", "hello"]
-        assert _terminate(server) == 0
+        assert terminate(server) == 0
         for peer in (polling, socket):
-            peer.wait_until(lambda peer=peer: "primus::server::close" in peer.received, timeout=15)
+            assert peer.wait_until(lambda peer=peer: "primus::server::close" in peer.received), peer.received
             assert peer.disconnected.wait(15)
     finally:
         polling.close()
@@ -60,22 +39,14 @@ def test_no_reconnect_tells_websocket_and_polling_clients_server_close(start_exa
 
 def test_no_reconnect_over_websockets(start_example) -> None:  # noqa: ANN001
     server = start_example(EXAMPLE, "--reconnect-on-shutdown", "false")
-    with PrimusClient(server.ws_url()) as client:
-        client.write("hello")
-        assert client.recv() == "hello"
-        assert _terminate(server) == 0
-        texts = _texts_until_close(client)
+    _, texts = websocket_until_shutdown(server, "hello")
     assert '"primus::server::close"' in texts, texts
 
 
 def test_reconnect_drops_silently_and_the_restarted_app_serves_again(start_example, respawn) -> None:  # noqa: ANN001
     server = start_example(EXAMPLE, "--reconnect-on-shutdown", "true")
     port = server.port
-    with PrimusClient(server.ws_url()) as client:
-        client.write("hello")
-        assert client.recv() == "hello"
-        assert _terminate(server) == 0
-        texts = _texts_until_close(client)
+    _, texts = websocket_until_shutdown(server, "hello")
     assert '"primus::server::close"' not in texts, texts
     again = respawn(server).start()
     assert again.port == port
@@ -87,4 +58,4 @@ def test_reconnect_drops_silently_and_the_restarted_app_serves_again(start_examp
 @pytest.mark.parametrize("reconnect", ["true", "false"])
 def test_sigterm_exits_zero_with_no_client(start_example, reconnect: str) -> None:  # noqa: ANN001
     server = start_example(EXAMPLE, "--reconnect-on-shutdown", reconnect)
-    assert _terminate(server) == 0
+    assert terminate(server) == 0

@@ -9,8 +9,9 @@ import socket
 
 import pytest
 
+from engineio_peer import EngineIOPrimusPeer
 from primus_support import ServerProcess
-from vapor.vapor_support import EXAMPLE, EngineIOPeer
+from vapor.vapor_support import EXAMPLE
 
 MODES = [
     pytest.param(["polling"], "polling", id="polling"),
@@ -22,12 +23,12 @@ MODES = [
 @pytest.mark.parametrize(("transports", "final"), MODES)
 def test_echo_both_ways(start_example, transports, final) -> None:  # noqa: ANN001
     server: ServerProcess = start_example(EXAMPLE, "--transformer", "engine.io", "--ping-interval", "5000")
-    peer = EngineIOPeer(server.http_url, transports)
+    peer = EngineIOPrimusPeer(server.http_url, transports)
     try:
         values = ["hello € 😀", {"text": "page message", "name": "py"}, [1, "two", None, True], 42]
         for value in values:
             peer.write(value)
-            peer.wait_for(value)
+            peer.wait_for_value(value)
         # The upgrade completes in the background once polling works.
         assert peer.wait_until(lambda: peer.transport() == final), f"still on {peer.transport()}"
         # A burst, so a poll answers several packets at once.
@@ -35,7 +36,7 @@ def test_echo_both_ways(start_example, transports, final) -> None:  # noqa: ANN0
         for value in burst:
             peer.write(value)
         for value in burst:
-            peer.wait_for(value)
+            peer.wait_for_value(value)
     finally:
         peer.close()
 
@@ -60,7 +61,7 @@ def test_a_body_over_the_limit_is_413_and_closes_the_connection(start_example) -
     """Primus refuses it without reading it all (Vapor collects nothing first), and the
     connection is closed after the answer, declared or streamed in chunks."""
     server: ServerProcess = start_example(EXAMPLE, "--transformer", "engine.io", "--max-length", "65536")
-    peer = EngineIOPeer(server.http_url, ["polling"])
+    peer = EngineIOPrimusPeer(server.http_url, ["polling"])
     try:
         target = f"/primus/?EIO=4&transport=polling&sid={peer.client.sid}"
         # Declared: answered at the first bytes (Vapor hands a request over with its first
@@ -83,9 +84,9 @@ def test_a_body_over_the_limit_is_413_and_closes_the_connection(start_example) -
         assert server.alive()
     finally:
         peer.close()
-    other = EngineIOPeer(server.http_url, ["polling"])
+    other = EngineIOPrimusPeer(server.http_url, ["polling"])
     try:
         other.write("after")
-        other.wait_for("after")
+        other.wait_for_value("after")
     finally:
         other.close()
