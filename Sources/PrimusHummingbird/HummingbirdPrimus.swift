@@ -45,11 +45,7 @@ public struct HummingbirdPrimus: Service, Sendable {
     /// Primus's requests have been quiet for a moment (at most ``drainTimeout``).
     public func run() async throws {
         try await primus.run()
-        let quiet = TimeAmount.milliseconds(250)
-        let deadline = NIODeadline.now() + TimeAmount.nanoseconds(Int64(drainTimeout / .nanoseconds(1)))
-        while NIODeadline.now() < deadline, !activity.isQuiet(for: quiet) {
-            try? await Task.sleep(for: .milliseconds(20))
-        }
+        await activity.waitUntilQuiet(timeout: drainTimeout)
     }
 }
 #endif

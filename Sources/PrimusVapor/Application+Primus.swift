@@ -16,7 +16,8 @@ extension Application {
     ///
     /// and a lifecycle handler: the heartbeat runs from boot (``Primus/run()``), and on shutdown
     /// every spark ends as ``Primus/reconnectOnShutdown`` says before Vapor's HTTP server stops,
-    /// so polling clients still fetch their last packet.
+    /// and Vapor keeps serving until Primus's requests have been quiet for a moment (at most a
+    /// second), so polling clients still fetch their last packet.
     ///
     /// Vapor's middleware runs first: the application's (`app.middleware`), then the route
     /// group's when `routes` is a group (`app.grouped(MyAuthenticator())`), then Primus's
@@ -31,7 +32,8 @@ extension Application {
     ///     more; see ``PrimusFrontEnd/maxRequestBodyLength``).
     public func mount(_ primus: Primus, on routes: (any RoutesBuilder)? = nil, maxRequestBodyLength: Int = 1 << 20) {
         let frontEnd = PrimusFrontEnd(primus: primus, maxRequestBodyLength: maxRequestBodyLength)
-        let responder = PrimusVaporResponder(frontEnd: frontEnd)
+        let activity = PrimusRequestActivity()
+        let responder = PrimusVaporResponder(frontEnd: frontEnd, activity: activity)
         let routes = routes ?? self
         let base = PrimusVaporResponder.pathComponents(of: primus.configuration.pathname)
         for method in PrimusVaporResponder.methods {
@@ -39,7 +41,7 @@ extension Application {
                 routes.add(Route(method: method, path: path, responder: responder, requestType: Request.self, responseType: Response.self))
             }
         }
-        lifecycle.use(PrimusVaporLifecycle(primus: primus))
+        lifecycle.use(PrimusVaporLifecycle(primus: primus, activity: activity))
     }
 }
 #endif

@@ -8,14 +8,17 @@ import Vapor
 ///
 /// Vapor stops its HTTP server after the lifecycle handlers' shutdown (the server lives in the
 /// application's storage, cleared after them), so the sparks end here while Vapor still
-/// serves: a WebSocket client gets its close, a polling client can fetch its last packet.
+/// serves: a WebSocket client gets its close, and a polling client, which may be between two
+/// polls, comes back for its last packet while this waits for Primus's requests to go quiet.
 final class PrimusVaporLifecycle: LifecycleHandler {
     private let primus: Primus
+    private let activity: PrimusRequestActivity
     /// The task running ``Primus/run()`` (the heartbeat), from boot to shutdown.
     private let heartbeat = Mutex<Task<Void, Never>?>(nil)
 
-    init(primus: Primus) {
+    init(primus: Primus, activity: PrimusRequestActivity) {
         self.primus = primus
+        self.activity = activity
     }
 
     func didBoot(_ application: Application) throws {
@@ -27,9 +30,11 @@ final class PrimusVaporLifecycle: LifecycleHandler {
     }
 
     /// Ends every spark the configured way (``Primus/reconnectOnShutdown``), waiting for them
-    /// to close, then stops the heartbeat.
+    /// to close, lets polling clients fetch their last packets (requests quiet for 250 ms, at
+    /// most a second, as the standalone server's drain), then stops the heartbeat.
     func shutdownAsync(_ application: Application) async {
         await primus.shutdown(reconnect: primus.reconnectOnShutdown)
+        await activity.waitUntilQuiet(timeout: .seconds(1))
         let task = heartbeat.withLock { task in
             defer { task = nil }
             return task

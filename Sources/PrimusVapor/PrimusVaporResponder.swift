@@ -17,6 +17,8 @@ struct PrimusVaporResponder: Responder {
     static let methods: [HTTPMethod] = [.GET, .POST, .PUT, .DELETE, .PATCH, .OPTIONS]
 
     let frontEnd: PrimusFrontEnd
+    /// Primus's requests in flight, for the shutdown's drain (``PrimusVaporLifecycle``).
+    let activity: PrimusRequestActivity
 
     /// The route path of a pathname (`/primus` → `primus`).
     static func pathComponents(of pathname: String) -> [PathComponent] {
@@ -30,7 +32,11 @@ struct PrimusVaporResponder: Responder {
             return upgrade(head, request: request, secure: secure)
         }
         let frontEnd = self.frontEnd
+        let activity = self.activity
+        activity.began()
         return request.eventLoop.makeFutureWithTask {
+            // A parked poll counts until it is answered; a stream until its answer starts.
+            defer { activity.ended() }
             let answer = await frontEnd.serve(head: head, body: request.body, remoteAddress: request.remoteAddress, secure: secure, on: request.eventLoop)
             return answer.vaporResponse(head: head.method == .HEAD)
         }
