@@ -108,9 +108,9 @@ public final class PrimusFrontEndBodyStream: AsyncSequence, Sendable {
 /// Turns what a transformer writes on a ``PrimusHTTPExchange`` into a ``PrimusFrontEndAnswer``
 /// for the task waiting in ``PrimusFrontEnd/serve(head:body:remoteAddress:secure:on:)``.
 ///
-/// `@unchecked Sendable`: its one mutable field (the waiting continuation and the stream) sits
-/// behind a lock, taken by the serving task once and by the exchange's loop per answer.
-final class PrimusFrontEndExchangeWriter: PrimusHTTPExchangeWriter, @unchecked Sendable {
+/// Sendable: its one mutable field (the waiting continuation and the stream) sits behind a
+/// lock, taken by the serving task once and by the exchange's loop per answer.
+final class PrimusFrontEndExchangeWriter: PrimusHTTPExchangeWriter, Sendable {
     private struct State {
         var continuation: CheckedContinuation<PrimusFrontEndAnswer, Never>?
         var stream: PrimusFrontEndBodyStream?
