@@ -43,7 +43,7 @@ public struct PrimusSequence: Sendable, Hashable, Comparable, CustomStringConver
         (lhs.milliseconds, lhs.counter) < (rhs.milliseconds, rhs.counter)
     }
 
-    private static func number(_ digits: Substring.UTF8View.SubSequence) -> UInt64? {
+    private static func number(_ digits: some Collection<UInt8>) -> UInt64? {
         guard !digits.isEmpty, digits.count <= 20 else { return nil }
         var value: UInt64 = 0
         for byte in digits {
