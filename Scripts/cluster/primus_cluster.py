@@ -410,7 +410,8 @@ class Cluster:
         self.workdir = Path(self._own_tmp)
         self.log_dir = Path(log_dir) if log_dir else self.workdir / "logs"
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        stamp = time.strftime("%H%M%S")
+        # Unique per cluster, so clusters sharing a log directory never write to the same files.
+        stamp = time.strftime("%H%M%S") + "-" + self.workdir.name.removeprefix("primus-cluster-")
         self.redis: RedisServer | None = None
         if redis:
             self.redis = RedisServer(port=redis_port or free_port(), workdir=self.workdir,
