@@ -154,7 +154,7 @@ class RedisServer:
                 [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
                  "--appendonly", "no", "--dir", str(self.workdir), "--daemonize", "no",
                  "--protected-mode", "no", "--loglevel", "warning"],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -217,8 +217,10 @@ class Node:
             with open(self.log_path, "a") as log:
                 log.write(f"--- {' '.join(self.command_line())}\n")
                 log.flush()
+                # Its own session: Ctrl-C in the terminal reaches run-cluster only, which stops
+                # everything in order.
                 proc = subprocess.Popen(self.command_line(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                        stderr=log, text=True, bufsize=1)
+                                        stderr=log, text=True, bufsize=1, start_new_session=True)
 
             def read(proc: subprocess.Popen[str] = proc) -> None:
                 assert proc.stdout is not None
@@ -298,7 +300,8 @@ class HAProxy:
         with open(self.log_path, "ab") as log:
             # -db: stay in the foreground, as a child of this script.
             self.proc = subprocess.Popen([HAPROXY, "-db", "-f", str(HAPROXY_TEMPLATE)], env=env,
-                                         stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+                                         stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                         start_new_session=True)
 
     def stop(self) -> None:
         _stop_process(self.proc, signal.SIGTERM)
@@ -545,8 +548,6 @@ def parse_arguments(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
         parser.error(f"--node-ports takes three numbers separated by commas, not {args.node_ports!r}")
     if len(args.node_ports) != len(NODE_NAMES):
         parser.error(f"--node-ports takes {len(NODE_NAMES)} ports, not {len(args.node_ports)}")
-    if args.demo and "--demo" not in passed:
-        passed = ["--demo", *passed]  # primus-demo serves its chat page with --demo
     return args, passed
 
 
@@ -573,7 +574,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(described), flush=True)
     else:
-        print(f"HAProxy  {described['haproxy']['url']}   (clients connect here)", flush=True)
+        where = described["haproxy"]["url"]
+        if args.demo:
+            where = where[: -len(described["pathname"])] + "/   (the chat page; Primus at " + described["pathname"] + ")"
+        else:
+            where += "   (clients connect here)"
+        print(f"HAProxy  {where}", flush=True)
         for node in described["nodes"]:
             print(f"{node['name']:<8} {node['url']}", flush=True)
         if described["redis"]:
