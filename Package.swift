@@ -15,6 +15,8 @@ let package = Package(
         .library(name: "PrimusWebSocket", targets: ["PrimusWebSocket"]),
         .library(name: "PrimusServer", targets: ["PrimusServer"]),
         .library(name: "PrimusClient", targets: ["PrimusClient"]),
+        // A small Redis client (RESP3 codec, pipelining, pub/sub, reconnect) for scale-out.
+        .library(name: "PrimusRedis", targets: ["PrimusRedis"]),
         // Mount Primus on a web framework's own server. Each needs its trait (below), so that the
         // core products never build Hummingbird or Vapor.
         .library(name: "PrimusHummingbird", targets: ["PrimusHummingbird"]),
@@ -100,6 +102,20 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: upcoming
+        ),
+        // A small Redis client on SwiftNIO: a sans-I/O RESP3/RESP2 codec, a pipelining command
+        // connection and a pub/sub connection, both reconnecting, for the cluster adapter.
+        .target(
+            name: "PrimusRedis",
+            dependencies: [
+                "PrimusCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -199,6 +215,18 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: upcoming
+        ),
+        .testTarget(
+            name: "PrimusRedisTests",
+            dependencies: [
+                "PrimusRedis",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: upcoming
