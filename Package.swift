@@ -37,6 +37,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         // Only with the Hummingbird and Vapor traits (see PrimusHummingbird and PrimusVapor).
         // No Hummingbird traits: swift-configuration support is not needed here.
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
@@ -108,11 +109,14 @@ let package = Package(
             swiftSettings: upcoming
         ),
         // A small Redis client on SwiftNIO: a sans-I/O RESP3/RESP2 codec, a pipelining command
-        // connection and a pub/sub connection, both reconnecting, for the cluster adapter.
+        // connection and a pub/sub connection, both reconnecting; and on it the cluster adapter
+        // (Cluster/): Primus across several processes through Redis.
         .target(
             name: "PrimusRedis",
             dependencies: [
                 "PrimusCore",
+                "PrimusServer",
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -165,6 +169,7 @@ let package = Package(
             name: "primus-demo",
             dependencies: [
                 "PrimusServer",
+                "PrimusRedis",
                 "PrimusClient",
                 "PrimusDemoChat",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -180,6 +185,7 @@ let package = Package(
             name: "primus-testserver",
             dependencies: [
                 "PrimusServer",
+                "PrimusRedis",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
