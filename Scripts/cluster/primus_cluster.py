@@ -323,6 +323,18 @@ class HAProxy:
                 chunks.append(chunk)
         return b"".join(chunks).decode(errors="replace")
 
+    def set_listening(self, listening: bool) -> None:
+        """Closes (False) or reopens (True) HAProxy's port through the runtime API; connections
+        already open stay. A test uses it to keep reconnecting clients away for a while."""
+        answer = self.runtime(("enable" if listening else "disable") + " frontend primus").strip()
+        if answer:
+            raise ClusterError(f"haproxy refused to {'enable' if listening else 'disable'} the frontend: {answer}")
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while _port_accepts(self.port) != listening:
+            if time.monotonic() > deadline:
+                raise ClusterError(f"haproxy's port {self.port} is still {'closed' if listening else 'open'}")
+            time.sleep(0.05)
+
     def node_states(self) -> dict[str, dict[str, str]]:
         """Per node of the backend: HAProxy's ``status`` (UP, DOWN, ``UP 1/2`` …) and the
         ``check_status`` of its last health check (L7OK, L4CON …), from ``show stat``."""
