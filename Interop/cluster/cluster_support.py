@@ -31,6 +31,8 @@ sys.path.insert(0, str(REPO_ROOT / "Scripts" / "cluster"))
 from primus_cluster import Cluster, ClusterError, Node, redis_command  # noqa: E402,F401
 
 TIMEOUT = 10.0
+# Node flags for missed-message recovery: a window far wider than any test.
+RECOVERY = ("--recover-count", "1000", "--recover-ms", "60000")
 
 
 def event(name: str, *args: Any, ack: int | None = None) -> dict[str, Any]:
@@ -280,3 +282,8 @@ def registry(cluster: Cluster, prefix: str = "primus") -> tuple[dict[str, str], 
     sparks = {flat[i].decode(): flat[i + 1].decode() for i in range(0, len(flat), 2)}
     nodes = [member.decode() for member in cluster.redis.command("ZRANGE", f"{prefix}:nodes", 0, -1)]
     return sparks, nodes
+
+
+def holdings(cluster: Cluster) -> dict[str, set[str]]:
+    """The spark ids each running node holds (websockets transformer)."""
+    return {node.name: sparks_of(node) for node in cluster.nodes if node.alive()}

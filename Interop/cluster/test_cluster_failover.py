@@ -24,10 +24,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from cluster_support import Cluster, RawPrimus, SwiftChat, registry, sparks_of, until
+from cluster_support import RECOVERY, Cluster, RawPrimus, SwiftChat, holdings, registry, until
 
 TIMEOUT = 10.0
-RECOVERY = ("--recover-count", "1000", "--recover-ms", "60000")
 # How long the registry may take to forget a dead node: its heartbeats' expiry, with room for a
 # loaded machine.
 REGISTRY_EXPIRY_DEADLINE = 60.0
@@ -72,10 +71,6 @@ class RecoveringPrimus(RawPrimus):
             if "data" in value:
                 self.delivered.append((seq, value["data"]))
                 return value["data"]
-
-
-def holdings(cluster: Cluster) -> dict[str, set[str]]:
-    return {node.name: sparks_of(node) for node in cluster.nodes if node.alive()}
 
 
 def connect_swift_clients(cluster: Cluster, bin_dir: Path) -> dict[str, SwiftChat]:
