@@ -5,6 +5,9 @@ cluster of its own:
   websocket-client reconnected by the test) come back through HAProxy on the other nodes; what
   the Swift client buffered while away arrives once; with recovery on, the broadcasts sent while
   they were away arrive after the reconnect, in order, once; the registry forgets node 2.
+  HAProxy's port is closed (runtime API) from just before the kill until those broadcasts went
+  out, so the clients are surely away while they are sent.
+- The same for the Swift client's own recovery (it opts in by default), in a test of its own.
 - Recovery on its own, on direct connections: a client that left and came back on another node
   gets what it missed, from where it says it was, and a plain client never sees the envelopes.
 - redis-server killed and restarted on its port while a client broadcasts: no node crashes,
