@@ -80,22 +80,31 @@ def connect_swift_clients(cluster: Cluster, bin_dir: Path) -> dict[str, SwiftCha
     """One Swift client per node, through HAProxy: each connects in turn (round robin), and the
     node that gained a spark is the one it landed on."""
     chats: dict[str, SwiftChat] = {}
-    for index in range(6):
-        if len(chats) == 3:
-            break
-        before = holdings(cluster)
-        chat = SwiftChat(bin_dir, f"{cluster.haproxy.http_url}/primus", f"swift#{index}",
-                         "--transformer", "websockets", "--parser", "json")
-        chat.wait_story(lambda line: line.startswith("connected to"), "the Swift client connecting")
-        gained = until(lambda: [name for name, ids in holdings(cluster).items() if ids - before[name]],
-                       TIMEOUT, f"{chat.label}'s spark on a node")
-        node = gained[0]
-        if node in chats:
+    try:
+        for index in range(6):
+            if len(chats) == 3:
+                break
+            before = holdings(cluster)
+            chat = SwiftChat(bin_dir, f"{cluster.haproxy.http_url}/primus", f"swift#{index}",
+                             "--transformer", "websockets", "--parser", "json")
+            try:
+                chat.wait_story(lambda line: line.startswith("connected to"), "the Swift client connecting")
+                gained = until(lambda: [name for name, ids in holdings(cluster).items() if ids - before[name]],
+                               TIMEOUT, f"{chat.label}'s spark on a node")
+            except BaseException:
+                chat.close()
+                raise
+            node = gained[0]
+            if node in chats:
+                chat.close()
+            else:
+                chat.label = f"swift@{node}"
+                chats[node] = chat
+        assert set(chats) == {"node1", "node2", "node3"}, f"HAProxy did not spread the Swift clients: {list(chats)}"
+    except BaseException:
+        for chat in chats.values():
             chat.close()
-        else:
-            chat.label = f"swift@{node}"
-            chats[node] = chat
-    assert set(chats) == {"node1", "node2", "node3"}, f"HAProxy did not spread the Swift clients: {list(chats)}"
+        raise
     return chats
 
 
@@ -103,9 +112,10 @@ def test_kill_9_of_node2_its_clients_move_recover_and_the_registry_forgets_it(st
     cluster = start_cluster(*RECOVERY)
     proxy = cluster.haproxy.ws_url()
     sender = RawPrimus(cluster.node("node1").ws_url(), "sender@node1")
-    chats = connect_swift_clients(cluster, bin_dir)
+    chats: dict[str, SwiftChat] = {}
     raw = None
     try:
+        chats = connect_swift_clients(cluster, bin_dir)
         for _ in range(3):  # round robin: one of three connections lands on node 2
             candidate = RecoveringPrimus(proxy, "raw-recovering")
             if candidate.info().get("node") == "node2":
