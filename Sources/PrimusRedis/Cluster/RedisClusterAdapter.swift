@@ -58,6 +58,10 @@ public final class RedisClusterAdapter: PrimusClusterAdapter {
         var head: PrimusSequence?
         var heartbeat: RepeatedTask?
         var shutDown = false
+        /// Whether each connection was up when last heard of: a lost connection is reported once,
+        /// not on every failed reconnection attempt.
+        var commandsUp = false
+        var subscriptionUp = false
     }
 
     /// Counts of messages, for tests and benchmarks (the same as the metrics).
@@ -128,16 +132,25 @@ public final class RedisClusterAdapter: PrimusClusterAdapter {
         rooms.attach(to: primus)
         subscriber.onMessage { [weak self] channel, payload in self?.received(payload, on: channel) }
         subscriber.onStateChange { [weak self] change in
-            if case .disconnected(let error) = change { self?.logger.warning("Redis subscription lost", metadata: ["redis.error": "\(error)"]) }
+            guard let self else { return }
+            let up: Bool
+            if case .connected = change { up = true } else { up = false }
+            let was = self.state.withLockedValue { state in
+                defer { state.subscriptionUp = up }
+                return state.subscriptionUp
+            }
+            self.report(change, was: was, what: "subscription")
         }
         client.onStateChange { [weak self] change in
             guard let self else { return }
-            switch change {
-            case .connected:
-                self.joinCluster()
-            case .disconnected(let error):
-                self.logger.warning("Redis connection lost", metadata: ["redis.error": "\(error)"])
+            let up: Bool
+            if case .connected = change { up = true } else { up = false }
+            let was = self.state.withLockedValue { state in
+                defer { state.commandsUp = up }
+                return state.commandsUp
             }
+            self.report(change, was: was, what: "connection")
+            if up { self.joinCluster() }
         }
         subscriber.subscribe([keys.broadcastChannel, keys.ownChannel])
         client.start()
@@ -145,6 +158,21 @@ public final class RedisClusterAdapter: PrimusClusterAdapter {
         let interval = TimeAmount.nanoseconds(Int64(configuration.nodeHeartbeat.components.seconds) * 1_000_000_000 + configuration.nodeHeartbeat.components.attoseconds / 1_000_000_000)
         let task = eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { [weak self] _ in self?.beat() }
         state.withLockedValue { $0.heartbeat = task }
+    }
+
+    /// Logs a change of a Redis connection: losing it is a warning (once), each failed attempt
+    /// to reconnect only a debug line, getting it back a notice.
+    private func report(_ change: RedisConnectionState, was: Bool, what: String) {
+        switch change {
+        case .connected:
+            if !was { logger.notice("Redis \(what) up", metadata: ["redis.host": "\(configuration.redis.host):\(configuration.redis.port)"]) }
+        case .disconnected(let error):
+            if was {
+                logger.warning("Redis \(what) lost; local delivery goes on, cross-node delivery resumes when Redis is back", metadata: ["redis.error": "\(error)"])
+            } else {
+                logger.debug("Redis \(what) attempt failed", metadata: ["redis.error": "\(error)"])
+            }
+        }
     }
 
     public func shutdown() async {
