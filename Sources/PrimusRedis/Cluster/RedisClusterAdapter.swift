@@ -47,6 +47,17 @@ public final class RedisClusterAdapter: PrimusClusterAdapter {
     private let state = NIOLockedValueBox(State())
     private let eventLoop: any EventLoop
     private let counters = Counters()
+    /// The order of delivery on this node: sequenced broadcasts go to ``Primus/deliverLocally(_:to:sequence:)``
+    /// under this lock, in sequence order, once each, including those a catch-up fetches from
+    /// the backlog after the subscription came back (see ``catchUp()``).
+    private let delivery = NIOLockedValueBox(Delivery())
+
+    private struct Delivery {
+        /// Broadcasts received while a catch-up reads the backlog; `nil` when none runs.
+        var held: [(PrimusSequence, PrimusRoomTarget, JSONValue)]?
+        /// The greatest sequence delivered.
+        var last: PrimusSequence?
+    }
 
     private struct State {
         /// Set by ``attach(to:)``, cleared by ``shutdown()`` (so the two do not keep each other alive).
@@ -140,6 +151,7 @@ public final class RedisClusterAdapter: PrimusClusterAdapter {
                 return state.subscriptionUp
             }
             self.report(change, was: was, what: "subscription")
+            if up, !was { self.catchUp() }
         }
         client.onStateChange { [weak self] change in
             guard let self else { return }
@@ -325,16 +337,65 @@ public final class RedisClusterAdapter: PrimusClusterAdapter {
         counters.countReceived(publishedAt: message.publishedAt, now: Self.now())
         switch message {
         case .broadcast(_, _, let target, let value):
-            if let sequence {
-                state.withLockedValue { state in
-                    if state.head.map({ sequence > $0 }) ?? true { state.head = sequence }
+            guard let sequence else { return primus.deliverLocally(value, to: target) }
+            delivery.withLockedValue { delivery in
+                if delivery.held != nil {
+                    guard delivery.held!.count < (state.withLockedValue { $0.recovery?.maxMessages } ?? 0) else {
+                        return counters.countDropped()
+                    }
+                    delivery.held!.append((sequence, target, value))
+                    return
                 }
+                deliver(value, to: target, sequence: sequence, primus: primus, delivery: &delivery)
             }
-            primus.deliverLocally(value, to: target, sequence: sequence)
         case .write(_, _, let sparkID, let value):
             primus.spark(sparkID)?.write(value)
         case .end(_, _, let sparkID, let reconnect):
             primus.spark(sparkID)?.end(reconnect: reconnect)
+        }
+    }
+
+    /// Delivers a sequenced broadcast unless it was delivered already; under the delivery lock.
+    private func deliver(_ value: JSONValue, to target: PrimusRoomTarget, sequence: PrimusSequence, primus: Primus, delivery: inout Delivery) {
+        if let last = delivery.last, sequence <= last { return }
+        delivery.last = sequence
+        state.withLockedValue { state in
+            if state.head.map({ sequence > $0 }) ?? true { state.head = sequence }
+        }
+        primus.deliverLocally(value, to: target, sequence: sequence)
+    }
+
+    /// The subscription came back after a loss: what was broadcast meanwhile is read from the
+    /// backlog and delivered before anything newer (recovery on, and only after a loss: on the
+    /// first connection there is nothing to catch up). Broadcasts that arrive meanwhile wait.
+    private func catchUp() {
+        guard let recovery = state.withLockedValue({ $0.recovery }) else { return }
+        let after: PrimusSequence? = delivery.withLockedValue { delivery in
+            guard let last = delivery.last, delivery.held == nil else { return nil }
+            delivery.held = []
+            return last
+        }
+        guard let after else { return }
+        let finish: @Sendable ([PrimusBacklogEntry]) -> Void = { [weak self] entries in
+            guard let self else { return }
+            let primus = self.state.withLockedValue { $0.primus }
+            self.delivery.withLockedValue { delivery in
+                let held = delivery.held ?? []
+                delivery.held = nil
+                guard let primus else { return }
+                for entry in entries { self.deliver(entry.value, to: entry.target, sequence: entry.sequence, primus: primus, delivery: &delivery) }
+                for (sequence, target, value) in held { self.deliver(value, to: target, sequence: sequence, primus: primus, delivery: &delivery) }
+            }
+            if !entries.isEmpty { self.logger.info("caught up after the subscription came back", metadata: ["primus.cluster.entries": "\(entries.count)"]) }
+        }
+        client.sendFuture(["XRANGE", .string(keys.backlog), .string(after.next.description), "+", "COUNT", .integer(recovery.maxMessages)]).whenComplete { [logger] result in
+            switch result {
+            case .success(let reply):
+                finish(Self.entries(of: reply, logger: logger))
+            case .failure(let error):
+                logger.debug("catch-up read failed", metadata: ["redis.error": "\(error)"])
+                finish([])
+            }
         }
     }
 
