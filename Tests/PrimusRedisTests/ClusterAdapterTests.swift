@@ -182,8 +182,13 @@ struct ClusterAdapterTests {
         let near = try Inbox(port: one.port)
         let far = try Inbox(port: two.port)
         try await eventually("two sparks") { one.primus.connected == 1 && two.primus.connected == 1 }
+        let errors = NIOLockedValueBox<[String]>([])
+        one.adapter.onError { error in
+            if case .connectionLost(let what, _) = error { errors.withLockedValue { $0.append(what) } }
+        }
         redis.kill()
         try await eventually("node one noticed") { !one.adapter.isConnected }
+        try await eventually("the error event named both connections") { Set(errors.withLockedValue { $0 }) == ["connection", "subscription"] }
         one.primus.write("while down")
         try await eventually("the local client got it") { near.received == ["while down"] }
         #expect(one.adapter.statistics.dropped >= 1)

@@ -73,6 +73,7 @@ public final class RedisClusterAdapter: PrimusClusterAdapter {
         /// not on every failed reconnection attempt.
         var commandsUp = false
         var subscriptionUp = false
+        var errorHandlers: [@Sendable (RedisClusterError) -> Void] = []
     }
 
     /// Counts of messages, for tests and benchmarks (the same as the metrics).
@@ -172,6 +173,17 @@ public final class RedisClusterAdapter: PrimusClusterAdapter {
         state.withLockedValue { $0.heartbeat = task }
     }
 
+    /// Calls `handler` when the cluster loses Redis (the command or the subscription connection)
+    /// or a message cannot go through it: the application's error event. Nothing stops: local
+    /// delivery goes on and the connections come back by themselves.
+    public func onError(_ handler: @escaping @Sendable (RedisClusterError) -> Void) {
+        state.withLockedValue { $0.errorHandlers.append(handler) }
+    }
+
+    private func raise(_ error: RedisClusterError) {
+        for handler in state.withLockedValue({ $0.errorHandlers }) { handler(error) }
+    }
+
     /// Logs a change of a Redis connection: losing it is a warning (once), each failed attempt
     /// to reconnect only a debug line, getting it back a notice.
     private func report(_ change: RedisConnectionState, was: Bool, what: String) {
@@ -181,6 +193,7 @@ public final class RedisClusterAdapter: PrimusClusterAdapter {
         case .disconnected(let error):
             if was {
                 logger.warning("Redis \(what) lost; local delivery goes on, cross-node delivery resumes when Redis is back", metadata: ["redis.error": "\(error)"])
+                raise(.connectionLost(what, error))
             } else {
                 logger.debug("Redis \(what) attempt failed", metadata: ["redis.error": "\(error)"])
             }
@@ -239,10 +252,11 @@ public final class RedisClusterAdapter: PrimusClusterAdapter {
         counters.countPublished()
         // Delivered here when it comes back from Redis, like on every other node; if Redis does
         // not take it, this node's sparks still get it.
-        reply.whenFailure { [counters, logger] error in
+        reply.whenFailure { [counters, logger, weak self] error in
             counters.countDropped()
             logger.debug("broadcast not published", metadata: ["redis.error": "\(error)"])
             primus.deliverLocally(value, to: target)
+            self?.raise(.publishFailed(error))
         }
     }
 
@@ -455,3 +469,11 @@ public final class RedisClusterAdapter: PrimusClusterAdapter {
 }
 
 import struct Foundation.Date
+
+/// What the cluster adapter reports to ``RedisClusterAdapter/onError(_:)``.
+public enum RedisClusterError: Error, Sendable {
+    /// A connection to Redis was lost (`"connection"`: commands; `"subscription"`: pub/sub).
+    case connectionLost(String, any Error)
+    /// A broadcast could not be published (it still reached this node's sparks).
+    case publishFailed(any Error)
+}
