@@ -229,6 +229,8 @@ let package = Package(
             name: "PrimusRedisTests",
             dependencies: [
                 "PrimusRedis",
+                "PrimusServer",
+                "PrimusClient",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

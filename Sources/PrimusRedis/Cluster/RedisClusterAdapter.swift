@@ -47,6 +47,17 @@ public final class RedisClusterAdapter: PrimusClusterAdapter {
     private let state = NIOLockedValueBox(State())
     private let eventLoop: any EventLoop
     private let counters = Counters()
+    /// The order of delivery on this node: sequenced broadcasts go to ``Primus/deliverLocally(_:to:sequence:)``
+    /// under this lock, in sequence order, once each, including those a catch-up fetches from
+    /// the backlog after the subscription came back (see ``catchUp()``).
+    private let delivery = NIOLockedValueBox(Delivery())
+
+    private struct Delivery {
+        /// Broadcasts received while a catch-up reads the backlog; `nil` when none runs.
+        var held: [(PrimusSequence, PrimusRoomTarget, JSONValue)]?
+        /// The greatest sequence delivered.
+        var last: PrimusSequence?
+    }
 
     private struct State {
         /// Set by ``attach(to:)``, cleared by ``shutdown()`` (so the two do not keep each other alive).
@@ -58,6 +69,11 @@ public final class RedisClusterAdapter: PrimusClusterAdapter {
         var head: PrimusSequence?
         var heartbeat: RepeatedTask?
         var shutDown = false
+        /// Whether each connection was up when last heard of: a lost connection is reported once,
+        /// not on every failed reconnection attempt.
+        var commandsUp = false
+        var subscriptionUp = false
+        var errorHandlers: [@Sendable (RedisClusterError) -> Void] = []
     }
 
     /// Counts of messages, for tests and benchmarks (the same as the metrics).
@@ -128,16 +144,26 @@ public final class RedisClusterAdapter: PrimusClusterAdapter {
         rooms.attach(to: primus)
         subscriber.onMessage { [weak self] channel, payload in self?.received(payload, on: channel) }
         subscriber.onStateChange { [weak self] change in
-            if case .disconnected(let error) = change { self?.logger.warning("Redis subscription lost", metadata: ["redis.error": "\(error)"]) }
+            guard let self else { return }
+            let up: Bool
+            if case .connected = change { up = true } else { up = false }
+            let was = self.state.withLockedValue { state in
+                defer { state.subscriptionUp = up }
+                return state.subscriptionUp
+            }
+            self.report(change, was: was, what: "subscription")
+            if up, !was { self.catchUp() }
         }
         client.onStateChange { [weak self] change in
             guard let self else { return }
-            switch change {
-            case .connected:
-                self.joinCluster()
-            case .disconnected(let error):
-                self.logger.warning("Redis connection lost", metadata: ["redis.error": "\(error)"])
+            let up: Bool
+            if case .connected = change { up = true } else { up = false }
+            let was = self.state.withLockedValue { state in
+                defer { state.commandsUp = up }
+                return state.commandsUp
             }
+            self.report(change, was: was, what: "connection")
+            if up { self.joinCluster() }
         }
         subscriber.subscribe([keys.broadcastChannel, keys.ownChannel])
         client.start()
@@ -145,6 +171,33 @@ public final class RedisClusterAdapter: PrimusClusterAdapter {
         let interval = TimeAmount.nanoseconds(Int64(configuration.nodeHeartbeat.components.seconds) * 1_000_000_000 + configuration.nodeHeartbeat.components.attoseconds / 1_000_000_000)
         let task = eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { [weak self] _ in self?.beat() }
         state.withLockedValue { $0.heartbeat = task }
+    }
+
+    /// Calls `handler` when the cluster loses Redis (the command or the subscription connection)
+    /// or a message cannot go through it: the application's error event. Nothing stops: local
+    /// delivery goes on and the connections come back by themselves.
+    public func onError(_ handler: @escaping @Sendable (RedisClusterError) -> Void) {
+        state.withLockedValue { $0.errorHandlers.append(handler) }
+    }
+
+    private func raise(_ error: RedisClusterError) {
+        for handler in state.withLockedValue({ $0.errorHandlers }) { handler(error) }
+    }
+
+    /// Logs a change of a Redis connection: losing it is a warning (once), each failed attempt
+    /// to reconnect only a debug line, getting it back a notice.
+    private func report(_ change: RedisConnectionState, was: Bool, what: String) {
+        switch change {
+        case .connected:
+            if !was { logger.notice("Redis \(what) up", metadata: ["redis.host": "\(configuration.redis.host):\(configuration.redis.port)"]) }
+        case .disconnected(let error):
+            if was {
+                logger.warning("Redis \(what) lost; local delivery goes on, cross-node delivery resumes when Redis is back", metadata: ["redis.error": "\(error)"])
+                raise(.connectionLost(what, error))
+            } else {
+                logger.debug("Redis \(what) attempt failed", metadata: ["redis.error": "\(error)"])
+            }
+        }
     }
 
     public func shutdown() async {
@@ -199,10 +252,11 @@ public final class RedisClusterAdapter: PrimusClusterAdapter {
         counters.countPublished()
         // Delivered here when it comes back from Redis, like on every other node; if Redis does
         // not take it, this node's sparks still get it.
-        reply.whenFailure { [counters, logger] error in
+        reply.whenFailure { [counters, logger, weak self] error in
             counters.countDropped()
             logger.debug("broadcast not published", metadata: ["redis.error": "\(error)"])
             primus.deliverLocally(value, to: target)
+            self?.raise(.publishFailed(error))
         }
     }
 
@@ -297,16 +351,65 @@ public final class RedisClusterAdapter: PrimusClusterAdapter {
         counters.countReceived(publishedAt: message.publishedAt, now: Self.now())
         switch message {
         case .broadcast(_, _, let target, let value):
-            if let sequence {
-                state.withLockedValue { state in
-                    if state.head.map({ sequence > $0 }) ?? true { state.head = sequence }
+            guard let sequence else { return primus.deliverLocally(value, to: target) }
+            delivery.withLockedValue { delivery in
+                if delivery.held != nil {
+                    guard delivery.held!.count < (state.withLockedValue { $0.recovery?.maxMessages } ?? 0) else {
+                        return counters.countDropped()
+                    }
+                    delivery.held!.append((sequence, target, value))
+                    return
                 }
+                deliver(value, to: target, sequence: sequence, primus: primus, delivery: &delivery)
             }
-            primus.deliverLocally(value, to: target, sequence: sequence)
         case .write(_, _, let sparkID, let value):
             primus.spark(sparkID)?.write(value)
         case .end(_, _, let sparkID, let reconnect):
             primus.spark(sparkID)?.end(reconnect: reconnect)
+        }
+    }
+
+    /// Delivers a sequenced broadcast unless it was delivered already; under the delivery lock.
+    private func deliver(_ value: JSONValue, to target: PrimusRoomTarget, sequence: PrimusSequence, primus: Primus, delivery: inout Delivery) {
+        if let last = delivery.last, sequence <= last { return }
+        delivery.last = sequence
+        state.withLockedValue { state in
+            if state.head.map({ sequence > $0 }) ?? true { state.head = sequence }
+        }
+        primus.deliverLocally(value, to: target, sequence: sequence)
+    }
+
+    /// The subscription came back after a loss: what was broadcast meanwhile is read from the
+    /// backlog and delivered before anything newer (recovery on, and only after a loss: on the
+    /// first connection there is nothing to catch up). Broadcasts that arrive meanwhile wait.
+    private func catchUp() {
+        guard let recovery = state.withLockedValue({ $0.recovery }) else { return }
+        let after: PrimusSequence? = delivery.withLockedValue { delivery in
+            guard let last = delivery.last, delivery.held == nil else { return nil }
+            delivery.held = []
+            return last
+        }
+        guard let after else { return }
+        let finish: @Sendable ([PrimusBacklogEntry]) -> Void = { [weak self] entries in
+            guard let self else { return }
+            let primus = self.state.withLockedValue { $0.primus }
+            self.delivery.withLockedValue { delivery in
+                let held = delivery.held ?? []
+                delivery.held = nil
+                guard let primus else { return }
+                for entry in entries { self.deliver(entry.value, to: entry.target, sequence: entry.sequence, primus: primus, delivery: &delivery) }
+                for (sequence, target, value) in held { self.deliver(value, to: target, sequence: sequence, primus: primus, delivery: &delivery) }
+            }
+            if !entries.isEmpty { self.logger.info("caught up after the subscription came back", metadata: ["primus.cluster.entries": "\(entries.count)"]) }
+        }
+        client.sendFuture(["XRANGE", .string(keys.backlog), .string(after.next.description), "+", "COUNT", .integer(recovery.maxMessages)]).whenComplete { [logger] result in
+            switch result {
+            case .success(let reply):
+                finish(Self.entries(of: reply, logger: logger))
+            case .failure(let error):
+                logger.debug("catch-up read failed", metadata: ["redis.error": "\(error)"])
+                finish([])
+            }
         }
     }
 
@@ -366,3 +469,11 @@ public final class RedisClusterAdapter: PrimusClusterAdapter {
 }
 
 import struct Foundation.Date
+
+/// What the cluster adapter reports to ``RedisClusterAdapter/onError(_:)``.
+public enum RedisClusterError: Error, Sendable {
+    /// A connection to Redis was lost (`"connection"`: commands; `"subscription"`: pub/sub).
+    case connectionLost(String, any Error)
+    /// A broadcast could not be published (it still reached this node's sparks).
+    case publishFailed(any Error)
+}
