@@ -26,8 +26,9 @@ def _print_logs(cluster: Cluster) -> None:
             print(f"--- {path.name} ---\n{text[-3000:]}")
 
 
-def _start(bin_dir: Path, log_dir: Path, node_flags: tuple[str, ...], redis: bool) -> Cluster:
-    cluster = Cluster(bin_dir, node_args=list(node_flags), redis=redis, log_dir=log_dir)
+def _start(bin_dir: Path, log_dir: Path, node_flags: tuple[str, ...], redis: bool,
+           product: str = "primus-testserver") -> Cluster:
+    cluster = Cluster(bin_dir, product=product, node_args=list(node_flags), redis=redis, log_dir=log_dir)
     try:
         return cluster.start()
     except ClusterError as exc:
@@ -36,11 +37,12 @@ def _start(bin_dir: Path, log_dir: Path, node_flags: tuple[str, ...], redis: boo
 
 @pytest.fixture
 def start_cluster(bin_dir: Path, log_dir: Path, request: pytest.FixtureRequest) -> Iterator[StartCluster]:
-    """Factory: ``start_cluster('--transformer', 'engine.io', redis=True)`` → a started Cluster."""
+    """Factory: ``start_cluster('--transformer', 'engine.io', redis=True)`` → a started Cluster
+    (``product='primus-demo'`` for demo nodes)."""
     started: list[Cluster] = []
 
-    def start(*node_flags: str, redis: bool = True) -> Cluster:
-        cluster = _start(bin_dir, log_dir, node_flags, redis)
+    def start(*node_flags: str, redis: bool = True, product: str = "primus-testserver") -> Cluster:
+        cluster = _start(bin_dir, log_dir, node_flags, redis, product)
         started.append(cluster)
         return cluster
 
