@@ -427,17 +427,18 @@ class Cluster:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         # Unique per cluster, so clusters sharing a log directory never write to the same files.
         stamp = time.strftime("%H%M%S") + "-" + self.workdir.name.removeprefix("primus-cluster-")
+        # Ports this script picks may be taken between the probe and the bind: then it picks again.
+        self._pick_redis_port = redis_port == 0
+        self._pick_haproxy_port = haproxy_port == 0
         self.redis: RedisServer | None = None
         if redis:
             self.redis = RedisServer(port=redis_port or free_port(), workdir=self.workdir,
                                      log_path=self.log_dir / f"cluster-{stamp}-redis.log")
-        self.nodes: list[Node] = []
-        for name, port in zip(NODE_NAMES, node_ports):
-            args = list(self.node_args)
-            if self.redis is not None:
-                args += ["--redis", self.redis.url, "--node-id", name]
-            self.nodes.append(Node(name=name, executable=self.executable, args=args, port=port,
-                                   log_path=self.log_dir / f"cluster-{stamp}-{name}.log"))
+        self.nodes: list[Node] = [
+            Node(name=name, executable=self.executable, args=list(self.node_args), port=port,
+                 log_path=self.log_dir / f"cluster-{stamp}-{name}.log")
+            for name, port in zip(NODE_NAMES, node_ports)
+        ]
         self.haproxy = HAProxy(port=haproxy_port or free_port(), socket_path=self.workdir / "haproxy.sock",
                                log_path=self.log_dir / f"cluster-{stamp}-haproxy.log", pathname=self.pathname)
 
@@ -449,7 +450,16 @@ class Cluster:
             if not self.executable.exists():
                 raise ClusterError(f"{self.executable} does not exist (swift build --product {self.product})")
             if self.redis is not None:
-                self.redis.start(timeout)
+                for attempt in range(3):
+                    try:
+                        self.redis.start(timeout)
+                        break
+                    except ClusterError:
+                        if not self._pick_redis_port or attempt == 2:
+                            raise
+                        self.redis.port = free_port()
+                for node in self.nodes:
+                    node.args = [*self.node_args, "--redis", self.redis.url, "--node-id", node.name]
             errors: list[BaseException] = []
 
             def start_node(node: Node) -> None:
@@ -465,8 +475,15 @@ class Cluster:
                 thread.join()
             if errors:
                 raise errors[0]
-            self.haproxy.start([node.port for node in self.nodes])
-            self.haproxy.wait_for_states({node.name: "UP" for node in self.nodes}, timeout)
+            for attempt in range(3):
+                self.haproxy.start([node.port for node in self.nodes])
+                try:
+                    self.haproxy.wait_for_states({node.name: "UP" for node in self.nodes}, timeout)
+                    break
+                except ClusterError:
+                    if self.haproxy.alive() or not self._pick_haproxy_port or attempt == 2:
+                        raise
+                    self.haproxy.port = free_port()  # it exited: most likely its port was taken
         except BaseException:
             self.stop()
             raise
