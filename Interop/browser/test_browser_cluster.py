@@ -3,23 +3,41 @@ killed, it reconnects through HAProxy to another node, and with recovery on it r
 broadcasts sent while it was away, in order, once. Websockets transformer: the harness page is a
 file:// page, whose cross-site requests carry no cookies, so a polling transport could not stay
 on its node here (a page served by the cluster itself would).
+
+It lives with the browser suite because it needs that suite's Chromium (one Playwright per
+session); the cluster comes from Interop/cluster's helpers (Scripts/cluster/primus_cluster.py).
 """
 
 from __future__ import annotations
 
 import signal
+import sys
 import uuid
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
-from browser.conftest import BrowserPage, browser, browser_page, playwright_instance  # noqa: F401 - fixtures
-from cluster_support import RECOVERY, RawPrimus, holdings, until
+import pytest
+
+from browser.conftest import BrowserPage
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "cluster"))
+from cluster_support import RECOVERY, Cluster, RawPrimus, holdings, until  # noqa: E402
 
 TIMEOUT = 10.0
 
 
-def test_the_browser_client_moves_to_another_node_and_gets_what_it_missed(start_cluster, browser_page) -> None:  # noqa: ANN001, F811
-    cluster = start_cluster(*RECOVERY)
-    page: BrowserPage = browser_page()
+@pytest.fixture
+def recovering_cluster(bin_dir: Path, log_dir: Path) -> Iterator[Cluster]:
+    """Redis, three primus-testserver nodes with recovery on, and HAProxy."""
+    cluster = Cluster(bin_dir, node_args=list(RECOVERY), log_dir=log_dir)
+    cluster.start()
+    yield cluster
+    cluster.stop()
+
+
+def test_the_browser_client_moves_to_another_node_and_gets_what_it_missed(recovering_cluster: Cluster, page: BrowserPage) -> None:
+    cluster = recovering_cluster
     page.harness(cluster.haproxy)  # primus.js, then the connection, through HAProxy
     before = holdings(cluster)
     page.run(
