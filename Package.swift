@@ -15,6 +15,8 @@ let package = Package(
         .library(name: "PrimusWebSocket", targets: ["PrimusWebSocket"]),
         .library(name: "PrimusServer", targets: ["PrimusServer"]),
         .library(name: "PrimusClient", targets: ["PrimusClient"]),
+        // A small Redis client (RESP3 codec, pipelining, pub/sub, reconnect) for scale-out.
+        .library(name: "PrimusRedis", targets: ["PrimusRedis"]),
         // Mount Primus on a web framework's own server. Each needs its trait (below), so that the
         // core products never build Hummingbird or Vapor.
         .library(name: "PrimusHummingbird", targets: ["PrimusHummingbird"]),
@@ -35,6 +37,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         // Only with the Hummingbird and Vapor traits (see PrimusHummingbird and PrimusVapor).
         // No Hummingbird traits: swift-configuration support is not needed here.
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
@@ -105,6 +108,23 @@ let package = Package(
             ],
             swiftSettings: upcoming
         ),
+        // A small Redis client on SwiftNIO: a sans-I/O RESP3/RESP2 codec, a pipelining command
+        // connection and a pub/sub connection, both reconnecting; and on it the cluster adapter
+        // (Cluster/): Primus across several processes through Redis.
+        .target(
+            name: "PrimusRedis",
+            dependencies: [
+                "PrimusCore",
+                "PrimusServer",
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: upcoming
+        ),
         // Primus on a Hummingbird 2 router: plain requests through the router (after the app's
         // middleware), upgrades through `.http1WebSocketUpgrade`, Primus as a Service. Empty
         // unless the `Hummingbird` trait is on.
@@ -149,6 +169,7 @@ let package = Package(
             name: "primus-demo",
             dependencies: [
                 "PrimusServer",
+                "PrimusRedis",
                 "PrimusClient",
                 "PrimusDemoChat",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -164,6 +185,7 @@ let package = Package(
             name: "primus-testserver",
             dependencies: [
                 "PrimusServer",
+                "PrimusRedis",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -199,6 +221,18 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: upcoming
+        ),
+        .testTarget(
+            name: "PrimusRedisTests",
+            dependencies: [
+                "PrimusRedis",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: upcoming

@@ -32,8 +32,9 @@ public final class Primus: Sendable {
     /// Middleware layers, the authorization hook and plugins.
     let middleware: PrimusMiddlewareStack
 
-    /// Room membership and room writes (``PrimusConfiguration/roomsAdapter``).
-    public let roomsAdapter: any PrimusRoomsAdapter
+    /// Room membership, broadcasts, where sparks are, and the recovery backlog
+    /// (``PrimusConfiguration/adapter``): one process, or a cluster.
+    public let adapter: any PrimusClusterAdapter
 
     // The registry is touched once per connection and disconnection, never per message, so a lock
     // is the simplest correct choice.
@@ -96,10 +97,11 @@ public final class Primus: Sendable {
         self.logger = logger
         self.transformer = configuration.transformer.makeServer()
         self.middleware = PrimusMiddlewareStack(configuration: configuration)
-        self.roomsAdapter = configuration.roomsAdapter()
+        self.adapter = configuration.adapter()
         self.registry = NIOLockedValueBox(
             Registry(admission: SparkAdmission(maxSparks: configuration.limits.maxSparks, maxSparksPerAddress: configuration.limits.maxSparksPerAddress))
         )
+        adapter.attach(to: self)
     }
 
     /// What `GET <pathname>/spec` answers.
@@ -196,10 +198,12 @@ public final class Primus: Sendable {
                 spark.mailbox.enqueue(.run { if spark.readyState == .open { spark.mailbox.add(spark) } })
             }
             logger.debug("connection", metadata: ["primus.spark.id": "\(spark.id)", "primus.transformer": "\(configuration.transformer)"])
+            adapter.sparkOpened(spark.id)
             if hasAsync {
                 announceAsynchronously(spark, handlers: handlers)
             } else {
                 for case .sync(let handler) in handlers { handler(spark) }
+                spark.beginRecovery()
             }
             continuation?.yield(spark)
         }
@@ -226,7 +230,10 @@ public final class Primus: Sendable {
                         try await handler(spark)
                     }
                 }
-                spark.eventLoop.execute { spark.releaseMessages() }
+                spark.eventLoop.execute {
+                    spark.beginRecovery()
+                    spark.releaseMessages()
+                }
             } catch {
                 let failure = error as? PrimusError ?? PrimusError(code: .connectionFailed, message: "connection handler failed: \(error)")
                 self.logger.debug("connection handler failed", metadata: ["primus.spark.id": "\(spark.id)", "primus.error": "\(failure)"])
@@ -295,7 +302,8 @@ public final class Primus: Sendable {
             return (registry.disconnectionHandlers, registry.disconnectionStream?.1, waiters)
         }
         logger.debug("disconnection", metadata: ["primus.spark.id": "\(spark.id)"])
-        roomsAdapter.leaveAll(spark.id)
+        adapter.leaveAll(spark.id)
+        adapter.sparkClosed(spark.id)
         for handler in handlers { handler(spark) }
         continuation?.yield(spark)
         for waiter in waiters { waiter.resume() }
@@ -320,40 +328,91 @@ public final class Primus: Sendable {
 
     // MARK: - Broadcasting
 
-    /// Sends `value` to every open spark. It is encoded once, each event loop gets the same
-    /// bytes in one hand-over (not one per spark), builds the wire form once (a WebSocket frame)
-    /// and flushes each connection once per batch of broadcasts. Each loop delivers it on its next
-    /// turn (the caller's own loop after the current read, with the other broadcasts of that
-    /// read), in the order this thread wrote: a write to a spark made after the broadcast reaches
-    /// that spark after it. Each spark's outbound budget applies as to ``Spark/write(_:)-(JSONValue)``.
-    /// Sparks with outgoing transforms run them on the value, per spark.
+    /// Sends `value` to every open spark, on every node of the cluster (``adapter``). On each node
+    /// it is encoded once, each event loop gets the same bytes in one hand-over (not one per
+    /// spark), builds the wire form once (a WebSocket frame) and flushes each connection once per
+    /// batch of broadcasts. Each loop delivers it on its next turn (the caller's own loop after the
+    /// current read, with the other broadcasts of that read), in the order this thread wrote: a
+    /// write to a spark made after the broadcast reaches that spark after it. Each spark's outbound
+    /// budget applies as to ``Spark/write(_:)-(JSONValue)``. Sparks with outgoing transforms run
+    /// them on the value, per spark.
     public func write(_ value: JSONValue) {
+        adapter.broadcast(value, to: .everyone, primus: self)
+    }
+
+    /// Sends an `Encodable` value to every open spark (as ``write(_:)``).
+    ///
+    /// - Throws: ``PrimusError/encodingFailed(_:)`` when the value cannot be encoded; nothing is sent.
+    public func broadcast<T: Encodable>(_ value: T) throws(PrimusError) {
+        write(try JSONValueEncoder().encode(value))
+    }
+
+    /// Writes `value` to spark `id` wherever it is: this node's spark directly, another node's
+    /// through the cluster adapter. `false` when no node holds such a spark.
+    public func write(_ value: JSONValue, toSpark id: String) async -> Bool {
+        if let spark = spark(id) {
+            spark.write(value)
+            return true
+        }
+        return await adapter.write(value, toRemoteSpark: id)
+    }
+
+    /// Ends spark `id` wherever it is (see ``Spark/end(_:reconnect:)``). `false` when no node
+    /// holds such a spark.
+    public func end(spark id: String, reconnect: Bool = false) async -> Bool {
+        if let spark = spark(id) {
+            spark.end(reconnect: reconnect)
+            return true
+        }
+        return await adapter.end(remoteSpark: id, reconnect: reconnect)
+    }
+
+    /// Delivers a broadcast or room write to this process's sparks: the value is encoded once and
+    /// each spark gets the same bytes (sparks with outgoing transforms run them on the value).
+    /// The adapter calls this on every node; `sequence` is the write's place in the recovery
+    /// backlog, if it has one, and recovering sparks get it in an envelope.
+    public func deliverLocally(_ value: JSONValue, to target: PrimusRoomTarget, sequence: PrimusSequence? = nil) {
         let message: TransportMessage
+        var sequenced: SequencedMessage?
         do {
             message = try configuration.parser.encode(value)
+            if let sequence, configuration.recovery != nil {
+                sequenced = SequencedMessage(sequence: sequence, envelope: try configuration.parser.encode(RecoveryEnvelope.wrap(value, sequence: sequence)))
+            }
         } catch {
             logger.debug("broadcast encoding failed", metadata: ["primus.error": "\(error)"])
             return
         }
-        broadcast(message, value: value)
-    }
-
-    /// Sends an `Encodable` value to every open spark, encoded once (as ``write(_:)``).
-    ///
-    /// - Throws: ``PrimusError/encodingFailed(_:)`` when the value cannot be encoded; nothing is sent.
-    public func broadcast<T: Encodable>(_ value: T) throws(PrimusError) {
-        broadcast(try configuration.parser.encode(encodable: value), value: nil)
+        if target.rooms.isEmpty, target.except.isEmpty { return broadcast(message, value: value, sequenced: sequenced) }
+        for id in localSparkIDs(for: target) {
+            guard let spark = spark(id) else { continue }
+            if let sequenced, spark.recovers {
+                spark.deliverSequenced(sequenced)
+            } else if spark.hasOutgoingTransforms {
+                spark.write(value)
+            } else {
+                spark.send(message)
+            }
+        }
+        // A recovering spark left out of a write still passes its place in the sequence, so a
+        // replay after a reconnect does not hand it what it was left out of.
+        if let sequenced {
+            for id in target.except {
+                guard let spark = spark(id), spark.recovers else { continue }
+                spark.advanceRecovery(to: sequenced.sequence)
+            }
+        }
     }
 
     /// Hands an encoded broadcast to every loop's mailbox; the caller's own loop collects it for
     /// the end of its turn.
-    func broadcast(_ message: TransportMessage, value: JSONValue?) {
+    func broadcast(_ message: TransportMessage, value: JSONValue?, sequenced: SequencedMessage? = nil) {
         let all = mailboxes.withLockedValue { $0.all }
         for mailbox in all {
             if mailbox.eventLoop.inEventLoop {
-                mailbox.broadcastOnLoop(message, value: value)
+                mailbox.broadcastOnLoop(message, value: value, sequenced: sequenced)
             } else {
-                mailbox.enqueue(.broadcast(message, value))
+                mailbox.enqueue(.broadcast(message, value, sequenced))
             }
         }
     }
@@ -437,6 +496,7 @@ public final class Primus: Sendable {
             return (registry.disconnectionStream?.1, registry.closeHandlers)
         }
         disconnections?.finish()
+        await adapter.shutdown()
         let event = PrimusCloseEvent(reconnect: reconnect)
         for handler in closeHandlers { await handler(event) }
     }

@@ -55,9 +55,14 @@ public struct PrimusConfiguration: Sendable {
     /// The client library's global name (default `Primus`).
     public var globalName: String = "Primus"
 
-    /// Makes the adapter behind rooms and room writes, once per ``Primus`` (default: rooms of
-    /// this process, ``PrimusLocalRoomsAdapter``). A cross-node adapter goes here.
-    public var roomsAdapter: @Sendable () -> any PrimusRoomsAdapter = { PrimusLocalRoomsAdapter() }
+    /// Makes the adapter behind broadcasts, rooms, spark lookup and the recovery backlog, once per
+    /// ``Primus`` (default: one process, ``PrimusLocalAdapter``). A cross-node adapter (Redis)
+    /// goes here, and nothing else changes.
+    public var adapter: @Sendable () -> any PrimusClusterAdapter = { PrimusLocalAdapter() }
+
+    /// Missed-message recovery: clients that ask for it get, when they reconnect, what was
+    /// broadcast to them while they were away, within this window (default `nil`: off).
+    public var recovery: PrimusRecovery?
 
     /// Bounds on buffers, waits, request heads, connections and sparks (see ``PrimusLimits``).
     public var limits = PrimusLimits()

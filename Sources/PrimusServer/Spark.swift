@@ -103,6 +103,9 @@ public final class Spark: PrimusParserContext {
     let hasIncomingTransforms: Bool
     /// Whether ``write(_:)-(JSONValue)`` runs transforms before encoding.
     let hasOutgoingTransforms: Bool
+    /// Whether the client asked for missed-message recovery (and the server offers it): its
+    /// broadcasts come in envelopes, and it gets a replay when it reconnects.
+    let recovers: Bool
     /// Whether the transforms of each direction all run synchronously (inline, no queue).
     let incomingTransformsAreSynchronous: Bool
     let outgoingTransformsAreSynchronous: Bool
@@ -136,6 +139,8 @@ public final class Spark: PrimusParserContext {
         var broadcastSlot = -1
         /// Named events and acknowledgements, made on first use (``Spark/on(_:_:)``).
         var events: SparkEventState?
+        /// Missed-message recovery, for a client that asked for it (``Spark/recovers``).
+        var recovery: SparkRecovery?
 
         // Every spark starts its queues as copies of these shared empty ones: a queue of its
         // own is allocated (copy on write) only when something is queued, so an idle spark holds
@@ -198,6 +203,9 @@ public final class Spark: PrimusParserContext {
         self.hasOutgoingTransforms = !transforms.outgoing.isEmpty
         self.incomingTransformsAreSynchronous = transforms.isSynchronous(.incoming)
         self.outgoingTransformsAreSynchronous = transforms.isSynchronous(.outgoing)
+        let recovery = Self.recoveryRequest(target: request.uri, primus: primus, hasOutgoingTransforms: !transforms.outgoing.isEmpty)
+        self.recovers = recovery != nil
+        if let recovery { state.value.recovery = recovery }
     }
 
     /// `request`'s method, target and the headers ``RetainedHeaders`` keeps within `budget`
@@ -262,6 +270,7 @@ public final class Spark: PrimusParserContext {
     /// Sparks with outgoing transforms write each value through them instead.
     func deliver(_ batch: BroadcastBatch) {
         guard readyState == .open else { return }
+        if recovers { return deliverRecovering(batch) }
         if hasOutgoingTransforms {
             for index in batch.messages.indices {
                 if let value = batch.value(at: index, for: self) { writeTransforming(value) }
@@ -297,7 +306,7 @@ public final class Spark: PrimusParserContext {
     /// A plain write found the transport over its budget: apply the policy. Kept out of line so
     /// the write path stays small.
     @inline(never)
-    private func refuse(_ message: TransportMessage) {
+    func refuse(_ message: TransportMessage) {
         let (decision, passed) = state.value.budget.write(.immediate, writable: false)
         if passed { overBudget() }
         switch decision {

@@ -2,6 +2,7 @@ import ArgumentParser
 import NIOCore
 import PrimusCore
 import PrimusDemoChat
+import PrimusRedis
 import PrimusServer
 import ServiceLifecycle
 import UnixSignals
@@ -22,6 +23,11 @@ struct Demo: AsyncParsableCommand {
     @Option(help: "Parser: \(PrimusParsers.names.joined(separator: ", ")) (default: json; a client asks the server).") var parser: String?
     @Option(name: .customLong("ping-interval"), help: "Milliseconds between heartbeats; 0 turns them off.") var pingInterval = 30_000
     @Option(help: "Instead of serving, chat with the server at this URL (ws://, wss://, http://, https://).") var client: String?
+    @Option(help: "Join a cluster of demo servers through this Redis (redis://[user:password@]host[:port][/db], rediss:// for TLS): chats reach every node.") var redis: String?
+    @Option(name: .customLong("redis-prefix"), help: "Key and channel prefix in Redis.") var redisPrefix = "primus-demo"
+    @Option(name: .customLong("node-id"), help: "This node's name in the cluster (default random).") var nodeID: String?
+    @Option(name: .customLong("recover-count"), help: "Messages a chat that reconnects gets back (0 turns recovery off).") var recoverCount = 1_000
+    @Option(name: .customLong("recover-ms"), help: "Oldest message a chat that reconnects gets back, in milliseconds.") var recoverMilliseconds = 120_000
 
     func run() async throws {
         if let client {
@@ -30,6 +36,14 @@ struct Demo: AsyncParsableCommand {
         }
         var configuration = try PrimusConfiguration(transformer: transformer ?? "websockets", parser: parser ?? "json")
         configuration.pingInterval = pingInterval > 0 ? .milliseconds(pingInterval) : nil
+        if recoverCount > 0 { configuration.recovery = PrimusRecovery(maxMessages: recoverCount, maxAge: .milliseconds(recoverMilliseconds)) }
+        if let redis {
+            var cluster = try RedisClusterConfiguration(url: redis)
+            cluster.keyPrefix = redisPrefix
+            if let nodeID { cluster.nodeID = nodeID }
+            let clusterConfiguration = cluster
+            configuration.adapter = { RedisClusterAdapter(configuration: clusterConfiguration) }
+        }
         let primus = Primus(configuration: configuration)
         ChatRooms.attach(to: primus)
         let page = DemoPage.html(pathname: configuration.pathname, transformer: configuration.transformer.name)

@@ -4,6 +4,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import PrimusCore
+import PrimusRedis
 import PrimusServer
 import ServiceLifecycle
 import UnixSignals
@@ -62,6 +63,12 @@ struct TestServer: AsyncParsableCommand {
     @Option(name: .customLong("max-sparks-per-address"), help: "Most sparks one address may hold.") var maxSparksPerAddress: Int?
     @Option(name: .customLong("tls-cert"), help: "TLS: PEM certificate chain file (with --tls-key): serve https and wss.") var tlsCert: String?
     @Option(name: .customLong("tls-key"), help: "TLS: PEM private key file (with --tls-cert).") var tlsKey: String?
+    @Option(help: "Join a cluster through this Redis (redis://[user:password@]host[:port][/db], rediss:// for TLS): broadcasts, rooms and spark writes reach every node.") var redis: String?
+    @Option(name: .customLong("redis-prefix"), help: "Key and channel prefix in Redis (default primus).") var redisPrefix = "primus"
+    @Option(name: .customLong("node-id"), help: "This node's name in the cluster registry (default random).") var nodeID: String?
+    @Option(name: .customLong("node-expiry"), help: "Milliseconds after which a silent node is forgotten (default 10000).") var nodeExpiry = 10_000
+    @Option(name: .customLong("recover-count"), help: "Missed-message recovery: broadcasts kept for clients that reconnect (0: off).") var recoverCount = 0
+    @Option(name: .customLong("recover-ms"), help: "Missed-message recovery: oldest broadcast replayed, in milliseconds.") var recoverMilliseconds = 120_000
 
     func run() async throws {
         let rawTransformers = [PrimusTransformer.engineIO.name, PrimusTransformer.sockjs.name, PrimusTransformer.browserChannel.name, PrimusTransformer.socketIO.name]
@@ -106,6 +113,16 @@ struct TestServer: AsyncParsableCommand {
         configuration.compression = compression
         configuration.limits = try limits()
         if !corsOrigins.isEmpty { configuration.cors.origins = corsOrigins }
+        if recoverCount > 0 { configuration.recovery = PrimusRecovery(maxMessages: recoverCount, maxAge: .milliseconds(recoverMilliseconds)) }
+        if let redis {
+            var cluster = try RedisClusterConfiguration(url: redis)
+            cluster.keyPrefix = redisPrefix
+            if let nodeID { cluster.nodeID = nodeID }
+            cluster.nodeExpiry = .milliseconds(nodeExpiry)
+            cluster.nodeHeartbeat = .milliseconds(max(100, nodeExpiry / 5))
+            let clusterConfiguration = cluster
+            configuration.adapter = { RedisClusterAdapter(configuration: clusterConfiguration) }
+        }
         let primus = Primus(configuration: configuration)
         if raw, configuration.transformer == .sockjs {
             // A bare SockJS server for conformance tools: no Primus middleware around it.
@@ -214,6 +231,17 @@ struct TestServer: AsyncParsableCommand {
             spark.write(info(for: spark))
         case "broadcast":
             spark.primus.write(message.value["data"] ?? .null)
+        case "write":
+            // To a spark on any node of the cluster; the sender hears whether some node held it.
+            guard let target = message.value["spark"]?.stringValue else {
+                spark.write(["error": "write needs a spark id"])
+                return
+            }
+            let data = message.value["data"] ?? .null
+            Task {
+                let written = await spark.primus.write(data, toSpark: target)
+                spark.write(["written": .bool(written)])
+            }
         default:
             spark.write(["error": .string("unknown testserver command \(command)")])
         }
@@ -265,6 +293,7 @@ struct TestServer: AsyncParsableCommand {
         }
         return [
             "id": .string(spark.id),
+            "node": .string((spark.primus.adapter as? RedisClusterAdapter)?.configuration.nodeID ?? "local"),
             "query": .object(query),
             "headers": .object(headers),
             "address": ["ip": .string(spark.address.ip), "port": .number(Double(spark.address.port)), "secure": .bool(spark.address.secure)],

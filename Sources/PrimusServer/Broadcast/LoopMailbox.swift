@@ -29,7 +29,7 @@ final class LoopMailbox: Sendable {
     enum Item: Sendable {
         /// A broadcast: the parser's bytes, and the value when the caller had it (sparks with
         /// outgoing transforms need a value).
-        case broadcast(TransportMessage, JSONValue?)
+        case broadcast(TransportMessage, JSONValue?, SequencedMessage?)
         /// A write to one spark.
         case send(Spark, TransportMessage)
         /// Anything else for a spark of this loop (ending it, adding a handler).
@@ -104,13 +104,13 @@ final class LoopMailbox: Sendable {
 
     /// A broadcast made on the loop: collected, and delivered with the others of this turn by one
     /// task (or earlier, by ``deliverCollected()``); on the loop.
-    func broadcastOnLoop(_ message: TransportMessage, value: JSONValue?) {
+    func broadcastOnLoop(_ message: TransportMessage, value: JSONValue?, sequenced: SequencedMessage?) {
         let members = self.members.value
         if members.collected == nil {
             members.collected = BroadcastBatch(parser: parser)
             eventLoop.execute { self.deliverCollected() }
         }
-        members.collected!.append(message, value: value)
+        members.collected!.append(message, value: value, sequenced: sequenced)
     }
 
     /// Delivers the broadcasts collected on the loop, if any; on the loop. A spark calls it before
@@ -136,8 +136,8 @@ final class LoopMailbox: Sendable {
             case .broadcast:
                 // Consecutive broadcasts travel together: each spark writes them all, then flushes once.
                 var batch = BroadcastBatch(parser: parser)
-                while index < items.endIndex, case .broadcast(let message, let value) = items[index] {
-                    batch.append(message, value: value)
+                while index < items.endIndex, case .broadcast(let message, let value, let sequenced) = items[index] {
+                    batch.append(message, value: value, sequenced: sequenced)
                     index += 1
                 }
                 deliver(batch)
@@ -162,6 +162,9 @@ final class LoopMailbox: Sendable {
 struct BroadcastBatch {
     private(set) var messages: [SharedTransportMessage] = []
     private var values: [JSONValue?] = []
+    /// Per message, its sequence and envelope for sparks that recover missed messages (`nil`:
+    /// not sequenced); the envelope is shared by those sparks like the plain message.
+    private(set) var sequenced: [(sequence: PrimusSequence, envelope: SharedTransportMessage)?] = []
     let parser: any PrimusParser
 
     init(parser: any PrimusParser) {
@@ -171,12 +174,14 @@ struct BroadcastBatch {
     init(messages: [SharedTransportMessage], values: [JSONValue?], parser: any PrimusParser) {
         self.messages = messages
         self.values = values
+        self.sequenced = Array(repeating: nil, count: messages.count)
         self.parser = parser
     }
 
-    mutating func append(_ message: TransportMessage, value: JSONValue?) {
+    mutating func append(_ message: TransportMessage, value: JSONValue?, sequenced: SequencedMessage? = nil) {
         messages.append(SharedTransportMessage(message))
         values.append(value)
+        self.sequenced.append(sequenced.map { ($0.sequence, SharedTransportMessage($0.envelope)) })
     }
 
     /// The value of message `index`, for a spark with outgoing transforms: as broadcast, or
@@ -185,4 +190,12 @@ struct BroadcastBatch {
         if let value = values[index] { return value }
         return try? parser.decode(messages[index].message, for: spark)
     }
+}
+
+/// A broadcast's place in the recovery sequence and the envelope
+/// (``RecoveryEnvelope/wrap(_:sequence:)``) that recovering sparks get instead of the plain
+/// message, encoded once per broadcast.
+struct SequencedMessage: Sendable {
+    let sequence: PrimusSequence
+    let envelope: TransportMessage
 }

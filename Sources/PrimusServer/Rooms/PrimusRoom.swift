@@ -35,7 +35,7 @@ public struct PrimusRoom: Sendable {
 
     /// Writes `value` to every spark of the target, encoded once per node.
     public func write(_ value: JSONValue) {
-        primus.roomsAdapter.broadcast(value, to: target, primus: primus)
+        primus.adapter.broadcast(value, to: target, primus: primus)
     }
 
     /// Writes an `Encodable` value.

@@ -1,21 +1,21 @@
 /// Rooms, Socket.IO's and `primus-rooms`' way of addressing groups of sparks. Membership lives in
-/// the server's rooms adapter (``PrimusConfiguration/roomsAdapter``); a spark leaves every room
+/// the server's rooms adapter (``PrimusConfiguration/adapter``); a spark leaves every room
 /// when it ends.
 extension Spark {
     /// Joins `room`.
     public func join(_ room: String) {
         guard readyState == .open else { return }
-        primus.roomsAdapter.join(id, room: room)
+        primus.adapter.join(id, room: room)
     }
 
     /// Leaves `room`.
     public func leave(_ room: String) {
-        primus.roomsAdapter.leave(id, room: room)
+        primus.adapter.leave(id, room: room)
     }
 
     /// The rooms this spark is in.
     public var rooms: Set<String> {
-        primus.roomsAdapter.rooms(of: id)
+        primus.adapter.rooms(of: id)
     }
 
     /// A write to `room` that leaves this spark out (Socket.IO's `socket.to(room)`): the sender
