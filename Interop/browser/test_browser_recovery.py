@@ -120,3 +120,66 @@ def test_recover_false_sends_nothing_and_unwraps_nothing(page: BrowserPage, star
     assert "_primus_recover" not in r["query"], r["query"]
     assert r["data"] == [{"primus::seq": "1-0", "data": "a"}, {"primus::seq": "1-0", "data": "a"}, {"primus::seq": "2-0"}]
     assert r["position"] is None
+
+
+@pytest.mark.parametrize("transformer", TRANSFORMERS)
+def test_missed_broadcasts_arrive_once_in_order_after_a_reconnect(browser_page, start_testserver, transformer: str) -> None:  # noqa: ANN001
+    """End to end with the server's recovery on: a page goes offline, another page has the server
+    broadcast meanwhile, and when the first comes back online it receives what it missed, once,
+    in order, followed by what is broadcast live."""
+    server = start_testserver("--transformer", transformer, "--recover-count", "100")
+    away, other = browser_page(), browser_page()
+    for p in (away, other):
+        p.harness(server)
+        p.run(f"() => {{ {HELPERS} }}")
+        p.run(
+            """async () => {
+              window.primus = new Primus(H.server, { reconnect: { min: 100, max: 500 } });
+              window.got = collect(primus);
+              await H.once(primus, 'open', 15000);
+              primus.write({ testserver: 'info' });
+              await H.until(() => got.infos.length === 1, 15000, 'info');
+            }"""
+        )
+    other.run("() => { primus.write({ testserver: 'broadcast', data: 'before' }); }")
+    position = away.run(
+        """async () => {
+          await H.until(() => got.data.length === 1, 15000, 'the first broadcast');
+          window.ended = false;
+          window.reopened = false;
+          primus.once('end', () => { window.ended = true; });
+          primus.once('open', () => { window.reopened = true; });
+          return primus.recoveryPosition.last;
+        }"""
+    )
+    assert position, "the broadcast was sequenced"
+
+    away.context.set_offline(True)
+    away.run("() => H.until(() => ended, 10000, 'the connection ended by going offline')")
+    other.run(
+        """async () => {
+          for (let n = 1; n <= 5; n++) primus.write({ testserver: 'broadcast', data: n });
+          await H.until(() => got.data.length >= 6, 15000, 'the other page has the five broadcasts');
+        }"""
+    )
+    away.context.set_offline(False)
+    r = away.run(
+        """async () => {
+          await H.until(() => reopened, 20000, 'reconnected once back online');
+          primus.write({ testserver: 'info' });
+          await H.until(() => got.infos.length === 2 && got.data.length >= 6, 20000, 'the missed broadcasts');
+          return { data: got.data.slice(), query: got.infos[1].query };
+        }"""
+    )
+    assert r["query"]["_primus_recover"] == position, r["query"]
+    other.run("() => { primus.write({ testserver: 'broadcast', data: 'after' }); }")
+    final = away.run(
+        """async () => {
+          await H.until(() => got.data.length >= 7, 15000, 'the live broadcast');
+          primus.end();
+          return got.data;
+        }"""
+    )
+    assert r["data"][:6] == ["before", 1, 2, 3, 4, 5]
+    assert final == ["before", 1, 2, 3, 4, 5, "after"]
+    other.run("() => primus.end()")

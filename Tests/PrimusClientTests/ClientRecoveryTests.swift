@@ -9,7 +9,8 @@ import Testing
 /// spark's query and writes envelopes and baselines itself), so what is proven is the client's
 /// part: the opt-in query on every transport, first connection and reconnect, payloads delivered
 /// once and in order, baselines and duplicates dropped, events inside envelopes, and nothing of it
-/// with `recover: false`.
+/// with `recover: false`. The last test runs both halves end to end: the server's own recovery
+/// (``PrimusRecovery``, the local adapter's backlog) replays what the client missed.
 @Suite("Swift client: missed-message recovery", .timeLimit(.minutes(2)))
 struct ClientRecoveryTests {
     static let parameter = RecoveryEnvelope.queryParameter
@@ -18,9 +19,9 @@ struct ClientRecoveryTests {
         PrimusSequence(milliseconds: milliseconds, counter: counter)
     }
 
-    static func server(_ transformer: String) async throws -> LoopbackServer {
+    static func server(_ transformer: String, configure: (inout PrimusConfiguration) -> Void = { _ in }) async throws -> LoopbackServer {
         let named = try #require(PrimusTransformer.all.first { $0.name == transformer })
-        return try await LoopbackServer.start(transformer: named)
+        return try await LoopbackServer.start(transformer: named, configure: configure)
     }
 
     static func client(_ server: LoopbackServer, _ transformer: String, _ adjust: (inout PrimusClientConfiguration) -> Void = { _ in }) throws -> PrimusClient {
@@ -170,6 +171,37 @@ struct ClientRecoveryTests {
         let second = try await server.spark(2)
         #expect(second.query[Self.parameter] == nil)
         #expect(second.query["_primuscb"]?.isEmpty == false)
+        client.end()
+    }
+
+    @Test(
+        "end to end, the server's recovery on: broadcasts made while the client was away arrive once and in order after it reconnects",
+        arguments: PrimusClientTransports.names
+    )
+    func missedBroadcastsArriveAfterAReconnect(transformer: String) async throws {
+        let server = try await Self.server(transformer) { $0.recovery = PrimusRecovery() }
+        defer { Task { await server.stop() } }
+        let client = try Self.client(server, transformer)
+        let recorder = EventRecorder(client)
+        let first = try await server.spark(1, timeout: .seconds(20))
+        #expect(first.query[Self.parameter] == "")
+        try await eventually("the server holds the client", timeout: .seconds(20)) { server.primus.connected == 1 }
+        server.primus.write("before")
+        try await Self.waitForData(recorder, count: 1)
+        let position = try #require(client.recoveryPosition.last)
+
+        // The client loses its connection; the server broadcasts while it is away.
+        client.networkChanged(online: false)
+        try await eventually("the server sees the client gone", timeout: .seconds(30)) { server.primus.connected == 0 }
+        for n in 1...5 { server.primus.write(.number(Double(n))) }
+        client.networkChanged(online: true)
+        let second = try await server.spark(2, timeout: .seconds(20))
+        #expect(second.query[Self.parameter] == position.description)
+        try await Self.waitForData(recorder, count: 6)
+        server.primus.write("after")
+        try await Self.waitForData(recorder, count: 7)
+        #expect(Self.data(recorder) == ["before", 1, 2, 3, 4, 5, "after"])
+        #expect(client.recoveryPosition.last == server.primus.adapter.latestSequence)
         client.end()
     }
 }
