@@ -4,8 +4,9 @@
 //
 // The server splices this file into library.js, inside the wrapper function, after
 // `var COMPILED = { pathname, version, parser, transformer, pingTimeout, authorization }` and
-// before recovery-position.js (`RecoveryPosition`, missed-message recovery), the transport client (`Primus.prototype.client`), the parser
-// (`Primus.prototype.encoder` / `decoder`) and the plugins (`Primus.prototype.ark`).
+// before recovery-position.js (`RecoveryPosition`, missed-message recovery), the transport
+// client (`Primus.prototype.client`), the parser (`Primus.prototype.encoder` / `decoder`) and the
+// plugins (`Primus.prototype.ark`).
 // The served library puts COMPILED before this line, so it is not a directive there and the
 // library runs in sloppy mode, as it always has; linting this file alone checks it as strict.
 'use strict';
