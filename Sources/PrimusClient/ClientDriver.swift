@@ -12,6 +12,7 @@ final class ClientDriver {
     private let endpoint: ClientEndpoint
     private let hub: ClientEventHub
     private let emitter: ClientEmitter
+    private let recovery: ClientRecovery
     private var machine: ClientStateMachine
     private var cacheBuster = CacheBuster()
     private var connection: (any PrimusTransportConnection)?
@@ -22,8 +23,9 @@ final class ClientDriver {
     /// The client the parser works for.
     weak var parserContext: (any PrimusParserContext)?
 
-    init(eventLoop: any EventLoop, configuration: PrimusClientConfiguration, endpoint: ClientEndpoint, hub: ClientEventHub, emitter: ClientEmitter) {
+    init(eventLoop: any EventLoop, configuration: PrimusClientConfiguration, endpoint: ClientEndpoint, hub: ClientEventHub, emitter: ClientEmitter, recovery: ClientRecovery) {
         self.emitter = emitter
+        self.recovery = recovery
         self.eventLoop = eventLoop
         self.configuration = configuration
         self.endpoint = endpoint
@@ -140,7 +142,11 @@ final class ClientDriver {
         hub.readyState = machine.readyState
         for action in actions {
             switch action {
-            case .emit(let event):
+            case .emit(var event):
+                if case .data(let message) = event {
+                    guard let delivered = recovery.receive(message) else { continue }  // a baseline or a duplicate
+                    event = .data(delivered)
+                }
                 configuration.logger.trace("event", metadata: ["primus.event": "\(event.name)"])
                 if case .data(let message) = event, emitter.isActive, handleEventPacket(message.value) { continue }
                 hub.emit(event)
@@ -175,7 +181,8 @@ final class ClientDriver {
 
     private func startConnection(generation: UInt64) {
         let milliseconds = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
-        let target = endpoint.target(cacheBuster: cacheBuster.next(milliseconds: milliseconds), configuration: configuration)
+        var target = endpoint.target(cacheBuster: cacheBuster.next(milliseconds: milliseconds), configuration: configuration)
+        recovery.addQuery(to: &target)
         configuration.logger.debug(
             "connecting",
             metadata: ["primus.connection": "\(generation)", "primus.url": "\(target.hostHeader)\(target.requestURI)"]

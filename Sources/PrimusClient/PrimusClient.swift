@@ -44,6 +44,8 @@ public final class PrimusClient: PrimusParserContext {
     private let hub: ClientEventHub
     /// Named events and acknowledgements (`PrimusClient+Events.swift`).
     let emitter: ClientEmitter
+    /// Missed-message recovery (`ClientRecovery.swift`).
+    let recovery: ClientRecovery
     private let driver: NIOLoopBoundBox<ClientDriver?>
     private let nextWaiter = Atomic<UInt64>(0)
 
@@ -56,13 +58,15 @@ public final class PrimusClient: PrimusParserContext {
         let eventLoop = configuration.eventLoopGroup.next()
         let hub = ClientEventHub(limit: configuration.eventBufferSize)
         let emitter = ClientEmitter()
+        let recovery = ClientRecovery(isEnabled: configuration.recover)
         self.emitter = emitter
+        self.recovery = recovery
         self.url = url
         self.configuration = configuration
         self.eventLoop = eventLoop
         self.hub = hub
         self.driver = NIOLoopBoundBox.makeBoxSendingValue(
-            ClientDriver(eventLoop: eventLoop, configuration: configuration, endpoint: endpoint, hub: hub, emitter: emitter),
+            ClientDriver(eventLoop: eventLoop, configuration: configuration, endpoint: endpoint, hub: hub, emitter: emitter, recovery: recovery),
             eventLoop: eventLoop
         )
         // Parsers work for this client (Primus runs them with `this` set to it); weakly, as

@@ -43,6 +43,13 @@ public struct PrimusClientConfiguration: Sendable {
     /// the oldest is dropped. `0` disables buffering: writes made while not open are dropped.
     public var queueSize: Int = 10_000
 
+    /// Whether the client asks for missed-message recovery (default `true`): every connection URL
+    /// carries `_primus_recover` with the last sequence received, so a server with recovery on
+    /// replays the broadcasts sent while the client was away; its sequenced messages are
+    /// unwrapped, and duplicates dropped, before ``PrimusClient/events`` and named events see them.
+    /// A server without recovery ignores the parameter. `false` sends nothing and unwraps nothing.
+    public var recover = true
+
     /// When `true`, the client does not connect until ``PrimusClient/open()`` (default `false`).
     public var manual = false
 

@@ -36,7 +36,7 @@ browser=(eslint --no-eslintrc --max-warnings 0 -c "$TESTS/eslint-browser.json")
 "${browser[@]}" --global Primus \
     --rule '{"no-unused-vars": ["error", {"vars": "local", "args": "none", "varsIgnorePattern": "^COMPILED$"}]}' \
     "$JS/library.js"
-"${browser[@]}" --global COMPILED "$JS/core.js"
+"${browser[@]}" --global COMPILED --global RecoveryPosition "$JS/core.js"
 # Transport clients are spliced after the core and may use its helpers.
 mapfile -t transports < <(find "$JS/transports" -name '*.js' | sort)
 "${browser[@]}" --global cacheBuster "${transports[@]}"

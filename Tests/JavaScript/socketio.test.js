@@ -233,7 +233,7 @@ async function started(options = {}, handshake = HANDSHAKE, parser = 'json') {
   });
   world.clock.advance(0);
   const [hello] = net.pending('GET');
-  assert.match(hello.url, /^http:\/\/example\.test\/primus\/\?_primuscb=[^&]+&EIO=4&transport=polling&t=/);
+  assert.match(hello.url, /^http:\/\/example\.test\/primus\/\?_primuscb=[^&]+&_primus_recover=&EIO=4&transport=polling&t=/);
   hello.respond(200, handshake);
   await settle();
   return { ...world, ...net, primus, events };

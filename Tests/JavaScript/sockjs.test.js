@@ -82,7 +82,7 @@ test.describe('sockjs transport', () => {
   test.it('asks /info (with the query and a cache buster), then opens a WebSocket session that carries frames', () => {
     const { info, WebSocket, primus, events, clock } = started();
     assert.equal(info.method, 'GET');
-    assert.match(info.url, /^http:\/\/example\.test\/primus\/info\?_primuscb=[^&]+&t=/);
+    assert.match(info.url, /^http:\/\/example\.test\/primus\/info\?_primuscb=[^&]+&_primus_recover=&t=/);
     info.respond(200, '{"websocket":true,"cookie_needed":false,"origins":["*:*"],"entropy":1}');
     const socket = WebSocket.last();
     assert.match(socket.url, /^ws:\/\/example\.test\/primus\/\d{3}\/[a-z0-5]{8}\/websocket\?_primuscb=/);

@@ -33,13 +33,15 @@ final class LoopbackServer: Sendable {
         transformer: PrimusTransformer = .websockets,
         engineIO: EngineIOOptions = EngineIOOptions(),
         parser: any PrimusParser = JSONParser(),
-        log: LogRecorder? = nil
+        log: LogRecorder? = nil,
+        configure: (inout PrimusConfiguration) -> Void = { _ in }
     ) async throws -> LoopbackServer {
         var configuration = PrimusConfiguration()
         configuration.parser = parser
         configuration.pingInterval = pingInterval
         configuration.transformer = transformer
         if transformer == .engineIO { configuration.transformer = .engineIO(engineIO) }
+        configure(&configuration)
         let primus = Primus(configuration: configuration, logger: log?.logger ?? Logger(label: "primus"))
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         let server = PrimusHTTPServer(primus: primus, host: "127.0.0.1", port: port, onListening: { address in

@@ -11,6 +11,9 @@ enum BrowserClientScripts {
     /// The transport-independent client (`core.js`).
     static var core: String { file("core.js") }
 
+    /// Missed-message recovery's client rules (`recovery-position.js`), which the core uses.
+    static var recovery: String { file("recovery-position.js") }
+
     /// `transports/<transformer>.js`: the `Primus.prototype.client` function for that
     /// transformer, or `nil` when this build has no browser client for it.
     static func transport(named transformer: String) -> String? {

@@ -4,7 +4,8 @@ import PrimusCore
 /// (``BrowserClientScripts``): `library.js`, a UMD-style shell (global `globalName`, plus
 /// `module.exports` or an AMD `define` when present) with the server's pathname, version,
 /// parser, transformer, heartbeat timeout and authorization flag compiled in, around `core.js`,
-/// the transport client for that server's transformer, its parser's codec and the plugins.
+/// `recovery-position.js`, the transport client for that server's transformer, its parser's
+/// codec and the plugins.
 struct BrowserLibraryCompiler: Sendable {
     /// The global the library defines (`Primus`).
     var globalName: String
@@ -76,6 +77,7 @@ struct BrowserLibraryCompiler: Sendable {
                 "pingTimeout": pingTimeout.map(String.init) ?? "false",
                 "authorization": authorization ? "true" : "false",
                 "core": BrowserClientScripts.core,
+                "recovery": BrowserClientScripts.recovery,
                 "client": Self.expression(client),
                 "codec": Self.expression(codec),
                 "plugins": pluginList,

@@ -71,8 +71,10 @@ final class EngineIOServerSession: SparkTransport {
     /// Sends the open packet and binds the layer above (a spark, or the raw echo).
     func open(handshake: EngineIOHandshake, sink: any WebSocketMessageSink) {
         self.sink = sink
-        sink.attach(transport: self)
+        // The open packet first: attaching flushes what the spark already has to send (a
+        // recovery baseline written while its connection handlers ran), which must follow it.
         handleSend(machine.send(handshake.packet), batch: false)
+        sink.attach(transport: self)
         settle()
     }
 

@@ -1,7 +1,7 @@
 'use strict';
 // Builds the browser library from the .js files the way the server does
-// (BrowserLibraryCompiler.swift: library.js with its $$name$$ placeholders filled, core.js, the
-// transport client, the parser's codec) and loads it with a fake clock, a fake WebSocket and
+// (BrowserLibraryCompiler.swift: library.js with its $$name$$ placeholders filled, core.js,
+// recovery-position.js, the transport client, the parser's codec) and loads it with a fake clock, a fake WebSocket and
 // controllable Math.random, so tests drive the client deterministically with no network and no
 // real timers.
 
@@ -54,6 +54,7 @@ function compile(settings = {}) {
     pingTimeout: settings.pingTimeout === undefined ? 'false' : String(settings.pingTimeout),
     authorization: settings.authorization ? 'true' : 'false',
     core: read('core.js'),
+    recovery: read('recovery-position.js'),
     client: expression(client),
     codec: expression(codec),
     plugins: plugins ? plugins + '\n  ' : '',

@@ -4,8 +4,9 @@
 //
 // The server splices this file into library.js, inside the wrapper function, after
 // `var COMPILED = { pathname, version, parser, transformer, pingTimeout, authorization }` and
-// before the transport client (`Primus.prototype.client`), the parser
-// (`Primus.prototype.encoder` / `decoder`) and the plugins (`Primus.prototype.ark`).
+// before recovery-position.js (`RecoveryPosition`, missed-message recovery), the transport
+// client (`Primus.prototype.client`), the parser (`Primus.prototype.encoder` / `decoder`) and the
+// plugins (`Primus.prototype.ark`).
 // The served library puts COMPILED before this line, so it is not a directive there and the
 // library runs in sloppy mode, as it always has; linting this file alone checks it as strict.
 'use strict';
@@ -341,6 +342,7 @@ function Primus(url, options) {
   options.pingTimeout = 'pingTimeout' in options ? options.pingTimeout : COMPILED.pingTimeout;
   options.strategy = 'strategy' in options ? options.strategy : [];
   options.transport = 'transport' in options ? options.transport : {};
+  options.recover = 'recover' in options ? !!options.recover : true;
 
   primus.buffer = [];
   primus.writable = true;
@@ -354,6 +356,8 @@ function Primus(url, options) {
   primus.transport = options.transport;
   primus.transformers = { outgoing: [], incoming: [] };
   primus.recovery = new Recovery(options.reconnect);
+  // Missed-message recovery (recovery-position.js): kept across reconnects of this instance.
+  primus.recoveryPosition = options.recover ? new RecoveryPosition() : null;
   primus.online = true;
   primus.firstConnect = false;
 
@@ -389,6 +393,7 @@ Primus.prototype = Object.create(EventEmitter.prototype);
 Primus.prototype.constructor = Primus;
 Primus.EventEmitter = EventEmitter;
 Primus.Recovery = Recovery;
+Primus.RecoveryPosition = RecoveryPosition;
 Primus.OPENING = OPENING;
 Primus.CLOSED = CLOSED;
 Primus.OPEN = OPEN;
@@ -511,9 +516,7 @@ Primus.prototype.initialise = function initialise(options) {
         if (primus.listeners('error').length) primus.emit('error', err);
         return;
       }
-      if (primus.protocol(data)) return;
-      if (primus.emitterPacket(data)) return;
-      primus.transforms(primus, primus, 'incoming', data, raw);
+      primus.received(data, raw);
     });
   });
 
@@ -595,6 +598,19 @@ Primus.prototype.protocol = function protocol(msg) {
       return false;
   }
   return true;
+};
+
+// A decoded message: a `primus::` protocol message, else unwrapped by missed-message recovery
+// (a baseline or a duplicate delivers nothing), then an emitter packet or `data` for the user.
+// `raw` is what arrived (for an envelope, the whole envelope).
+Primus.prototype.received = function received(data, raw) {
+  if (this.protocol(data)) return;
+  if (this.recoveryPosition) {
+    data = this.recoveryPosition.receive(data);
+    if (data === RecoveryPosition.NOTHING) return;
+  }
+  if (this.emitterPacket(data)) return;
+  this.transforms(this, this, 'incoming', data, raw);
 };
 
 // Named events and acknowledgements in the wire format of the primus-emitter plugin (the server's
@@ -934,7 +950,8 @@ Primus.prototype.parse = function parse(url) {
 };
 
 // The connection URL: `options.protocol` (made secure for https/wss pages), the server's host,
-// the compiled pathname, the user's query plus `_primuscb` when `options.query` is set.
+// the compiled pathname, the user's query plus `_primuscb` (and `_primus_recover` when the client
+// recovers missed messages) when `options.query` is set.
 // Listeners of 'outgoing::url' may change the options before the URL is built.
 Primus.prototype.uri = function uri(options) {
   var url = this.url;
@@ -951,6 +968,7 @@ Primus.prototype.uri = function uri(options) {
 
   var query = this.querystring(options.query || '');
   query._primuscb = cacheBuster();
+  if (this.recoveryPosition) query[RecoveryPosition.QUERY_PARAMETER] = this.recoveryPosition.queryValue();
   options.query = this.querystringify(query);
 
   this.emit('outgoing::url', options);

@@ -20,6 +20,7 @@
   };
 
 $$core$$
+$$recovery$$
   Primus.prototype.client = $$client$$;
 
   var codec = (

@@ -278,8 +278,7 @@
     // its decoder.
     function deliver(value) {
       if (hasBinary(value, 0)) {
-        if (primus.protocol(value) || primus.emitterPacket(value)) return;
-        primus.transforms(primus, primus, 'incoming', value, value);
+        primus.received(value, value);
         return;
       }
       if (textParser) return primus.emit('incoming::data', JSON.stringify(value === undefined ? null : value));
