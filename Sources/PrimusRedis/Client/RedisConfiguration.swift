@@ -1,5 +1,6 @@
 public import NIOCore
 public import NIOSSL
+import PrimusCore
 
 /// Why a Redis URL was refused, so a bad `--redis` flag fails at startup with a clear message.
 public struct RedisConfigurationError: Error, Sendable, Hashable, CustomStringConvertible {
@@ -137,20 +138,11 @@ public struct RedisConfiguration: Sendable {
                 bytes.append(byte)
                 continue
             }
-            guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) else {
+            guard let high = iterator.next().flatMap(HexDigit.value), let low = iterator.next().flatMap(HexDigit.value) else {
                 throw RedisConfigurationError("a bad percent escape in the user or password")
             }
             bytes.append(high << 4 | low)
         }
         return String(decoding: bytes, as: UTF8.self)
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte - UInt8(ascii: "A") + 10
-        default: return nil
-        }
     }
 }
