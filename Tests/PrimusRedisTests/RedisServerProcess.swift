@@ -17,10 +17,17 @@ final class RedisServerProcess {
 
     /// Starts a server (optionally with `--requirepass` and other flags) and waits until it
     /// accepts connections.
-    init(password: String? = nil, arguments: [String] = []) async throws {
+    init(password: String? = nil, arguments: [String] = [], tls: (certificate: String, key: String)? = nil) async throws {
         port = try await Self.freePort()
         var extra = arguments
         if let password { extra += ["--requirepass", password] }
+        if let tls {
+            // TLS only: the plain port is off, the TLS port is the one the test uses.
+            extra += [
+                "--port", "0", "--tls-port", "\(port)", "--tls-cert-file", tls.certificate, "--tls-key-file", tls.key,
+                "--tls-ca-cert-file", tls.certificate, "--tls-auth-clients", "no",
+            ]
+        }
         extraArguments = extra
         try await start()
     }
