@@ -112,6 +112,7 @@ struct RedisLiveTests {
         try await eventually("500 messages arrive") { messages.messages.count >= 500 }
         #expect(messages.messages.map(\.0) == expected.map(\.0))
         #expect(messages.messages.map(\.1) == expected.map(\.1))
+        #expect(messages.deliveriesOffLoop == 0)
 
         subscriber.unsubscribe(["two"])
         try await eventually("two has no subscriber") {

@@ -137,14 +137,18 @@ final class StateRecorder: Sendable {
 /// Collects pub/sub deliveries in the order they arrive.
 final class MessageRecorder: Sendable {
     private let box = NIOLockedValueBox<[(String, String)]>([])
+    private let offLoop = NIOLockedValueBox(0)
 
     var callback: @Sendable (String, ByteBuffer) -> Void {
-        { [box] channel, payload in
+        { [box, offLoop] channel, payload in
+            if MultiThreadedEventLoopGroup.currentEventLoop == nil { offLoop.withLockedValue { $0 += 1 } }
             box.withLockedValue { $0.append((channel, String(buffer: payload))) }
         }
     }
 
     var messages: [(String, String)] { box.withLockedValue { $0 } }
+    /// Deliveries that did not run on an event loop (must stay 0).
+    var deliveriesOffLoop: Int { offLoop.withLockedValue { $0 } }
 }
 
 /// A configuration for `url` with test-friendly reconnect delays.
