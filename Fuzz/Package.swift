@@ -47,6 +47,7 @@ let package = Package(
         fuzzer("FuzzPerMessageDeflate", ["PrimusWebSocket", "PrimusCore"], nio: ["NIOCore", "NIOWebSocket"]),
         fuzzer("FuzzQueryParameters", ["PrimusCore"]),
         fuzzer("FuzzForwardedAddress", ["PrimusCore"]),
+        fuzzer("FuzzRESP", ["PrimusRedis"]),
     ],
     swiftLanguageModes: [.v6]
 )

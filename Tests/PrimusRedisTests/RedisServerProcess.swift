@@ -17,10 +17,17 @@ final class RedisServerProcess {
 
     /// Starts a server (optionally with `--requirepass` and other flags) and waits until it
     /// accepts connections.
-    init(password: String? = nil, arguments: [String] = []) async throws {
+    init(password: String? = nil, arguments: [String] = [], tls: (certificate: String, key: String)? = nil) async throws {
         port = try await Self.freePort()
         var extra = arguments
         if let password { extra += ["--requirepass", password] }
+        if let tls {
+            // TLS only: the plain port is off, the TLS port is the one the test uses.
+            extra += [
+                "--port", "0", "--tls-port", "\(port)", "--tls-cert-file", tls.certificate, "--tls-key-file", tls.key,
+                "--tls-ca-cert-file", tls.certificate, "--tls-auth-clients", "no",
+            ]
+        }
         extraArguments = extra
         try await start()
     }
@@ -130,14 +137,18 @@ final class StateRecorder: Sendable {
 /// Collects pub/sub deliveries in the order they arrive.
 final class MessageRecorder: Sendable {
     private let box = NIOLockedValueBox<[(String, String)]>([])
+    private let offLoop = NIOLockedValueBox(0)
 
     var callback: @Sendable (String, ByteBuffer) -> Void {
-        { [box] channel, payload in
+        { [box, offLoop] channel, payload in
+            if MultiThreadedEventLoopGroup.currentEventLoop == nil { offLoop.withLockedValue { $0 += 1 } }
             box.withLockedValue { $0.append((channel, String(buffer: payload))) }
         }
     }
 
     var messages: [(String, String)] { box.withLockedValue { $0 } }
+    /// Deliveries that did not run on an event loop (must stay 0).
+    var deliveriesOffLoop: Int { offLoop.withLockedValue { $0 } }
 }
 
 /// A configuration for `url` with test-friendly reconnect delays.

@@ -27,6 +27,7 @@ final class RedisChannelHandler: ChannelDuplexHandler {
     private var timer: Scheduled<Void>?
     private var context: ChannelHandlerContext?
     private var closeReason: (any Error)?
+    private var flushScheduled = false
     private let closedPromise: EventLoopPromise<any Error>
 
     /// Set on a subscriber after its handshake: RESP2 arrays that look like pub/sub messages are
@@ -68,6 +69,20 @@ final class RedisChannelHandler: ChannelDuplexHandler {
             if timer == nil { armTimer(context: context) }
         }
         context.write(wrapOutboundOut(command.bytes), promise: promise)
+        scheduleFlush(context: context)
+    }
+
+    /// One flush for every command written in the same loop iteration: pipelined sends leave in
+    /// one system call instead of one each. Callers write without flushing.
+    private func scheduleFlush(context: ChannelHandlerContext) {
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        let loopBoundSelf = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.execute {
+            let handler = loopBoundSelf.value
+            handler.flushScheduled = false
+            handler.context?.flush()
+        }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

@@ -23,12 +23,12 @@ final class RedisConnection: Sendable {
 
     var eventLoop: any EventLoop { channel.eventLoop }
 
-    /// Sends one command; the future fails with ``RedisError/server(_:)`` for an error reply.
+    /// Sends one command (the handler flushes once per loop iteration); the future fails with ``RedisError/server(_:)`` for an error reply.
     func send(_ arguments: [RedisArgument]) -> EventLoopFuture<RESPValue> {
         var bytes = channel.allocator.buffer(capacity: 64)
         RESPEncoder.command(arguments, into: &bytes)
         let promise = channel.eventLoop.makePromise(of: RESPValue.self)
-        channel.writeAndFlush(RedisOutboundCommand(bytes: bytes, promise: promise), promise: nil)
+        channel.write(RedisOutboundCommand(bytes: bytes, promise: promise), promise: nil)
         return promise.futureResult
     }
 
@@ -36,7 +36,7 @@ final class RedisConnection: Sendable {
     func sendWithoutReply(_ arguments: [RedisArgument]) {
         var bytes = channel.allocator.buffer(capacity: 64)
         RESPEncoder.command(arguments, into: &bytes)
-        channel.writeAndFlush(RedisOutboundCommand(bytes: bytes, promise: nil), promise: nil)
+        channel.write(RedisOutboundCommand(bytes: bytes, promise: nil), promise: nil)
     }
 
     /// Closes the connection; pending commands fail, `closed` completes with `reason`.

@@ -77,12 +77,13 @@ public struct RESPDecoder: Sendable {
             case .value(let value):
                 completed = value
             case .open(let kind, let count):
+                // An empty aggregate counts as a level too, so the limit means the same for all.
+                guard stack.count < maxDepth else {
+                    throw RESPError(.limitExceeded, "nesting deeper than \(maxDepth) levels")
+                }
                 if count == 0 {
                     completed = Self.build(kind, [])
                 } else {
-                    guard stack.count < maxDepth else {
-                        throw RESPError(.limitExceeded, "nesting deeper than \(maxDepth) levels")
-                    }
                     let slots = (kind == .map || kind == .attribute) ? count * 2 : count
                     stack.append(Aggregate(kind: kind, remaining: slots, elements: []))
                     stack[stack.count - 1].elements.reserveCapacity(Swift.min(slots, 1024))
