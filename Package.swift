@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "PrimusClient", targets: ["PrimusClient"]),
         // A small Redis client (RESP3 codec, pipelining, pub/sub, reconnect) for scale-out.
         .library(name: "PrimusRedis", targets: ["PrimusRedis"]),
+        .library(name: "PrimusRedisCluster", targets: ["PrimusRedisCluster"]),
         // Mount Primus on a web framework's own server. Each needs its trait (below), so that the
         // core products never build Hummingbird or Vapor.
         .library(name: "PrimusHummingbird", targets: ["PrimusHummingbird"]),
@@ -52,6 +53,22 @@ let package = Package(
             dependencies: [
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: upcoming
+        ),
+        // Primus across several processes: the cluster adapter on the Redis client (broadcasts,
+        // rooms, spark registry, recovery backlog, metrics).
+        .target(
+            name: "PrimusRedisCluster",
+            dependencies: [
+                "PrimusCore",
+                "PrimusServer",
+                "PrimusRedis",
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: upcoming
         ),
@@ -109,14 +126,11 @@ let package = Package(
             swiftSettings: upcoming
         ),
         // A small Redis client on SwiftNIO: a sans-I/O RESP3/RESP2 codec, a pipelining command
-        // connection and a pub/sub connection, both reconnecting; and on it the cluster adapter
-        // (Cluster/): Primus across several processes through Redis.
+        // connection and a pub/sub connection, both reconnecting.
         .target(
             name: "PrimusRedis",
             dependencies: [
                 "PrimusCore",
-                "PrimusServer",
-                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -169,7 +183,7 @@ let package = Package(
             name: "primus-demo",
             dependencies: [
                 "PrimusServer",
-                "PrimusRedis",
+                "PrimusRedisCluster",
                 "PrimusClient",
                 "PrimusDemoChat",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -185,7 +199,7 @@ let package = Package(
             name: "primus-testserver",
             dependencies: [
                 "PrimusServer",
-                "PrimusRedis",
+                "PrimusRedisCluster",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -229,6 +243,7 @@ let package = Package(
             name: "PrimusRedisTests",
             dependencies: [
                 "PrimusRedis",
+                "PrimusRedisCluster",
                 "PrimusServer",
                 "PrimusClient",
                 .product(name: "NIOCore", package: "swift-nio"),

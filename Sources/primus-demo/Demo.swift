@@ -2,7 +2,7 @@ import ArgumentParser
 import NIOCore
 import PrimusCore
 import PrimusDemoChat
-import PrimusRedis
+import PrimusRedisCluster
 import PrimusServer
 import ServiceLifecycle
 import UnixSignals

@@ -4,7 +4,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import PrimusCore
-import PrimusRedis
+import PrimusRedisCluster
 import PrimusServer
 import ServiceLifecycle
 import UnixSignals

@@ -3,7 +3,8 @@ import NIOCore
 import NIOPosix
 import PrimusClient
 import PrimusCore
-@testable import PrimusRedis
+import PrimusRedis
+@testable import PrimusRedisCluster
 import PrimusServer
 import Testing
 

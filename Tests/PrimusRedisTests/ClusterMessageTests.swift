@@ -1,7 +1,8 @@
 import Logging
 import NIOCore
 import PrimusCore
-@testable import PrimusRedis
+import PrimusRedis
+@testable import PrimusRedisCluster
 import PrimusServer
 import Testing
 

@@ -48,7 +48,7 @@ public struct PrimusBacklogEntry: Sendable, Hashable {
 ///
 /// ``PrimusLocalAdapter`` (the default) serves one process: rooms in memory, writes delivered
 /// straight to this process's sparks, an in-memory backlog for recovery. A cross-node adapter
-/// (`PrimusRedis`'s `RedisClusterAdapter`) keeps the same contract: it publishes each write once,
+/// (`PrimusRedisCluster`'s `RedisClusterAdapter`) keeps the same contract: it publishes each write once,
 /// and on every node hands it to ``Primus/deliverLocally(_:to:sequence:)``; it records which node
 /// holds which spark, so ``Primus/write(_:toSpark:)`` and ``Primus/end(spark:reconnect:)`` reach
 /// sparks anywhere.

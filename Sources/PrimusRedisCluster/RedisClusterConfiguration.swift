@@ -1,4 +1,5 @@
 import PrimusCore
+public import PrimusRedis
 
 /// How a node joins a cluster through Redis (``RedisClusterAdapter``): which Redis, under which
 /// key prefix, as which node, and how fast a dead node is forgotten.

@@ -4,6 +4,7 @@ import NIOConcurrencyHelpers
 public import NIOCore
 public import NIOPosix
 public import PrimusCore
+import PrimusRedis
 public import PrimusServer
 import Synchronization
 
