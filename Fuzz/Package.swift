@@ -47,7 +47,7 @@ let package = Package(
         fuzzer("FuzzPerMessageDeflate", ["PrimusWebSocket", "PrimusCore"], nio: ["NIOCore", "NIOWebSocket"]),
         fuzzer("FuzzQueryParameters", ["PrimusCore"]),
         fuzzer("FuzzForwardedAddress", ["PrimusCore"]),
-        fuzzer("FuzzRESP", ["PrimusRedis"]),
+        fuzzer("FuzzRESP", ["PrimusCore"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,3 +1,4 @@
+import PrimusCore
 import NIOSSL
 @testable import PrimusRedis
 import Testing

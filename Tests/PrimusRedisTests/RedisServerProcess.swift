@@ -1,3 +1,4 @@
+import PrimusCore
 import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
@@ -159,3 +160,6 @@ func testConfiguration(_ url: String, commandTimeout: TimeAmount = .seconds(20))
     configuration.connectTimeout = .seconds(5)
     return configuration
 }
+
+/// A bulk string reply holding `text`.
+func bulk(_ text: String) -> RESPValue { .bulkString(ByteBuffer(string: text)) }

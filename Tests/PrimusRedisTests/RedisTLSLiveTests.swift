@@ -1,3 +1,4 @@
+import PrimusCore
 import Foundation
 import NIOCore
 import NIOSSL

@@ -1,6 +1,6 @@
 import FuzzSupport
 import NIOCore
-import PrimusRedis
+import PrimusCore
 
 /// The RESP2/RESP3 reply decoder, as a Redis server's byte stream reaches it.
 ///

@@ -1,3 +1,4 @@
+import PrimusCore
 import NIOCore
 
 /// Adapts ``RESPDecoder`` to NIO's read path: every complete reply in the read buffer goes up the

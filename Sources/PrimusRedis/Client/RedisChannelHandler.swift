@@ -1,3 +1,4 @@
+import PrimusCore
 import NIOCore
 
 /// What the connection writes into its pipeline: one encoded command, with the promise its reply

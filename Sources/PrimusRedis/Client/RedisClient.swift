@@ -1,3 +1,4 @@
+public import PrimusCore
 public import Logging
 public import NIOCore
 import NIOConcurrencyHelpers

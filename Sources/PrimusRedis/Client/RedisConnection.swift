@@ -1,3 +1,4 @@
+import PrimusCore
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore

@@ -1,3 +1,4 @@
+import PrimusCore
 /// Why a Redis command or connection failed, so callers can tell "try later" (not connected,
 /// overloaded, timeout) from "the server said no" (a server error).
 public enum RedisError: Error, Sendable, Hashable, CustomStringConvertible {

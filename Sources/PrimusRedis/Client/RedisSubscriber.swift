@@ -1,3 +1,4 @@
+import PrimusCore
 public import Logging
 public import NIOCore
 import NIOConcurrencyHelpers

@@ -1,5 +1,5 @@
 import NIOCore
-import PrimusRedis
+import PrimusCore
 import Testing
 
 /// Inputs found by `Fuzz/run.sh` (FuzzRESP), written out, with the behaviour they now have.

@@ -1,5 +1,5 @@
 import NIOCore
-import PrimusRedis
+import PrimusCore
 import Testing
 
 /// A small deterministic generator (SplitMix64), so a failure reproduces.

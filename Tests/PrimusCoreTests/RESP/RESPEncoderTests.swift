@@ -1,5 +1,5 @@
 import NIOCore
-import PrimusRedis
+import PrimusCore
 import Testing
 
 @Suite("RESP encoder")

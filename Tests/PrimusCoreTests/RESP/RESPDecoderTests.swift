@@ -1,5 +1,5 @@
 import NIOCore
-import PrimusRedis
+import PrimusCore
 import Testing
 
 /// Decodes everything complete in `bytes`.
