@@ -132,8 +132,9 @@ public final class RedisClusterAdapter: PrimusClusterAdapter {
         Statistics(published: counters.published.load(ordering: .relaxed), received: counters.received.load(ordering: .relaxed), dropped: counters.dropped.load(ordering: .relaxed))
     }
 
-    /// Whether the command connection to Redis is up.
-    public var isConnected: Bool { client.isConnected }
+    /// Whether the node is in the cluster: its command connection to Redis is up and its
+    /// subscription confirmed (before that, broadcasts from other nodes do not reach it).
+    public var isConnected: Bool { client.isConnected && subscriber.isConnected }
 
     // MARK: Lifecycle
 

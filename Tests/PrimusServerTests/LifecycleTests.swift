@@ -65,7 +65,7 @@ struct LifecycleTests {
     @Test("two services never produce two pings per interval", arguments: ServiceLayout.all)
     func oneHeartbeatOwner(layout: ServiceLayout) async throws {
         // Generous: a pong must beat the next tick even while the whole suite loads two cores.
-        let interval = 1000
+        let interval = 2000
         let started = ContinuousClock.now
         let story = Recorder<String>()  // what the server saw, to explain a failure
         try await withServiceGroup({ $0.pingInterval = .milliseconds(interval) }, layout: layout, setup: { primus in
