@@ -52,7 +52,8 @@ extension PrimusBench {
         let nodes = options.clusterNodes
         let total = nodes * options.clusterSubscribers
         print(
-            "Cluster (Redis): fan-out of \(options.clusterMessages) broadcasts issued on node 1 (\(options.fanoutWindow) in flight) "
+            "Cluster (Redis): fan-out of \(options.clusterMessages) broadcasts issued on node 1 (at most \(options.fanoutWindow) in flight: "
+                + "the next is sent when one has reached every subscriber) "
                 + "to \(nodes) x \(options.clusterSubscribers) subscribers on \(nodes) Primus nodes (websockets, JSON) sharing one "
                 + "redis-server, next to the same \(total) subscribers on one node without Redis; every delivery checked "
                 + "(each broadcast once, in order, then a fence broadcast); \(options.rounds) round(s)"
@@ -173,14 +174,17 @@ extension PrimusBench {
 
         let stats = LoadStats()
         let latency = FanoutLatency()
+        let pacer = FanoutPacer(messages: messages, subscribers: total)
         func client(_ server: ServerProcess) -> WebSocketLoadClient {
             var client = WebSocketLoadClient(group: group, port: server.port, stats: stats)
             client.latency = latency
+            client.pacer = pacer
             return client
         }
         var channels: [any Channel] = []
         let publisher = try await client(servers[0]).connect(mode: .fanout(messages: messages, window: window, publishes: true, inRoom: false))
         channels.append(publisher)
+        pacer.setPublisher(publisher)
         for (index, server) in servers.enumerated() {
             let count = perNode[index] - (index == 0 ? 1 : 0)
             guard count > 0 else { continue }
@@ -202,6 +206,7 @@ extension PrimusBench {
         stats.probing.store(false, ordering: .relaxed)
         guard stats.subscribersReady.load(ordering: .relaxed) == total else {
             stats.stopping.store(true, ordering: .relaxed)
+            pacer.setPublisher(nil)
             try? await closeAll(channels, group: group)
             throw BenchError("only \(stats.subscribersReady.load(ordering: .relaxed)) of \(total) subscribers got a probe broadcast in 30 s")
         }
@@ -232,6 +237,7 @@ extension PrimusBench {
         }
 
         stats.stopping.store(true, ordering: .relaxed)
+        pacer.setPublisher(nil)
         try? await closeAll(channels, group: group)
         let percentiles = latency.percentiles()
         return ClusterFanoutResult(

@@ -74,3 +74,43 @@ enum TimedFanoutMessage {
         }
     }
 }
+
+/// Paces a fan-out by its slowest subscriber: the publisher sends `window` broadcasts, then one
+/// more each time a broadcast has reached every subscriber, so at most `window` broadcasts are
+/// anywhere between the publisher and the subscribers (servers, Redis, socket buffers). Paced by
+/// the publisher's own copy instead, a fast node would let the publisher run ahead of the others
+/// and the latency would measure how far behind they queue, not a broadcast's way through.
+final class FanoutPacer: Sendable {
+    /// Per broadcast, how many subscribers have it.
+    private let counts: [DeliveryCount]
+    private let subscribers: Int
+    private let publisher = Mutex<(any Channel)?>(nil)
+
+    private final class DeliveryCount: Sendable {
+        let value = Atomic<Int>(0)
+    }
+
+    init(messages: Int, subscribers: Int) {
+        self.counts = (0..<messages).map { _ in DeliveryCount() }
+        self.subscribers = subscribers
+    }
+
+    /// The channel whose ``FanoutHandler`` publishes (it gets ``BroadcastDelivered``); nil at
+    /// the end (the channel's handlers hold this pacer).
+    func setPublisher(_ channel: (any Channel)?) {
+        publisher.withLock { $0 = channel }
+    }
+
+    /// A subscriber got broadcast `seq` (in order, the first time): the last one to get it tells
+    /// the publisher.
+    func delivered(_ seq: Int) {
+        guard counts.indices.contains(seq),
+            counts[seq].value.wrappingAdd(1, ordering: .acquiringAndReleasing).newValue == subscribers,
+            let channel = publisher.withLock({ $0 })
+        else { return }
+        channel.pipeline.fireUserInboundEventTriggered(BroadcastDelivered())
+    }
+}
+
+/// Sent to the publisher when a broadcast has reached every subscriber (``FanoutPacer``).
+struct BroadcastDelivered: Sendable {}

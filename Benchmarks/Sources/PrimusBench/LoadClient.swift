@@ -66,6 +66,8 @@ struct WebSocketLoadClient: Sendable {
     /// Fan-out: when set, broadcasts carry their publish time (``TimedFanoutMessage``) and every
     /// subscriber records each delivery's latency here.
     var latency: FanoutLatency?
+    /// Fan-out: when set, the publisher is paced by the slowest subscriber, not by its own copy.
+    var pacer: FanoutPacer?
 
     /// Connects and upgrades one connection; returns once frames can flow.
     func connect(mode: ClientMode) async throws -> any Channel {
@@ -76,6 +78,7 @@ struct WebSocketLoadClient: Sendable {
         let padding = self.paddingHeaderBytes
         let framing = self.framing
         let latency = self.latency
+        let pacer = self.pacer
         // Socket.IO: the namespace CONNECT comes after the upgrade (see SocketIOConnector).
         let connected = loop.makePromise(of: Void.self)
         let channel = try await ClientBootstrap(group: loop)
@@ -104,7 +107,7 @@ struct WebSocketLoadClient: Sendable {
                                     try channel.pipeline.syncOperations.addHandler(
                                         FanoutHandler(
                                             stats: stats, messages: messages, window: window, publishes: publishes, inRoom: inRoom,
-                                            framing: framing, latency: latency
+                                            framing: framing, latency: latency, pacer: pacer
                                         )
                                     )
                                 }
@@ -595,10 +598,13 @@ final class FanoutHandler: ChannelInboundHandler {
     /// handed over (microseconds).
     private let latency: FanoutLatency?
     private var latencySamples: [UInt32] = []
+    /// When set, every subscriber reports each broadcast to it and the publisher sends the next
+    /// when it hears that one has reached everyone (instead of when its own copy comes back).
+    private let pacer: FanoutPacer?
 
     init(
         stats: LoadStats, messages: Int, window: Int, publishes: Bool, inRoom: Bool, framing: Framing,
-        latency: FanoutLatency? = nil
+        latency: FanoutLatency? = nil, pacer: FanoutPacer? = nil
     ) {
         self.stats = stats
         self.messages = messages
@@ -607,6 +613,7 @@ final class FanoutHandler: ChannelInboundHandler {
         self.inRoom = inRoom
         self.framing = framing
         self.latency = latency
+        self.pacer = pacer
         self.rng = SplitMix64(state: UInt64.random(in: .min ... .max))
         if latency != nil { latencySamples.reserveCapacity(messages) }
     }
@@ -620,6 +627,13 @@ final class FanoutHandler: ChannelInboundHandler {
         if event is StartProbe, publishes {
             probe(context: context)
             context.flush()
+            return
+        }
+        if event is BroadcastDelivered, publishes {
+            if nextSeq < messages {
+                publish(context: context)
+                context.flush()
+            }
             return
         }
         if event is StartFence, publishes {
@@ -713,6 +727,8 @@ final class FanoutHandler: ChannelInboundHandler {
             }
             if expectedSeq >= messages || seq != expectedSeq {
                 stats.mismatches.add(1, ordering: .relaxed)
+            } else {
+                pacer?.delivered(expectedSeq)
             }
             expectedSeq += 1
             unreported += 1
@@ -724,7 +740,7 @@ final class FanoutHandler: ChannelInboundHandler {
                 handOverLatencies()
                 stats.subscribersDone.add(1, ordering: .relaxed)
             }
-            if publishes, nextSeq < messages { publish(context: context) }
+            if publishes, pacer == nil, nextSeq < messages { publish(context: context) }
         case .connectionClose:
             context.close(promise: nil)
         default:
