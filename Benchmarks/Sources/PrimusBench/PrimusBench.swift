@@ -16,6 +16,9 @@ struct PrimusBench {
                     throw BenchError(usage)
                 }
                 let cluster = try ClusterNodeSettings(parsing: Array(arguments.dropFirst(hasMode ? 3 : 2)))
+                guard (kind == .primusRedis) == (cluster != nil) else {
+                    throw BenchError(kind == .primusRedis ? "the primus-redis server needs --redis URL --node-id ID" : "only primus-redis takes cluster arguments")
+                }
                 try await runServer(kind, mode: mode, cluster: cluster)
                 return
             }
