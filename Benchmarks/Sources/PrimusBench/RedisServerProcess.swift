@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import PrimusCore
 import PrimusRedis
 
 /// The cluster benchmark's redis-server: Debian's `redis-server` on a free port on 127.0.0.1,
