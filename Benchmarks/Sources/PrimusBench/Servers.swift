@@ -4,14 +4,8 @@ import NIOHTTP1
 import NIOPosix
 import NIOWebSocket
 import PrimusCore
-import PrimusServer
-// The cluster adapter: in PrimusRedis, or in its own target PrimusRedisCluster where the root
-// package has split it out (then Benchmarks/Package.swift depends on that product).
-#if canImport(PrimusRedisCluster)
-import PrimusRedisCluster
-#else
 import PrimusRedis
-#endif
+import PrimusServer
 import Synchronization
 
 /// The servers under test.
