@@ -15,6 +15,8 @@ final class LoadStats: Sendable {
     let subscribersDone = Atomic<Int>(0)
     /// Fan-out: subscribers that have received a probe (so the server has them in its list).
     let subscribersReady = Atomic<Int>(0)
+    /// Fan-out: subscribers that have received the fence broadcast (``StartFence``).
+    let subscribersFenced = Atomic<Int>(0)
     /// Fan-out: set once every subscriber is ready; the publisher stops probing.
     let probing = Atomic<Bool>(true)
     /// Engine.IO polling: `POST` requests sent (packets per request = packets / this); SockJS
@@ -46,6 +48,11 @@ struct StartLoad: Sendable {}
 /// Sent to the fan-out publisher: broadcast probes until every subscriber has seen one.
 struct StartProbe: Sendable {}
 
+/// Sent to the fan-out publisher after the measured broadcasts: broadcast one fence. A subscriber
+/// that has the fence has everything published before it, so a late duplicate of a measured
+/// broadcast would have shown by then.
+struct StartFence: Sendable {}
+
 /// Opens WebSocket connections to `ws://127.0.0.1:<port>/primus` with NIOWebSocketClientUpgrader
 /// over ClientBootstrap.
 struct WebSocketLoadClient: Sendable {
@@ -56,6 +63,11 @@ struct WebSocketLoadClient: Sendable {
     var framing = Framing.primus
     /// Extra bytes of handshake headers (browsers send cookies, user agent, ...).
     var paddingHeaderBytes = 0
+    /// Fan-out: when set, broadcasts carry their publish time (``TimedFanoutMessage``) and every
+    /// subscriber records each delivery's latency here.
+    var latency: FanoutLatency?
+    /// Fan-out: when set, the publisher is paced by the slowest subscriber, not by its own copy.
+    var pacer: FanoutPacer?
 
     /// Connects and upgrades one connection; returns once frames can flow.
     func connect(mode: ClientMode) async throws -> any Channel {
@@ -65,6 +77,8 @@ struct WebSocketLoadClient: Sendable {
         let stats = self.stats
         let padding = self.paddingHeaderBytes
         let framing = self.framing
+        let latency = self.latency
+        let pacer = self.pacer
         // Socket.IO: the namespace CONNECT comes after the upgrade (see SocketIOConnector).
         let connected = loop.makePromise(of: Void.self)
         let channel = try await ClientBootstrap(group: loop)
@@ -93,7 +107,7 @@ struct WebSocketLoadClient: Sendable {
                                     try channel.pipeline.syncOperations.addHandler(
                                         FanoutHandler(
                                             stats: stats, messages: messages, window: window, publishes: publishes, inRoom: inRoom,
-                                            framing: framing
+                                            framing: framing, latency: latency, pacer: pacer
                                         )
                                     )
                                 }
@@ -580,15 +594,28 @@ final class FanoutHandler: ChannelInboundHandler {
     private var started = false
     private var sawProbe = false
     private var rng: SplitMix64
+    /// Timed broadcasts: where this subscriber's latency samples go, and the samples not yet
+    /// handed over (microseconds).
+    private let latency: FanoutLatency?
+    private var latencySamples: [UInt32] = []
+    /// When set, every subscriber reports each broadcast to it and the publisher sends the next
+    /// when it hears that one has reached everyone (instead of when its own copy comes back).
+    private let pacer: FanoutPacer?
 
-    init(stats: LoadStats, messages: Int, window: Int, publishes: Bool, inRoom: Bool, framing: Framing) {
+    init(
+        stats: LoadStats, messages: Int, window: Int, publishes: Bool, inRoom: Bool, framing: Framing,
+        latency: FanoutLatency? = nil, pacer: FanoutPacer? = nil
+    ) {
         self.stats = stats
         self.messages = messages
         self.window = window
         self.publishes = publishes
         self.inRoom = inRoom
         self.framing = framing
+        self.latency = latency
+        self.pacer = pacer
         self.rng = SplitMix64(state: UInt64.random(in: .min ... .max))
+        if latency != nil { latencySamples.reserveCapacity(messages) }
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -600,6 +627,22 @@ final class FanoutHandler: ChannelInboundHandler {
         if event is StartProbe, publishes {
             probe(context: context)
             context.flush()
+            return
+        }
+        if event is BroadcastDelivered, publishes {
+            if nextSeq < messages {
+                publish(context: context)
+                context.flush()
+            }
+            return
+        }
+        if event is StartFence, publishes {
+            var buffer = context.channel.allocator.buffer(capacity: 16)
+            buffer.writeStaticString("{\"fence\":1}")
+            context.writeAndFlush(
+                wrapOutboundOut(WebSocketFrame(fin: true, opcode: .text, maskKey: .random(using: &rng), data: buffer)),
+                promise: nil
+            )
             return
         }
         guard event is StartLoad, !started else { return context.fireUserInboundEventTriggered(event) }
@@ -636,6 +679,8 @@ final class FanoutHandler: ChannelInboundHandler {
         var buffer = context.channel.allocator.buffer(capacity: 64)
         if inRoom {
             EventWire.writeEvent(framing.publishHead, seq: nextSeq, socketIO: framing.isSocketIO, into: &buffer)
+        } else if latency != nil {
+            TimedFanoutMessage.write(seq: nextSeq, sentAt: FanoutLatency.now(), into: &buffer)
         } else {
             EchoLoadHandler.writeMessage(seq: nextSeq, into: &buffer)
         }
@@ -656,6 +701,8 @@ final class FanoutHandler: ChannelInboundHandler {
                 sawProbe = true
                 stats.subscribersReady.add(1, ordering: .relaxed)
             }
+        case .text where frame.data.readableBytesView.starts(with: "{\"fence\"".utf8):
+            stats.subscribersFenced.add(1, ordering: .relaxed)
         case .text where Self.isProbe(frame.data):
             if !sawProbe {
                 sawProbe = true
@@ -670,8 +717,18 @@ final class FanoutHandler: ChannelInboundHandler {
                 } else {
                     frame.data
                 }
-            if expectedSeq >= messages || message.map(EchoLoadHandler.seq(in:)) != expectedSeq {
+            let seq: Int?
+            if latency != nil, let timed = message.flatMap(TimedFanoutMessage.parse) {
+                seq = timed.seq
+                let now = FanoutLatency.now()
+                latencySamples.append(UInt32(clamping: now >= timed.sentAt ? (now - timed.sentAt) / 1000 : 0))
+            } else {
+                seq = latency != nil ? nil : message.map(EchoLoadHandler.seq(in:))
+            }
+            if expectedSeq >= messages || seq != expectedSeq {
                 stats.mismatches.add(1, ordering: .relaxed)
+            } else {
+                pacer?.delivered(expectedSeq)
             }
             expectedSeq += 1
             unreported += 1
@@ -680,9 +737,10 @@ final class FanoutHandler: ChannelInboundHandler {
                 // is done, and its deliveries must be in the count by then (not at read complete).
                 stats.echoes.add(unreported, ordering: .relaxed)
                 unreported = 0
+                handOverLatencies()
                 stats.subscribersDone.add(1, ordering: .relaxed)
             }
-            if publishes, nextSeq < messages { publish(context: context) }
+            if publishes, pacer == nil, nextSeq < messages { publish(context: context) }
         case .connectionClose:
             context.close(promise: nil)
         default:
@@ -704,7 +762,16 @@ final class FanoutHandler: ChannelInboundHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         if !stats.stopping.load(ordering: .relaxed) { stats.closedEarly.add(1, ordering: .relaxed) }
+        // A subscriber that never got every message still counts what it got.
+        handOverLatencies()
         context.fireChannelInactive()
+    }
+
+    /// Gives this subscriber's latency samples to the run's ``FanoutLatency`` (once per batch).
+    private func handOverLatencies() {
+        guard let latency, !latencySamples.isEmpty else { return }
+        latency.add(latencySamples)
+        latencySamples.removeAll()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {

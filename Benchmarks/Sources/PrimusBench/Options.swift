@@ -1,8 +1,9 @@
 import Foundation
 
 let usage = """
-    usage: primus-bench [all|throughput|memory|codec|engineio|sockjs|socketio|mounting|polling-queue|smoke] [options]
+    usage: primus-bench [all|throughput|memory|codec|engineio|sockjs|socketio|mounting|cluster|polling-queue|smoke] [options]
            primus-bench server <raw|primus|msgpack|engine.io|sockjs|socket.io|hummingbird|primus-hummingbird|primus-vapor> [echo|fanout|events]
+           primus-bench server primus-redis [echo|fanout|events] --redis URL --node-id ID [--prefix P] [--recover-count N]
                                                      (internal: one server process)
 
     Compares the Primus server (websockets transformer, JSON parser) with raw WebSocket servers
@@ -51,12 +52,27 @@ let usage = """
             mounted on Hummingbird 2 (PrimusHummingbird) and on Vapor 4 (PrimusVapor), echo
             --connections N x --in-flight N; messages per second and server CPU per message,
             with ratios to standalone (targets primus, primus-hummingbird, primus-vapor)
+    cluster: fan-out across Primus server processes that share one redis-server (started here
+            from /usr/bin/redis-server on a free loopback port, no persistence; missing: an
+            ERROR), next to the same subscribers on one node without Redis (the baseline):
+            deliveries/s, delivery latency p50/p99 (publish on node 1 to receipt), server CPU
+            per delivery (all nodes summed) and its ratio to the baseline, redis-server CPU per
+            broadcast; every subscriber checks it gets every broadcast once, in order
+      --cluster-nodes N        server processes (default 3)
+      --cluster-subscribers N  subscribers per node (default 1000); the baseline node gets
+                               all of them
+      --cluster-messages N     broadcasts, issued on node 1 (default 1000), --fanout-window N
+                               in flight (default 4)
+      --cluster-recover N      nodes keep a recovery backlog of N broadcasts (a Redis stream;
+                               default 0, off: one PUBLISH per broadcast)
+      --rounds N               rounds, each measuring the baseline and the cluster (default 2)
     polling-queue: an Engine.IO polling session's cost per packet, sans-I/O, one thread
     smoke: every scenario and server for about 1-2 s each at small sizes (echo 50 x 10 and
            50 x 1, fan-out 50 x 50, 200 idle, Engine.IO 2 sessions, SockJS and Socket.IO
-           50 x 10, room 50 x 50); no thresholds; exits 1 only when a scenario errs (a peer
-           not installed here is reported, not an error)
-    all: codec, throughput, memory, engineio, sockjs, socketio, mounting and polling-queue with the defaults
+           50 x 10, room 50 x 50, cluster 3 x 20 subscribers x 50 messages); no thresholds;
+           exits 1 only when a scenario errs (a peer not installed here is reported, not an
+           error; redis-server missing is an error)
+    all: codec, throughput, memory, engineio, sockjs, socketio, mounting, cluster and polling-queue with the defaults
     """
 
 /// The command line, with every size the scenarios use.
@@ -79,6 +95,10 @@ struct Options {
     var engineIOBatches = [10, 100, 10_000]
     var engineIOConnections = 10
     var codecIterations = 200_000
+    var clusterNodes = 3
+    var clusterSubscribers = 1_000
+    var clusterMessages = 1_000
+    var clusterRecover = 0
     var pollingQueuePackets = 200_000
     var targets: [LoadTarget]?
     var port: Int?
@@ -100,7 +120,8 @@ struct Options {
         }
         while let argument = iterator.next() {
             switch argument {
-            case "all", "throughput", "memory", "codec", "engineio", "sockjs", "socketio", "mounting", "polling-queue": mode = argument
+            case "all", "throughput", "memory", "codec", "engineio", "sockjs", "socketio", "mounting", "cluster", "polling-queue":
+                mode = argument
             case "smoke":
                 mode = argument
                 applySmokeSizes()
@@ -129,6 +150,12 @@ struct Options {
                     return number
                 }
             case "--eio-connections": engineIOConnections = try int(argument)
+            case "--cluster-nodes": clusterNodes = try int(argument)
+            case "--cluster-subscribers": clusterSubscribers = try int(argument)
+            case "--cluster-messages": clusterMessages = try int(argument)
+            case "--cluster-recover":
+                guard let count = Int(try value(argument)), count >= 0 else { throw BenchError("--cluster-recover needs a count") }
+                clusterRecover = count
             case "--only":
                 targets = try value(argument).split(separator: ",").map { name in
                     guard let target = LoadTarget(rawValue: String(name)) else {
@@ -161,6 +188,8 @@ struct Options {
         engineIOConnections = 2
         codecIterations = 20_000
         pollingQueuePackets = 20_000
+        clusterSubscribers = 20
+        clusterMessages = 50
     }
 
     /// The servers that `throughput` and `memory` compare: `--only`, else Primus and the three

@@ -8,12 +8,18 @@ struct PrimusBench {
         let arguments = Array(CommandLine.arguments.dropFirst())
         do {
             if arguments.first == "server" {
-                guard (2...3).contains(arguments.count), let kind = ServerKind(rawValue: arguments[1]),
-                    let mode = ServerMode(rawValue: arguments.count == 3 ? arguments[2] : "echo")
+                // server <kind> [mode] [cluster node arguments: --redis URL --node-id ID ...]
+                let hasMode = arguments.count >= 3 && !arguments[2].hasPrefix("--")
+                guard arguments.count >= 2, let kind = ServerKind(rawValue: arguments[1]),
+                    let mode = ServerMode(rawValue: hasMode ? arguments[2] : "echo")
                 else {
                     throw BenchError(usage)
                 }
-                try await runServer(kind, mode: mode)
+                let cluster = try ClusterNodeSettings(parsing: Array(arguments.dropFirst(hasMode ? 3 : 2)))
+                guard (kind == .primusRedis) == (cluster != nil) else {
+                    throw BenchError(kind == .primusRedis ? "the primus-redis server needs --redis URL --node-id ID" : "only primus-redis takes cluster arguments")
+                }
+                try await runServer(kind, mode: mode, cluster: cluster)
                 return
             }
             let errors = try await runBenchmarks(try Options(arguments))
@@ -29,7 +35,9 @@ struct PrimusBench {
 
     /// Runs the modes asked for; returns how many errors the scenarios met.
     static func runBenchmarks(_ options: Options) async throws -> Int {
-        let limit = System.raiseFileLimit(to: UInt64(max(options.idle, options.connections, options.wideConnections, options.subscribers) + 4096))
+        let limit = System.raiseFileLimit(
+            to: UInt64(max(options.idle, options.connections, options.wideConnections, options.subscribers, options.clusterNodes * options.clusterSubscribers) + 4096)
+        )
         #if DEBUG
         print("warning: debug build; run with -c release for meaningful figures\n")
         #endif
@@ -75,6 +83,9 @@ struct PrimusBench {
         }
         if all || options.mode == "mounting" {
             errors += await mounting(options, group: group)
+        }
+        if all || options.mode == "cluster" {
+            errors += await cluster(options, group: group)
         }
         try? await group.shutdownGracefully()
         print("primus-bench \(options.mode): \(errors) error(s), \(format(seconds(clock.now - started), 0)) s")

@@ -4,6 +4,7 @@ import NIOHTTP1
 import NIOPosix
 import NIOWebSocket
 import PrimusCore
+import PrimusRedis
 import PrimusServer
 import Synchronization
 
@@ -31,6 +32,10 @@ enum ServerKind: String, CaseIterable, Sendable {
     case primusHummingbird = "primus-hummingbird"
     /// The `primus` echo mounted on a Vapor 4 application (PrimusVapor, the `VaporPeer` trait).
     case primusVapor = "primus-vapor"
+    /// The `primus` server as one node of a cluster through Redis (`RedisClusterAdapter`): its
+    /// broadcasts reach the sparks of every node. Needs ``ClusterNodeSettings`` (`--redis URL
+    /// --node-id ID` after the mode).
+    case primusRedis = "primus-redis"
     /// Node's `ws` module (`Benchmarks/peers/ws-server.js`, run by `node`, not by this binary).
     case ws
 }
@@ -154,7 +159,8 @@ let maxFrameSize = 10 * 1024 * 1024
 
 /// `primus-bench server <kind> [echo|fanout]`: serves on 127.0.0.1 (a free port, printed as
 /// `PORT <n>`), on NIO's shared event loop group (one thread per core), until standard input closes.
-func runServer(_ kind: ServerKind, mode: ServerMode) async throws {
+/// `cluster`: how a `primus-redis` server joins its cluster.
+func runServer(_ kind: ServerKind, mode: ServerMode, cluster: ClusterNodeSettings? = nil) async throws {
     System.raiseFileLimit(to: 65_536)
     // The parent holds our stdin; when it goes away (normally or not), so do we.
     Thread.detachNewThread {
@@ -172,6 +178,19 @@ func runServer(_ kind: ServerKind, mode: ServerMode) async throws {
     case .msgpack:
         var configuration = PrimusConfiguration()
         configuration.parser = MessagePackParser()
+        try await servePrimus(configuration, mode: mode, announce: announce)
+    case .primusRedis:
+        guard let cluster else { throw BenchError("the primus-redis server needs --redis URL --node-id ID") }
+        // The `primus` server's defaults, plus the cluster adapter (recovery only when asked).
+        var configuration = PrimusConfiguration()
+        var adapterConfiguration = try RedisClusterConfiguration(url: cluster.redisURL)
+        adapterConfiguration.nodeID = cluster.nodeID
+        adapterConfiguration.keyPrefix = cluster.keyPrefix
+        let clusterConfiguration = adapterConfiguration
+        configuration.adapter = { RedisClusterAdapter(configuration: clusterConfiguration) }
+        if cluster.recoverCount > 0 {
+            configuration.recovery = PrimusRecovery(maxMessages: cluster.recoverCount, maxAge: .seconds(120))
+        }
         try await servePrimus(configuration, mode: mode, announce: announce)
     case .engineIO:
         // The Engine.IO defaults (server ping every 25 s, 20 s timeout).

@@ -119,7 +119,8 @@ final class ServerProcess {
 
     /// Starts the server; throws ``PeerUnavailable`` when a peer is not installed or not built
     /// here (reported, not an error), ``BenchError`` when it does not start.
-    init(kind: ServerKind, mode: ServerMode = .echo) throws {
+    /// `arguments` follow the mode (``ClusterNodeSettings/arguments`` for `primus-redis`).
+    init(kind: ServerKind, mode: ServerMode = .echo, arguments: [String] = []) throws {
         self.kind = kind
         switch kind {
         case .ws:
@@ -145,7 +146,7 @@ final class ServerProcess {
             #endif
         default:
             process.executableURL = URL(fileURLWithPath: System.executablePath)
-            process.arguments = ["server", kind.rawValue, mode.rawValue]
+            process.arguments = ["server", kind.rawValue, mode.rawValue] + arguments
         }
         process.standardInput = stdinPipe
         process.standardOutput = stdoutPipe
