@@ -46,6 +46,7 @@ let package = Package(
                 .product(name: "PrimusServer", package: "swift-primus"),
                 .product(name: "PrimusCore", package: "swift-primus"),
                 .product(name: "PrimusRedis", package: "swift-primus"),
+                .product(name: "PrimusRedisCluster", package: "swift-primus"),
                 .product(name: "PrimusHummingbird", package: "swift-primus", condition: .when(traits: ["HummingbirdPeer"])),
                 .product(name: "PrimusVapor", package: "swift-primus", condition: .when(traits: ["VaporPeer"])),
                 .product(name: "Vapor", package: "vapor", condition: .when(traits: ["VaporPeer"])),

@@ -4,7 +4,7 @@ import NIOHTTP1
 import NIOPosix
 import NIOWebSocket
 import PrimusCore
-import PrimusRedis
+import PrimusRedisCluster
 import PrimusServer
 import Synchronization
 
