@@ -115,8 +115,9 @@ struct ClientCookieJar: Sendable {
     /// then attributes, of which `Max-Age` (which wins), `Expires` and `Secure` matter here.
     /// `deletes`: the cookie is already expired, so it removes its namesake.
     private static func parse(_ line: String, now: Int64) -> (cookie: Cookie, deletes: Bool)? {
-        var parts = line.split(separator: ";", omittingEmptySubsequences: false)[...]
-        guard let pair = parts.popFirst(), let equals = pair.firstIndex(of: "=") else { return nil }
+        // Bytes, not characters: the separators are ASCII, and a long hostile line costs one pass.
+        var parts = line.utf8.split(separator: UInt8(ascii: ";"), omittingEmptySubsequences: false)[...]
+        guard let pair = parts.popFirst(), let equals = pair.firstIndex(of: UInt8(ascii: "=")) else { return nil }
         let name = trimmed(pair[..<equals])
         let value = trimmed(pair[pair.index(after: equals)...])
         // Control characters would let a server smuggle header lines into later requests.
@@ -127,13 +128,13 @@ struct ClientCookieJar: Sendable {
         var maxAge: Int64?
         var expires: Int64?
         for attribute in parts {
-            let equals = attribute.firstIndex(of: "=")
-            let key = trimmed(attribute[..<(equals ?? attribute.endIndex)]).lowercased()
-            let argument = equals.map { trimmed(attribute[attribute.index(after: $0)...]) } ?? ""
+            let equals = attribute.firstIndex(of: UInt8(ascii: "="))
+            let key = String(decoding: trimmed(attribute[..<(equals ?? attribute.endIndex)]), as: UTF8.self).lowercased()
+            let argument = equals.map { trimmed(attribute[attribute.index(after: $0)...]) } ?? attribute[attribute.endIndex...]
             switch key {
             case "secure": secure = true
             case "max-age": maxAge = deltaSeconds(argument) ?? maxAge
-            case "expires": expires = CookieDate.parse(argument[...]) ?? expires
+            case "expires": expires = CookieDate.parse(String(decoding: argument, as: UTF8.self)[...]) ?? expires
             default: break
             }
         }
@@ -143,28 +144,40 @@ struct ClientCookieJar: Sendable {
         } else {
             expiry = expires
         }
-        let cookie = Cookie(name: name, value: value, secure: secure, expiry: expiry)
+        let cookie = Cookie(
+            name: String(decoding: name, as: UTF8.self),
+            value: String(decoding: value, as: UTF8.self),
+            secure: secure,
+            expiry: expiry
+        )
         return (cookie, cookie.isExpired(now: now))
     }
 
     /// `Max-Age`'s argument: an optional `-` and digits; an absurdly large one saturates.
-    private static func deltaSeconds(_ text: String) -> Int64? {
-        let digits = text.hasPrefix("-") ? text.dropFirst() : text[...]
-        guard !digits.isEmpty, digits.utf8.allSatisfy({ (0x30...0x39).contains($0) }) else { return nil }
-        let magnitude = Int64(digits) ?? Int64.max
-        return text.hasPrefix("-") ? -magnitude : magnitude
-    }
-
-    private static func trimmed(_ text: Substring) -> String {
-        let isBlank: (Character) -> Bool = { $0 == " " || $0 == "\t" }
-        guard let first = text.firstIndex(where: { !isBlank($0) }), let last = text.lastIndex(where: { !isBlank($0) }) else {
-            return ""
+    private static func deltaSeconds(_ text: Substring.UTF8View) -> Int64? {
+        let negative = text.first == UInt8(ascii: "-")
+        let digits = negative ? text.dropFirst() : text
+        guard !digits.isEmpty, digits.allSatisfy({ (0x30...0x39).contains($0) }) else { return nil }
+        var magnitude: Int64 = 0
+        for digit in digits {
+            let (shifted, overflow) = magnitude.multipliedReportingOverflow(by: 10)
+            guard !overflow, shifted <= Int64.max - Int64(digit - 0x30) else { return negative ? -Int64.max : Int64.max }
+            magnitude = shifted + Int64(digit - 0x30)
         }
-        return String(text[first...last])
+        return negative ? -magnitude : magnitude
     }
 
-    private static func hasControlCharacter(_ text: String) -> Bool {
-        text.utf8.contains { ($0 < 0x20 && $0 != 0x09) || $0 == 0x7F }
+    /// Without leading and trailing spaces and tabs.
+    private static func trimmed(_ bytes: Substring.UTF8View) -> Substring.UTF8View {
+        let isBlank = { (byte: UInt8) in byte == 0x20 || byte == 0x09 }
+        guard let first = bytes.firstIndex(where: { !isBlank($0) }), let last = bytes.lastIndex(where: { !isBlank($0) }) else {
+            return bytes[bytes.endIndex...]
+        }
+        return bytes[first...last]
+    }
+
+    private static func hasControlCharacter(_ bytes: Substring.UTF8View) -> Bool {
+        bytes.contains { ($0 < 0x20 && $0 != 0x09) || $0 == 0x7F }
     }
 }
 

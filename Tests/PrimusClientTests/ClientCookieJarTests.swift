@@ -131,8 +131,8 @@ struct ClientCookieJarTests {
     @Test("a hostile server's stream of cookies never grows the jar past its limits")
     func hostileStream() {
         var jar = ClientCookieJar()
-        for index in 0..<10_000 {
-            jar.receive(setCookie: "n\(index)=" + String(repeating: "z", count: index % 5000), now: Self.now)
+        for index in 0..<2_000 {
+            jar.receive(setCookie: "n\(index)=" + String(repeating: "z", count: index * 37 % 6000) + "; Path=/", now: Self.now)
         }
         #expect(jar.cookies.count <= 50)
         #expect(jar.cookies.reduce(0) { $0 + $1.byteCount } <= 16 * 1024)
