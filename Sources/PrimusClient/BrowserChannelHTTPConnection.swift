@@ -36,7 +36,7 @@ final class BrowserChannelHTTPConnection {
     func send(method: HTTPMethod, uri: String, body: ByteBuffer?, part: @escaping BodyPart, completion: @escaping Completion) {
         guard !isClosed else { return }
         precondition(current == nil, "one request at a time")
-        var headers = target.headers
+        var headers = target.requestHeaders
         headers.replaceOrAdd(name: "host", value: target.hostHeader)
         if let body {
             headers.replaceOrAdd(name: "content-type", value: "application/x-www-form-urlencoded")
@@ -112,6 +112,11 @@ final class BrowserChannelHTTPConnection {
 
     // MARK: - From the handler
 
+    /// A response's head arrived: its cookies count even when the answer is then dropped.
+    fileprivate func receivedHead(_ head: HTTPResponseHead) {
+        target.rememberCookies(from: head)
+    }
+
     fileprivate func receivedPart(_ bytes: ByteBuffer, status: HTTPResponseStatus, from channel: any Channel) {
         guard let current, current.channel == ObjectIdentifier(channel) else { return }
         current.part(status, bytes)
@@ -154,6 +159,7 @@ private final class BrowserChannelResponseHandler: ChannelInboundHandler {
         switch unwrapInboundIn(data) {
         case .head(let head):
             self.head = head
+            connection.receivedHead(head)
         case .body(let bytes):
             guard let head else { return }
             connection.receivedPart(bytes, status: head.status, from: context.channel)

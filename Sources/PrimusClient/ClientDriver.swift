@@ -13,6 +13,8 @@ final class ClientDriver {
     private let hub: ClientEventHub
     private let emitter: ClientEmitter
     private let recovery: ClientRecovery
+    /// The server's cookies, kept across reconnects (a load balancer's sticky session lives in one).
+    private let cookies: ClientCookies
     private var machine: ClientStateMachine
     private var cacheBuster = CacheBuster()
     private var connection: (any PrimusTransportConnection)?
@@ -26,6 +28,7 @@ final class ClientDriver {
     init(eventLoop: any EventLoop, configuration: PrimusClientConfiguration, endpoint: ClientEndpoint, hub: ClientEventHub, emitter: ClientEmitter, recovery: ClientRecovery) {
         self.emitter = emitter
         self.recovery = recovery
+        self.cookies = ClientCookies(eventLoop: eventLoop)
         self.eventLoop = eventLoop
         self.configuration = configuration
         self.endpoint = endpoint
@@ -183,6 +186,7 @@ final class ClientDriver {
         let milliseconds = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
         var target = endpoint.target(cacheBuster: cacheBuster.next(milliseconds: milliseconds), configuration: configuration)
         recovery.addQuery(to: &target)
+        target.cookies = cookies
         configuration.logger.debug(
             "connecting",
             metadata: ["primus.connection": "\(generation)", "primus.url": "\(target.hostHeader)\(target.requestURI)"]

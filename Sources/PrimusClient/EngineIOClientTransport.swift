@@ -296,7 +296,7 @@ final class EngineIOClientConnection: PrimusTransportConnection {
         dropWebSocket()
         let uri = self.uri(transport: "websocket", sid: sid)
         let query = uri.split(separator: "?", maxSplits: 1).last.map(String.init) ?? ""
-        let webSocketTarget = PrimusConnectionTarget(
+        var webSocketTarget = PrimusConnectionTarget(
             secure: target.secure,
             host: target.host,
             port: target.port,
@@ -307,6 +307,7 @@ final class EngineIOClientConnection: PrimusTransportConnection {
             maxMessageLength: target.maxMessageLength < Int.max ? target.maxMessageLength + 1 : Int.max,
             tlsConfiguration: target.tlsConfiguration
         )
+        webSocketTarget.cookies = target.cookies
         webSocketID &+= 1
         let socket = WebSocketClientConnection(
             target: webSocketTarget,

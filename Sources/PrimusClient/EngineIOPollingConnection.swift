@@ -40,7 +40,7 @@ final class EngineIOPollingConnection {
     func send(method: HTTPMethod, uri: String, body: ByteBuffer?, completion: @escaping Completion) {
         guard !isClosed else { return }
         precondition(current == nil, "one request at a time")
-        var headers = target.headers
+        var headers = target.requestHeaders
         headers.replaceOrAdd(name: "host", value: target.hostHeader)
         if let body {
             headers.replaceOrAdd(name: "content-type", value: "text/plain;charset=UTF-8")
@@ -119,6 +119,11 @@ final class EngineIOPollingConnection {
 
     // MARK: - From the handler
 
+    /// A response's head arrived: its cookies count even when the answer is then dropped.
+    fileprivate func receivedHead(_ head: HTTPResponseHead) {
+        target.rememberCookies(from: head)
+    }
+
     fileprivate func received(_ response: Response, keepAlive: Bool, from channel: any Channel) {
         guard current?.channel == ObjectIdentifier(channel) else { return }
         if !keepAlive {
@@ -163,6 +168,7 @@ private final class EngineIOPollingResponseHandler: ChannelInboundHandler {
         case .head(let head):
             self.head = head
             body.clear()
+            connection.receivedHead(head)
         case .body(var chunk):
             guard head != nil else { return }
             guard body.readableBytes + chunk.readableBytes <= maxBodyLength else {

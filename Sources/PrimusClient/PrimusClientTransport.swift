@@ -100,6 +100,8 @@ public struct PrimusConnectionTarget: Sendable {
     public var maxMessageLength: Int
     /// TLS settings, used when ``secure``.
     public var tlsConfiguration: TLSConfiguration
+    /// The client's cookie store (`ClientCookies.swift`); `nil` outside a ``PrimusClient``.
+    var cookies: ClientCookies?
 
     /// Creates a target.
     public init(

@@ -47,7 +47,7 @@ final class SockJSHTTPRequest {
     ) {
         self.eventLoop = eventLoop
         self.onEvent = onEvent
-        var headers = target.headers
+        var headers = target.requestHeaders
         headers.replaceOrAdd(name: "host", value: target.hostHeader)
         headers.replaceOrAdd(name: "connection", value: "close")
         if body != nil {
@@ -66,7 +66,7 @@ final class SockJSHTTPRequest {
                     if let tlsContext { try pipeline.addHandler(NIOSSLClientHandler(context: tlsContext, serverHostname: serverName)) }
                     try pipeline.addHTTPClientHandlers()
                     try pipeline.addHandler(IdleStateHandler(readTimeout: idleTimeout))
-                    try pipeline.addHandler(SockJSHTTPResponseHandler(request: bound.value, idleTimeout: idleTimeout))
+                    try pipeline.addHandler(SockJSHTTPResponseHandler(request: bound.value, cookies: target.cookies, idleTimeout: idleTimeout))
                 }
             }
         bootstrap.connect(host: target.host, port: target.port).assumeIsolated().whenComplete { result in
@@ -120,12 +120,14 @@ private final class SockJSHTTPResponseHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPClientResponsePart
 
     private let request: SockJSHTTPRequest
+    private let cookies: ClientCookies?
     private let idleTimeout: TimeAmount
     private var status: HTTPResponseStatus?
     private var errorBody = ByteBuffer()
 
-    init(request: SockJSHTTPRequest, idleTimeout: TimeAmount) {
+    init(request: SockJSHTTPRequest, cookies: ClientCookies?, idleTimeout: TimeAmount) {
         self.request = request
+        self.cookies = cookies
         self.idleTimeout = idleTimeout
     }
 
@@ -138,6 +140,7 @@ private final class SockJSHTTPResponseHandler: ChannelInboundHandler {
         switch unwrapInboundIn(data) {
         case .head(let head):
             status = head.status
+            cookies?.remember(head)
         case .body(var chunk):
             if isSuccess {
                 request.deliver(.body(chunk))

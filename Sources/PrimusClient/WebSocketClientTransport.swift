@@ -100,11 +100,13 @@ final class WebSocketClientConnection: PrimusTransportConnection {
         }
         let bound = NIOLoopBound(self, eventLoop: eventLoop)
         let maxMessageLength = target.maxMessageLength
+        let target = self.target
         let upgrader = NIOWebSocketClientUpgrader(
             maxFrameSize: min(max(maxMessageLength, 125), Int(UInt32.max)),
             automaticErrorHandling: true,
-            upgradePipelineHandler: { channel, _ in
+            upgradePipelineHandler: { channel, response in
                 channel.eventLoop.makeCompletedFuture {
+                    target.rememberCookies(from: response)
                     let connection = bound.value
                     let handler = WebSocketClientFrameHandler(connection: connection, maxMessageLength: maxMessageLength)
                     channel.pipeline.syncOperations.removeHandler(name: Self.requestHandlerName, promise: nil)
@@ -262,7 +264,7 @@ final class WebSocketUpgradeRequestHandler: ChannelInboundHandler, RemovableChan
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        var headers = target.headers
+        var headers = target.requestHeaders
         headers.replaceOrAdd(name: "host", value: target.hostHeader)
         let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: target.requestURI, headers: headers)
         context.write(wrapOutboundOut(.head(head)), promise: nil)
@@ -272,7 +274,9 @@ final class WebSocketUpgradeRequestHandler: ChannelInboundHandler, RemovableChan
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         // Only a response that is not an upgrade reaches this handler.
-        switch unwrapInboundIn(data) {
+        let part = unwrapInboundIn(data)
+        if case .head(let response) = part { target.rememberCookies(from: response) }
+        switch part {
         case .head(let response) where PrimusError.isRefusal(response.status):
             // Read Primus's `{"error": …}` body before reporting (the server closes after it).
             refusal = (response.status, context.channel.allocator.buffer(capacity: 0))
