@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import PrimusCore
 import Synchronization
 
@@ -22,7 +23,7 @@ final class ClientEventHub: Sendable {
         var finished = false
     }
 
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
     private let readyStateStorage = Atomic<UInt8>(PrimusClient.ReadyState.closed.rawValue)
     private let limit: Int
 
@@ -42,7 +43,7 @@ final class ClientEventHub: Sendable {
             // Two slots beyond the limit: room for the overflow error and the end.
             bufferingPolicy: .bufferingOldest(limit + 2)
         )
-        let id: UInt64? = state.withLock { state in
+        let id: UInt64? = state.withLockedValue { state in
             guard !state.finished else { return nil }
             let id = state.nextID
             state.nextID += 1
@@ -67,21 +68,21 @@ final class ClientEventHub: Sendable {
             return stream
         }
         continuation.onTermination = { [weak self] _ in
-            _ = self?.state.withLock { $0.subscribers.removeValue(forKey: id) }
+            _ = self?.state.withLockedValue { $0.subscribers.removeValue(forKey: id) }
         }
         return stream
     }
 
     /// Calls `handler` for every event from now on, on the client's event loop.
     func addHandler(_ handler: @escaping @Sendable (PrimusClientEvent) -> Void) {
-        state.withLock { state in
+        state.withLockedValue { state in
             guard !state.finished else { return }
             state.handlers.append(handler)
         }
     }
 
     func emit(_ event: PrimusClientEvent) {
-        let (subscribers, handlers) = state.withLock { state in
+        let (subscribers, handlers) = state.withLockedValue { state in
             if state.subscribers.isEmpty, let count = state.backlog?.count {
                 if case .end = event {
                     state.backlogEnded = true
@@ -99,7 +100,7 @@ final class ClientEventHub: Sendable {
             subscriber.yield(.error(Self.subscriberOverflow(limit: limit)))
             subscriber.yield(.end)
             subscriber.finish()
-            _ = state.withLock { $0.subscribers.removeValue(forKey: id) }
+            _ = state.withLockedValue { $0.subscribers.removeValue(forKey: id) }
         }
         for handler in handlers { handler(event) }
     }
@@ -120,7 +121,7 @@ final class ClientEventHub: Sendable {
 
     /// The client is gone: end every sequence, drop every handler.
     func finish() {
-        let subscribers = state.withLock { state in
+        let subscribers = state.withLockedValue { state in
             state.finished = true
             state.handlers = []
             state.backlog = nil

@@ -1,5 +1,5 @@
+import NIOConcurrencyHelpers
 public import PrimusCore
-import Synchronization
 
 /// A client's half of missed-message recovery: asks for it on every connection
 /// (``RecoveryEnvelope/queryParameter`` with the last sequence seen) and unwraps what the server
@@ -12,21 +12,21 @@ final class ClientRecovery: Sendable {
     /// Whether the client opted in (``PrimusClientConfiguration/recover``); when not, it adds
     /// nothing to URLs and unwraps nothing.
     let isEnabled: Bool
-    private let position = Mutex(RecoveryPosition())
+    private let position = NIOLockedValueBox(RecoveryPosition())
 
     init(isEnabled: Bool) {
         self.isEnabled = isEnabled
     }
 
     /// The position now.
-    var current: RecoveryPosition { position.withLock { $0 } }
+    var current: RecoveryPosition { position.withLockedValue { $0 } }
 
     /// Adds `_primus_recover=<last sequence>` (empty before the first) to a connection's query,
     /// after the user's keys and the cache buster, for every transport alike.
     func addQuery(to target: inout PrimusConnectionTarget) {
         guard isEnabled else { return }
         // A sequence is digits and a dash: nothing to percent-encode.
-        let item = RecoveryEnvelope.queryParameter + "=" + position.withLock { $0.queryValue }
+        let item = RecoveryEnvelope.queryParameter + "=" + position.withLockedValue { $0.queryValue }
         target.query += target.query.isEmpty ? item : "&" + item
     }
 
@@ -37,7 +37,7 @@ final class ClientRecovery: Sendable {
     func receive(_ message: PrimusClientMessage) -> PrimusClientMessage? {
         // Most messages are plain: spare them the lock and a comparison.
         guard isEnabled, RecoveryEnvelope.unwrap(message.value) != .plain else { return message }
-        guard let delivered = position.withLock({ $0.receive(message.value) }) else { return nil }
+        guard let delivered = position.withLockedValue({ $0.receive(message.value) }) else { return nil }
         // The payload was just decoded by this parser, so it encodes; should a parser refuse
         // anyway, the value is still delivered, with the envelope's bytes as `raw`.
         let raw = (try? message.parser.encode(delivered, for: message.context)) ?? message.raw

@@ -1,9 +1,9 @@
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import PrimusClient
 import PrimusCore
 import PrimusServer
-import Synchronization
 import Testing
 
 /// A Primus server on loopback for the checklist items, running `transformer` (`websockets` or
@@ -16,7 +16,7 @@ final class ChecklistServer: Sendable {
     let host: String
     let port: Int
     private let task: Task<Void, Never>
-    private let state = Mutex<(received: [JSONValue], sparks: [Spark])>(([], []))
+    private let state = NIOLockedValueBox<(received: [JSONValue], sparks: [Spark])>(([], []))
 
     private init(primus: Primus, transformer: String, host: String, port: Int, task: Task<Void, Never>) {
         self.primus = primus
@@ -51,9 +51,9 @@ final class ChecklistServer: Sendable {
         let started = ChecklistServer(primus: primus, transformer: transformer, host: host, port: bound, task: task)
         guard record else { return started }
         primus.onConnection { [weak started] spark in
-            started?.state.withLock { $0.sparks.append(spark) }
+            started?.state.withLockedValue { $0.sparks.append(spark) }
             spark.onMessage { [weak started] message in
-                started?.state.withLock { $0.received.append(message.value) }
+                started?.state.withLockedValue { $0.received.append(message.value) }
                 if echo { spark.write(message.value) }
             }
         }
@@ -67,8 +67,8 @@ final class ChecklistServer: Sendable {
         return "\(scheme)://\(authority):\(port)"
     }
 
-    var received: [JSONValue] { state.withLock { $0.received } }
-    var sparks: [Spark] { state.withLock { $0.sparks } }
+    var received: [JSONValue] { state.withLockedValue { $0.received } }
+    var sparks: [Spark] { state.withLockedValue { $0.sparks } }
 
     /// A client of this server's transformer, with short delays, shaped by `adjust`.
     func client(_ adjust: (inout PrimusClientConfiguration) -> Void = { _ in }) throws -> PrimusClient {
@@ -93,10 +93,10 @@ final class ChecklistServer: Sendable {
 
 /// Values kept from any thread.
 private final class Kept<Element: Sendable>: Sendable {
-    private let box = Mutex<[Element]>([])
-    func append(_ element: Element) { box.withLock { $0.append(element) } }
-    var all: [Element] { box.withLock { $0 } }
-    var count: Int { box.withLock { $0.count } }
+    private let box = NIOLockedValueBox<[Element]>([])
+    func append(_ element: Element) { box.withLockedValue { $0.append(element) } }
+    var all: [Element] { box.withLockedValue { $0 } }
+    var count: Int { box.withLockedValue { $0.count } }
 }
 
 private func data(_ recorder: EventRecorder) -> [PrimusClientMessage] {

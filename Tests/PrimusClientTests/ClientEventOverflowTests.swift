@@ -1,7 +1,7 @@
+import NIOConcurrencyHelpers
 import PrimusClient
 import PrimusCore
 import PrimusServer
-import Synchronization
 import Testing
 
 /// A subscriber that falls `eventBufferSize` events behind is told so and ended; it never misses
@@ -41,12 +41,12 @@ struct ClientEventOverflowTests {
         defer { Task { await server.stop() } }
         let client = try PrimusClient(server.url, configuration: fastConfiguration { $0.eventBufferSize = 16 })
         let events = client.events  // subscribed at once, read only later
-        let handled = Mutex(0)
-        client.onData { _ in handled.withLock { $0 += 1 } }
+        let handled = NIOLockedValueBox(0)
+        client.onData { _ in handled.withLockedValue { $0 += 1 } }
         let spark = try await server.spark()
         for index in 0..<100 { spark.write(.number(Double(index))) }
         // Handlers keep up whatever the subscriber does.
-        try await eventually("every message handled") { handled.withLock { $0 } == 100 }
+        try await eventually("every message handled") { handled.withLockedValue { $0 } == 100 }
 
         let seen = try await drain(events)
         #expect(seen.count == 16 + 2)
@@ -66,12 +66,12 @@ struct ClientEventOverflowTests {
         let server = try await LoopbackServer.start()
         defer { Task { await server.stop() } }
         let client = try PrimusClient(server.url, configuration: fastConfiguration { $0.eventBufferSize = 16 })
-        let handled = Mutex(0)
-        client.onData { _ in handled.withLock { $0 += 1 } }
+        let handled = NIOLockedValueBox(0)
+        client.onData { _ in handled.withLockedValue { $0 += 1 } }
         let spark = try await server.spark()
         // Nobody subscribed yet: a handler-only client must not stall, so the backlog is bounded.
         for index in 0..<100 { spark.write(.number(Double(index))) }
-        try await eventually("every message handled") { handled.withLock { $0 } == 100 }
+        try await eventually("every message handled") { handled.withLockedValue { $0 } == 100 }
         let events = client.events
         client.end()
 

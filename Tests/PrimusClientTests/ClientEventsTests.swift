@@ -1,7 +1,7 @@
+import NIOConcurrencyHelpers
 import PrimusClient
 import PrimusCore
 import PrimusServer
-import Synchronization
 import Testing
 
 /// Named events, acknowledgements and rooms between our Swift client and our server, on real
@@ -43,11 +43,11 @@ struct ClientEventsTests {
         defer { Task { await server.stop() } }
         let client = try client(server, transformer)
         defer { client.end() }
-        let echoes = Mutex<[[JSONValue]]>([])
-        client.onEvent("echo") { event in echoes.withLock { $0.append(event.args) } }
+        let echoes = NIOLockedValueBox<[[JSONValue]]>([])
+        client.onEvent("echo") { event in echoes.withLockedValue { $0.append(event.args) } }
         client.emit("shout", "hello", .number(3))
-        try await eventually("the echo event") { !echoes.withLock { $0.isEmpty } }
-        #expect(echoes.withLock { $0 } == [["HELLO", .number(3)]])
+        try await eventually("the echo event") { !echoes.withLockedValue { $0.isEmpty } }
+        #expect(echoes.withLockedValue { $0 } == [["HELLO", .number(3)]])
     }
 
     @Test(arguments: transformers)
@@ -105,20 +105,20 @@ struct ClientEventsTests {
         let bob = try client(server, transformer)
         let carol = try client(server, transformer)
         defer { for c in [alice, bob, carol] { c.end() } }
-        let heard = Mutex<[String: [JSONValue]]>([:])
+        let heard = NIOLockedValueBox<[String: [JSONValue]]>([:])
         for (name, c) in [("alice", alice), ("bob", bob), ("carol", carol)] {
-            c.onEvent("said") { event in heard.withLock { $0[name, default: []] += event.args } }
+            c.onEvent("said") { event in heard.withLockedValue { $0[name, default: []] += event.args } }
         }
         #expect(try await alice.emitWithAck("join", "blue") == [.array(["blue"])])
         #expect(try await bob.emitWithAck("join", "blue") == [.array(["blue"])])
         #expect(try await carol.emitWithAck("join", "red") == [.array(["red"])])
         alice.emit("say", "blue", "hi blue")
-        try await eventually("bob hears alice") { heard.withLock { $0["bob"] } == ["hi blue"] }
+        try await eventually("bob hears alice") { heard.withLockedValue { $0["bob"] } == ["hi blue"] }
         // A later event to everyone proves the others had their chance to hear it first.
         server.primus.emit("said", "to all")
-        try await eventually("everyone hears the broadcast") { heard.withLock { $0.count } == 3 }
-        #expect(heard.withLock { $0["alice"] } == ["to all"])
-        #expect(heard.withLock { $0["carol"] } == ["to all"])
+        try await eventually("everyone hears the broadcast") { heard.withLockedValue { $0.count } == 3 }
+        #expect(heard.withLockedValue { $0["alice"] } == ["to all"])
+        #expect(heard.withLockedValue { $0["carol"] } == ["to all"])
         #expect(server.primus.room("blue").sparkIDs.count == 2)
     }
 

@@ -1,8 +1,8 @@
+import NIOConcurrencyHelpers
 import NIOCore
 import PrimusClient
 import PrimusCore
 import PrimusServer
-import Synchronization
 import Testing
 
 /// A custom parser, registered once by name, used by the server and by the Swift client found
@@ -77,7 +77,7 @@ struct CustomParserTests {
 
 /// Values appended from any thread.
 final class Recorded<Value: Sendable>: Sendable {
-    private let values = Mutex<[Value]>([])
-    func append(_ value: Value) { values.withLock { $0.append(value) } }
-    var all: [Value] { values.withLock { $0 } }
+    private let values = NIOLockedValueBox<[Value]>([])
+    func append(_ value: Value) { values.withLockedValue { $0.append(value) } }
+    var all: [Value] { values.withLockedValue { $0 } }
 }

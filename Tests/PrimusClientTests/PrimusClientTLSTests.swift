@@ -1,10 +1,10 @@
+import NIOConcurrencyHelpers
 import Foundation
 import NIOCore
 import NIOSSL
 import PrimusClient
 import PrimusCore
 import PrimusServer
-import Synchronization
 import Testing
 
 /// `wss://` and `https://` end to end: ``PrimusHTTPServer`` with ``PrimusTLS`` and a throwaway
@@ -82,7 +82,7 @@ struct PrimusClientTLSTests {
 }
 
 private final class ReceivedValues: Sendable {
-    private let state = Mutex<[JSONValue]>([])
-    func append(_ value: JSONValue) { state.withLock { $0.append(value) } }
-    var values: [JSONValue] { state.withLock { $0 } }
+    private let state = NIOLockedValueBox<[JSONValue]>([])
+    func append(_ value: JSONValue) { state.withLockedValue { $0.append(value) } }
+    var values: [JSONValue] { state.withLockedValue { $0 } }
 }

@@ -1,10 +1,10 @@
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
 import PrimusClient
 import PrimusCore
 import PrimusServer
-import Synchronization
 import Testing
 
 /// SockJS options for tests: streaming responses end after 4 KiB (as the SockJS test contract
@@ -283,9 +283,9 @@ private enum ScriptedSockJSAnswer: Sendable {
 
 /// The request lines a scripted server saw.
 private final class ScriptedLog: Sendable {
-    private let lines = Mutex<[String]>([])
-    var all: [String] { lines.withLock { $0 } }
-    func append(_ line: String) { lines.withLock { $0.append(line) } }
+    private let lines = NIOLockedValueBox<[String]>([])
+    var all: [String] { lines.withLockedValue { $0 } }
+    func append(_ line: String) { lines.withLockedValue { $0.append(line) } }
 }
 
 /// A bare HTTP server whose answers a test scripts: SockJS servers that misbehave in ways ours

@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import NIOCore
 import Synchronization
 
@@ -18,9 +19,9 @@ import Darwin
 final class PrimusConnectionTracker: Sendable {
     /// The most connections open at once.
     let capacity: Int
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
 
-    private struct State: ~Copyable {
+    private struct State {
         var connections: [UInt64: TrackedConnection] = [:]
         var nextID: UInt64 = 0
     }
@@ -35,12 +36,12 @@ final class PrimusConnectionTracker: Sendable {
     }
 
     /// How many connections are tracked.
-    var count: Int { state.withLock { $0.connections.count } }
+    var count: Int { state.withLockedValue { $0.connections.count } }
 
     /// Admits a new connection, evicting the longest-idle one when full; `nil` when the new
     /// connection must be refused (full, and every connection has a request in progress).
     func admit(_ channel: any Channel, now: NIODeadline = .now()) -> TrackedConnection? {
-        let (admitted, evicted) = state.withLock { state -> (TrackedConnection?, TrackedConnection?) in
+        let (admitted, evicted) = state.withLockedValue { state -> (TrackedConnection?, TrackedConnection?) in
             var evicted: TrackedConnection?
             if state.connections.count >= capacity {
                 let candidates = state.connections.values.lazy.map { ($0.id, $0.idleSince) }
@@ -61,10 +62,10 @@ final class PrimusConnectionTracker: Sendable {
     }
 
     /// Every open connection (for draining at shutdown).
-    var channels: [any Channel] { state.withLock { $0.connections.values.map(\.channel) } }
+    var channels: [any Channel] { state.withLockedValue { $0.connections.values.map(\.channel) } }
 
     private func remove(_ id: UInt64) {
-        _ = state.withLock { $0.connections.removeValue(forKey: id) }
+        _ = state.withLockedValue { $0.connections.removeValue(forKey: id) }
     }
 
     /// Of `(id, idle since)` pairs, the id idle the longest; `nil` when none is idle.
@@ -98,7 +99,7 @@ final class TrackedConnection: Sendable {
     let id: UInt64
     let channel: any Channel
     /// Idle since this uptime in nanoseconds plus one; `0` while a request is in progress.
-    private let idleSinceStorage: Atomic<UInt64>
+    private let idleSinceStorage: Synchronization.Atomic<UInt64>
 
     init(id: UInt64, channel: any Channel, idleSince: NIODeadline) {
         self.id = id
