@@ -70,7 +70,10 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            swiftSettings: upcoming
+            // The Lua scripts, embedded by the EmbedJavaScript plugin (not resources).
+            exclude: ["Scripts"],
+            swiftSettings: upcoming,
+            plugins: ["EmbedJavaScript"]
         ),
         // The system zlib, for permessage-deflate (RFC 7692) in PrimusWebSocket.
         .systemLibrary(name: "CPrimusZlib"),

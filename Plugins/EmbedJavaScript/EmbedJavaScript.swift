@@ -2,13 +2,14 @@ import Foundation
 import PackagePlugin
 
 /// Embeds web files in a target, so its binary carries them and needs no resource bundle at run
-/// time (a bundle lookup breaks when the binary is moved): every `.js`, `.html` and `.css` file
+/// time (a bundle lookup breaks when the binary is moved): every `.js`, `.html`, `.css` and `.lua` file
 /// under the target's web folder becomes an entry (relative path → source) of one generated
 /// Swift enum.
 ///
 /// - PrimusServer: `BrowserClient/JavaScript/` (the browser client, and pages a transformer
 ///   serves such as SockJS's iframe page) → `BrowserClientSources.files`.
 /// - PrimusDemoChat: `Page/` (the chat page, its script and style) → `PageSources.files`.
+/// - PrimusRedisCluster: `Scripts/` (the Lua scripts it runs in Redis) → `ClusterScriptSources.files`.
 ///
 /// The folder is excluded from the target in Package.swift (SwiftPM would otherwise warn about
 /// unhandled files), so the files are listed here from the package directory and handed to the
@@ -18,7 +19,7 @@ import PackagePlugin
 struct EmbedJavaScript: BuildToolPlugin {
     func createBuildCommands(context: PluginContext, target: any Target) async throws -> [Command] {
         guard let module = target as? SourceModuleTarget else { return [] }
-        let folders = [("BrowserClient/JavaScript", "BrowserClientSources"), ("Page", "PageSources")]
+        let folders = [("BrowserClient/JavaScript", "BrowserClientSources"), ("Page", "PageSources"), ("Scripts", "ClusterScriptSources")]
         guard
             let (folder, enumName) = folders.first(where: { folder, _ in
                 FileManager.default.fileExists(atPath: module.directoryURL.appending(path: folder).path)
@@ -41,7 +42,7 @@ struct EmbedJavaScript: BuildToolPlugin {
         ]
     }
 
-    /// Every `.js`, `.html` and `.css` file under `root`, sorted by path so the generated file is stable.
+    /// Every `.js`, `.html`, `.css` and `.lua` file under `root`, sorted by path so the generated file is stable.
     private func javaScriptFiles(under root: URL) throws -> [URL] {
         guard
             let walker = FileManager.default.enumerator(
@@ -53,7 +54,7 @@ struct EmbedJavaScript: BuildToolPlugin {
             throw EmbedJavaScriptError(message: "cannot list \(root.path)")
         }
         var files: [URL] = []
-        for case let url as URL in walker where ["js", "html", "css"].contains(url.pathExtension) {
+        for case let url as URL in walker where ["js", "html", "css", "lua"].contains(url.pathExtension) {
             if try url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile == true {
                 files.append(url.standardizedFileURL)
             }
