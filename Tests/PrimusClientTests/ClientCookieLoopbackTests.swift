@@ -144,64 +144,10 @@ private enum CookieInjectingProxy {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ClientSide(port: port, setCookies: setCookies))
+                    try channel.pipeline.syncOperations.addHandler(ClientSideRelay(port: port) { client in ServerSide(client: client, setCookies: setCookies) })
                 }
             }
             .bind(host: "127.0.0.1", port: 0).get()
-    }
-
-    /// The client's side of the relay: passes its bytes on once the server connection is up.
-    private final class ClientSide: ChannelInboundHandler {
-        typealias InboundIn = ByteBuffer
-
-        private let port: Int
-        private let setCookies: [String]
-        private var upstream: (any Channel)?
-        private var pending: [ByteBuffer] = []
-
-        init(port: Int, setCookies: [String]) {
-            self.port = port
-            self.setCookies = setCookies
-        }
-
-        func channelActive(context: ChannelHandlerContext) {
-            let client = context.channel
-            let setCookies = self.setCookies
-            ClientBootstrap(group: context.eventLoop)
-                .channelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(ServerSide(client: client, setCookies: setCookies))
-                    }
-                }
-                .connect(host: "127.0.0.1", port: port)
-                .assumeIsolated()
-                .whenComplete { result in
-                    switch result {
-                    case .success(let channel):
-                        self.upstream = channel
-                        for buffer in self.pending { channel.write(buffer, promise: nil) }
-                        self.pending = []
-                        channel.flush()
-                    case .failure:
-                        client.close(promise: nil)
-                    }
-                }
-            context.fireChannelActive()
-        }
-
-        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-            let buffer = unwrapInboundIn(data)
-            if let upstream {
-                upstream.writeAndFlush(buffer, promise: nil)
-            } else {
-                pending.append(buffer)
-            }
-        }
-
-        func channelInactive(context: ChannelHandlerContext) {
-            upstream?.close(promise: nil)
-            context.fireChannelInactive()
-        }
     }
 
     /// The server's side: holds its bytes until the first response head is complete, adds the

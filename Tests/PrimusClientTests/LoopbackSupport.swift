@@ -1,6 +1,7 @@
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
+import NIOPosix
 import PrimusClient
 import PrimusCore
 import PrimusServer
@@ -189,3 +190,62 @@ private struct RecordingLogHandler: LogHandler {
         recorder.append(LogRecorder.Entry(message: event.message.description, metadata: flat))
     }
 }
+
+/// The client's side of a test relay to the server on `port`: passes the client's bytes on once
+/// the server connection is up. `serverSide` makes the handler of the server connection, which
+/// decides what reaches the client (and how: coalesced, with headers added).
+final class ClientSideRelay: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+
+    private let port: Int
+    private let serverSide: @Sendable (_ client: any Channel) -> any ChannelHandler
+    private var upstream: (any Channel)?
+    private var pending: [ByteBuffer] = []
+
+    init(port: Int, serverSide: @escaping @Sendable (_ client: any Channel) -> any ChannelHandler) {
+        self.port = port
+        self.serverSide = serverSide
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        let client = context.channel
+        let serverSide = self.serverSide
+        ClientBootstrap(group: context.eventLoop)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(serverSide(client))
+                }
+            }
+            .connect(host: "127.0.0.1", port: port)
+            .assumeIsolated()
+            .whenComplete { result in
+                switch result {
+                case .success(let channel):
+                    self.upstream = channel
+                    for buffer in self.pending { channel.write(buffer, promise: nil) }
+                    self.pending = []
+                    channel.flush()
+                case .failure:
+                    client.close(promise: nil)
+                }
+            }
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let buffer = unwrapInboundIn(data)
+        if let upstream {
+            upstream.writeAndFlush(buffer, promise: nil)
+        } else {
+            pending.append(buffer)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        upstream?.close(promise: nil)
+        context.fireChannelInactive()
+    }
+}
+
+@available(*, unavailable)
+extension ClientSideRelay: Sendable {}

@@ -18,7 +18,7 @@ struct WebSocketClientHandshakeTests {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(CoalescingProxy(port: server.port))
+                    try channel.pipeline.syncOperations.addHandler(ClientSideRelay(port: server.port) { client in ServerToClient(client: client) })
                 }
             }
             .bind(host: "127.0.0.1", port: 0).get()
@@ -40,61 +40,8 @@ struct WebSocketClientHandshakeTests {
     }
 }
 
-/// Relays one client connection to the server on `port`, holding the server's bytes until they
-/// run past the end of its response head, so the `101` and the frames after it reach the client
-/// in one write.
-private final class CoalescingProxy: ChannelInboundHandler {
-    typealias InboundIn = ByteBuffer
-    typealias OutboundOut = ByteBuffer
-
-    private let port: Int
-    private var upstream: (any Channel)?
-    private var pending: [ByteBuffer] = []
-
-    init(port: Int) {
-        self.port = port
-    }
-
-    func channelActive(context: ChannelHandlerContext) {
-        let client = context.channel
-        ClientBootstrap(group: context.eventLoop)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ServerToClient(client: client))
-                }
-            }
-            .connect(host: "127.0.0.1", port: port)
-            .assumeIsolated()
-            .whenComplete { result in
-                switch result {
-                case .success(let channel):
-                    self.upstream = channel
-                    for buffer in self.pending { channel.write(buffer, promise: nil) }
-                    self.pending = []
-                    channel.flush()
-                case .failure:
-                    client.close(promise: nil)
-                }
-            }
-        context.fireChannelActive()
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let buffer = unwrapInboundIn(data)
-        if let upstream {
-            upstream.writeAndFlush(buffer, promise: nil)
-        } else {
-            pending.append(buffer)
-        }
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        upstream?.close(promise: nil)
-        context.fireChannelInactive()
-    }
-}
-
-/// The server's side of the relay.
+/// The server's side of the relay: holds the server's bytes until they run past the end of its
+/// response head, so the `101` and the frames after it reach the client in one write.
 private final class ServerToClient: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
 
@@ -128,9 +75,6 @@ private final class ServerToClient: ChannelInboundHandler {
         context.fireChannelInactive()
     }
 }
-
-@available(*, unavailable)
-extension CoalescingProxy: Sendable {}
 
 @available(*, unavailable)
 extension ServerToClient: Sendable {}
